@@ -1,0 +1,194 @@
+"""What every handler shares: request parsing and validation, JSON errors, answer encoding.
+
+A model's handler subclasses `JsonHandler` and says three things: the fields a request may have
+(`request_fields`, with limits taken from the model-config's `handler.limits`), how to load the
+model (`load`) and how to answer a batch of valid requests (`predict`). TorchServe sends a batch
+of requests; each is parsed and validated on its own, so one bad request gets its own 4xx answer
+and the others in the batch are still served.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import torch
+
+JSON = "application/json"
+TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "a list"}
+
+
+class RequestError(Exception):
+    """A request the client must change: answered with `status` and a JSON body naming the field."""
+
+    def __init__(self, message: str, field: str | None = None, allowed: str | None = None,
+                 status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.allowed = allowed
+        self.status = status
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.status, "error": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.allowed is not None:
+            body["allowed"] = self.allowed
+        return body
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a JSON request: its type, whether it is required, and its limits.
+
+    `bounds` is an inclusive (low, high) range for numbers; `max_length` caps a string's characters
+    or a list's items; a list's items are checked against `items`.
+    """
+
+    type: type
+    required: bool = False
+    default: Any = None
+    bounds: tuple[float, float] | None = None
+    choices: tuple[str, ...] | None = None
+    max_length: int | None = None
+    items: Field | None = None
+
+    def allowed(self) -> str:
+        if self.choices is not None:
+            return "one of " + ", ".join(self.choices)
+        text = TYPE_NAMES[self.type]
+        if self.bounds is not None:
+            text += f" in {self.bounds[0]}..{self.bounds[1]}"
+        if self.max_length is not None:
+            unit = "items" if self.type is list else "characters"
+            text += f" of 1..{self.max_length} {unit}"
+        if self.items is not None:
+            text += f", each {self.items.allowed()}"
+        return text
+
+    def parse(self, name: str, value: Any) -> Any:
+        def reject(problem: str) -> RequestError:
+            return RequestError(f"{name!r} {problem}; it must be {self.allowed()}", name, self.allowed())
+
+        if not self._has_type(value):
+            raise reject(f"has type {type(value).__name__}")
+        if self.type is float:
+            value = float(value)
+            if not math.isfinite(value):
+                raise reject("is not finite")
+        if self.bounds is not None and not self.bounds[0] <= value <= self.bounds[1]:
+            raise reject(f"is {value}")
+        if self.choices is not None and value not in self.choices:
+            raise reject(f"is {value!r}")
+        if self.type in (str, list):
+            if self.type is str and not value.strip() or self.type is list and not value:
+                raise reject("is empty")
+            if self.max_length is not None and len(value) > self.max_length:
+                raise reject(f"has length {len(value)}")
+        if self.items is not None:
+            value = [self.items.parse(f"{name}[{i}]", item) for i, item in enumerate(value)]
+        return value
+
+    def _has_type(self, value: Any) -> bool:
+        if isinstance(value, bool):  # JSON true is not the number 1
+            return self.type is bool
+        if self.type is float:
+            return isinstance(value, (int, float))
+        return isinstance(value, self.type)
+
+
+def parse_body(request: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object a request carries. TorchServe decodes `application/json` bodies itself and
+    passes anything it cannot decode as bytes."""
+    body = request.get("body", request.get("data"))
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RequestError("the request body is not UTF-8 text; send a JSON object") from None
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except json.JSONDecodeError as error:
+            raise RequestError(f"the request body is not valid JSON ({error.msg} at "
+                               f"character {error.pos}); send a JSON object") from None
+    if not isinstance(body, dict):
+        raise RequestError("the request body must be a JSON object")
+    return body
+
+
+def validate(body: dict[str, Any], fields: dict[str, Field]) -> dict[str, Any]:
+    """Check a request against its fields and fill in defaults."""
+    for name in body:
+        if name not in fields:
+            raise RequestError(f"unknown field {name!r}; allowed fields are {', '.join(fields)}",
+                               name, ", ".join(fields))
+    params = {}
+    for name, field in fields.items():
+        if name in body and body[name] is not None:
+            params[name] = field.parse(name, body[name])
+        elif field.required:
+            raise RequestError(f"{name!r} is required; it must be {field.allowed()}", name,
+                               field.allowed())
+        else:
+            params[name] = field.default
+    return params
+
+
+def resolve_seed(seed: int | None) -> int:
+    """The seed a request asked for, or a fresh one, so every answer can say how to repeat it."""
+    return secrets.randbits(32) if seed is None else seed
+
+
+def seed_field(limits: dict[str, Any]) -> Field:
+    return Field(int, bounds=tuple(limits["seed"]))
+
+
+class JsonHandler:
+    """The TorchServe handler contract: `initialize(context)` once, `handle(batch, context)` per batch."""
+
+    def initialize(self, context: Any) -> None:
+        config = (context.model_yaml_config or {}).get("handler", {})
+        # Several workers share the CPU: each gets the threads its model-config gives it.
+        torch.set_num_threads(int(config["torch_threads"]))
+        self.fields = self.request_fields(config["limits"])
+        self.load(Path(context.system_properties["model_dir"]))
+
+    def request_fields(self, limits: dict[str, Any]) -> dict[str, Field]:
+        raise NotImplementedError
+
+    def load(self, model_dir: Path) -> None:
+        raise NotImplementedError
+
+    def predict(self, requests: list[dict[str, Any]]) -> list[dict[str, Any] | RequestError]:
+        """Answers for a batch of validated requests, in order; a RequestError refuses one."""
+        raise NotImplementedError
+
+    def handle(self, batch: list[dict[str, Any]], context: Any) -> list[str]:
+        answers: list[dict[str, Any] | RequestError | None] = [None] * len(batch)
+        valid = []
+        for i, request in enumerate(batch):
+            try:
+                valid.append((i, validate(parse_body(request), self.fields)))
+            except RequestError as error:
+                answers[i] = error
+        if valid:
+            for (i, _), answer in zip(valid, self.predict([params for _, params in valid])):
+                answers[i] = answer
+        return [encode_json(context, i, answer) for i, answer in enumerate(answers)]
+
+
+def encode_json(context: Any, index: int, answer: dict[str, Any] | RequestError) -> str:
+    context.set_response_content_type(index, JSON)
+    if isinstance(answer, RequestError):
+        # The reason phrase is the standard one: the message, which may quote client input, goes
+        # only into the JSON body, never into an HTTP header line.
+        context.set_response_status(answer.status, HTTPStatus(answer.status).phrase, index)
+        answer = answer.to_json()
+    return json.dumps(answer)

@@ -1,0 +1,190 @@
+"""Start, wait for, stop and manage a TorchServe that serves this project's archives.
+
+    python scripts/server.py start                 # start, wait until every worker is READY
+    python scripts/server.py stop
+    python scripts/server.py register MODEL        # through the management API
+    python scripts/server.py unregister MODEL
+
+The server runs in a working directory of its own (`.torchserve/` for `make serve`): its
+`key_file.json` (the tokens), its logs, and its pid file, so a second server (the tests') can run
+beside it without either one stopping the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from archive.build import ARCHIVES  # noqa: E402
+
+DEFAULT_WORKDIR = ROOT / ".torchserve"
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    properties = {}
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            properties[key.strip()] = value.strip()
+    return properties
+
+
+def write_properties(properties: dict[str, str], path: Path) -> None:
+    Path(path).write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
+
+
+class Server:
+    def __init__(self, workdir: Path, config: Path, model_store: Path) -> None:
+        self.workdir = Path(workdir)
+        self.config = Path(config)
+        self.model_store = Path(model_store)
+        properties = read_properties(config)
+        self.inference_url = properties["inference_address"]
+        self.management_url = properties["management_address"]
+        self.metrics_url = properties["metrics_address"]
+
+    @property
+    def pid_file(self) -> Path:
+        # torchserve keeps its pid in tempfile.gettempdir(), which follows TMPDIR.
+        return self.workdir / "tmp" / ".model_server.pid"
+
+    def _torchserve(self, *args: str) -> None:
+        (self.workdir / "tmp").mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "TMPDIR": str(self.workdir / "tmp"),
+               "LOG_LOCATION": str(self.workdir / "logs"),
+               "METRICS_LOCATION": str(self.workdir / "logs")}
+        torchserve = Path(sys.executable).parent / "torchserve"
+        # Not a pipe: the Java frontend inherits these and would hold a pipe open forever.
+        output = self.workdir / "torchserve.out"
+        with open(output, "w") as out:
+            result = subprocess.run([str(torchserve), *args], cwd=self.workdir, env=env,
+                                    stdout=out, stderr=subprocess.STDOUT)
+        if result.returncode != 0:
+            raise RuntimeError(f"torchserve {' '.join(args)} failed:\n{output.read_text()}")
+
+    def is_running(self) -> bool:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return False
+        return True
+
+    def start(self) -> None:
+        if self.is_running():
+            raise RuntimeError(f"a TorchServe from {self.workdir} is already running; stop it first")
+        (self.workdir / "key_file.json").unlink(missing_ok=True)
+        self._torchserve("--start", "--ncs", "--ts-config", str(self.config.resolve()),
+                         "--model-store", str(self.model_store.resolve()))
+
+    def stop(self) -> None:
+        if self.is_running():
+            self._torchserve("--stop")
+            for _ in range(300):
+                if not self.is_running():
+                    break
+                time.sleep(0.1)
+
+    def keys(self) -> dict[str, str]:
+        """The tokens TorchServe generated: {"inference": ..., "management": ..., "API": ...}."""
+        keys = json.loads((self.workdir / "key_file.json").read_text())
+        return {name: entry["key"] for name, entry in keys.items()}
+
+    def headers(self, api: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys()[api]}"}
+
+    def management(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return requests.request(method, self.management_url + path,
+                                headers=self.headers("management"), timeout=120, **kwargs)
+
+    def wait_until_ready(self, models: list[str], timeout: float = 300) -> None:
+        """Wait until every version of every model has all its workers READY."""
+        deadline = time.time() + timeout
+        waiting = list(models)
+        while waiting:
+            if not self.is_running():
+                raise RuntimeError(f"TorchServe stopped while starting:\n{self.log_tail()}")
+            if time.time() > deadline:
+                raise TimeoutError(f"workers not READY after {timeout:.0f} s: {waiting}\n"
+                                   f"{self.log_tail()}")
+            try:
+                waiting = [m for m in waiting if not self.ready(m)]
+            except (requests.ConnectionError, FileNotFoundError, json.JSONDecodeError):
+                pass  # the frontend or its key file is not up yet
+            if waiting:
+                time.sleep(0.5)
+
+    def ready(self, model: str) -> bool:
+        response = self.management("GET", f"/models/{model}/all")
+        if response.status_code != 200:
+            return False
+        versions = response.json()
+        return all(v["workers"] and all(w["status"] == "READY" for w in v["workers"])
+                   for v in versions)
+
+    def log_tail(self, lines: int = 40) -> str:
+        tail = []
+        for name in ("ts_log.log", "model_log.log"):
+            path = self.workdir / "logs" / name
+            if path.exists():
+                tail.append(f"--- {path}\n" + "\n".join(path.read_text().splitlines()[-lines:]))
+        return "\n".join(tail)
+
+
+def serve_forever_message(server: Server) -> str:
+    key_file = server.workdir / "key_file.json"
+    return f"""TorchServe is up; every model's workers are READY.
+  inference   {server.inference_url}/predictions/<model>
+  management  {server.management_url}/models
+  metrics     {server.metrics_url}/metrics
+Every request needs a token from {key_file} ("inference" for predictions, "management" for
+the management API), sent as a bearer token:
+  TOKEN=$(python3 -c 'import json; print(json.load(open("{key_file}"))["inference"]["key"])')
+  curl -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+       -d '{{"start_word": "the", "length": 20}}' {server.inference_url}/predictions/bigram
+Stop it with: make stop"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["start", "stop", "register", "unregister"])
+    parser.add_argument("model", nargs="?")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    parser.add_argument("--config", type=Path, default=ROOT / "config.properties")
+    parser.add_argument("--model-store", type=Path, default=ROOT / "archive" / "model-store")
+    args = parser.parse_args(argv)
+    server = Server(args.workdir, args.config, args.model_store)
+
+    if args.command == "start":
+        server.start()
+        server.wait_until_ready(sorted({a.model for a in ARCHIVES.values()}))
+        print(serve_forever_message(server))
+    elif args.command == "stop":
+        server.stop()
+        print("TorchServe stopped")
+    else:
+        if args.model is None:
+            parser.error(f"{args.command} needs a model name")
+        if args.command == "register":
+            response = server.management("POST", "/models", params={
+                "url": f"{args.model}.mar", "synchronous": "true", "initial_workers": 1})
+        else:
+            response = server.management("DELETE", f"/models/{args.model}")
+        print(response.status_code, response.text.strip())
+        if not response.ok:
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
