@@ -97,10 +97,11 @@ class KneserNeyBigramLM:
     def __init__(self, counts: BigramCounts, discount: float | None = None) -> None:
         self.counts = counts
         if discount is None:
-            # Ney's estimate from the number of bigrams seen once (n1) and twice (n2).
+            # Ney's estimate from the number of bigrams seen once (n1) and twice (n2); text too
+            # small to have both gets the usual 0.75.
             n1 = np.count_nonzero(counts.counts == 1)
             n2 = np.count_nonzero(counts.counts == 2)
-            discount = n1 / (n1 + 2 * n2)
+            discount = n1 / (n1 + 2 * n2) if n1 and n2 else 0.75
         self.discount = float(discount)
         size = len(counts.vocab)
         self.successor_types = np.bincount(counts.prev_ids, minlength=size)

@@ -1,0 +1,58 @@
+# Every command of the project. `make serve` and `make test` do all the set-up they need.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SHARED_DATA ?= ../shared/data
+DATA := data
+MODEL ?=
+
+.PHONY: install check-java data archive serve stop register unregister test lint train-bigram train-word-vectors
+
+install: check-java $(VENV)/.installed
+
+check-java:
+	@v=$$(java -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -n 1); \
+	if [ -z "$$v" ] || [ "$$v" -lt 17 ]; then \
+	  echo "TorchServe needs Java 17 (found: $${v:-no java}). Install the package openjdk-17-jre-headless (Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless)."; \
+	  exit 1; \
+	fi
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -r requirements.txt
+	touch $@
+
+# Data for training and evaluation, copied from the shared folder (tests never need it).
+data:
+	@test -d $(SHARED_DATA) || { echo "$(SHARED_DATA) not found: set SHARED_DATA=/path/to/data"; exit 1; }
+	mkdir -p $(DATA)/text
+	cp $(SHARED_DATA)/text/monte_cristo.txt $(DATA)/text/
+
+archive: install
+	$(PY) archive/build.py
+
+serve: archive
+	$(PY) scripts/server.py start
+
+stop: install
+	$(PY) scripts/server.py stop
+
+register: install
+	@test -n "$(MODEL)" || { echo "usage: make register MODEL=name"; exit 1; }
+	$(PY) scripts/server.py register $(MODEL)
+
+unregister: install
+	@test -n "$(MODEL)" || { echo "usage: make unregister MODEL=name"; exit 1; }
+	$(PY) scripts/server.py unregister $(MODEL)
+
+test: install
+	$(PY) -m pytest -q tests
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+train-bigram: install
+	$(PY) -m training.bigram --data-dir $(DATA) --out weights
+
+train-word-vectors: install
+	$(PY) -m training.word_vectors --out weights

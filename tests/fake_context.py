@@ -1,0 +1,30 @@
+"""A stand-in for TorchServe's Context, for handler tests without a server."""
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class FakeContext:
+    def __init__(self, model: str, model_dir: Path) -> None:
+        self.model_yaml_config = yaml.safe_load((ROOT / "archive" / model / "model-config.yaml").read_text())
+        self.system_properties = {"model_dir": str(model_dir)}
+        self.statuses: dict[int, int] = {}
+        self.content_types: dict[int, str] = {}
+
+    def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
+        self.statuses[idx] = code
+
+    def set_response_content_type(self, idx: int, value: str) -> None:
+        self.content_types[idx] = value
+
+    def status(self, idx: int) -> int:
+        return self.statuses.get(idx, 200)
+
+
+def json_request(body: Any) -> dict[str, Any]:
+    """A request as TorchServe passes an application/json body to a handler: already decoded."""
+    return {"body": body}

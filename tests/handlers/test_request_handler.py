@@ -1,0 +1,102 @@
+import json
+
+import pytest
+
+from handlers.request_handler import Field, JsonHandler, RequestError, parse_body, validate
+from tests.fake_context import FakeContext, json_request
+
+FIELDS = {
+    "text": Field(str, required=True, max_length=5),
+    "count": Field(int, default=3, bounds=(1, 10)),
+    "scale": Field(float, default=1.0, bounds=(0.0, 2.0)),
+    "mode": Field(str, default="a", choices=("a", "b")),
+    "items": Field(list, max_length=2, items=Field(str, max_length=3)),
+}
+
+
+def refusal(body) -> RequestError:
+    with pytest.raises(RequestError) as caught:
+        validate(body, FIELDS)
+    return caught.value
+
+
+def test_defaults_are_filled_in():
+    assert validate({"text": "hi"}, FIELDS) == {"text": "hi", "count": 3, "scale": 1.0, "mode": "a",
+                                                "items": None}
+
+
+@pytest.mark.parametrize("body, field, words", [
+    ({}, "text", "required"),
+    ({"text": ""}, "text", "empty"),
+    ({"text": "   "}, "text", "empty"),
+    ({"text": "toolong"}, "text", "1..5 characters"),
+    ({"text": 5}, "text", "type int"),
+    ({"text": "a", "count": 0}, "count", "in 1..10"),
+    ({"text": "a", "count": 11}, "count", "in 1..10"),
+    ({"text": "a", "count": 2.5}, "count", "type float"),
+    ({"text": "a", "count": True}, "count", "type bool"),
+    ({"text": "a", "count": "3"}, "count", "type str"),
+    ({"text": "a", "scale": float("nan")}, "scale", "not finite"),
+    ({"text": "a", "scale": float("inf")}, "scale", "not finite"),
+    ({"text": "a", "scale": 2.5}, "scale", "0.0..2.0"),
+    ({"text": "a", "mode": "c"}, "mode", "one of a, b"),
+    ({"text": "a", "items": []}, "items", "empty"),
+    ({"text": "a", "items": ["x", "y", "z"]}, "items", "1..2 items"),
+    ({"text": "a", "items": ["x", 1]}, "items[1]", "type int"),
+    ({"text": "a", "extra": 1}, "extra", "unknown field"),
+])
+def test_bad_fields_are_named_with_their_limit(body, field, words):
+    error = refusal(body)
+    assert error.status == 400 and error.field == field
+    assert words in error.message
+    assert error.to_json()["field"] == field
+
+
+def test_integers_are_accepted_as_numbers():
+    assert validate({"text": "a", "scale": 1}, FIELDS)["scale"] == 1.0
+
+
+@pytest.mark.parametrize("request_, problem", [
+    ({"body": b"not json"}, "not valid JSON"),
+    ({"body": b"\xff\xfe"}, "not UTF-8"),
+    ({"body": "[1, 2]"}, "JSON object"),
+    ({"body": [1, 2]}, "JSON object"),
+    ({}, "JSON object"),
+])
+def test_bodies_that_are_not_json_objects_are_refused(request_, problem):
+    with pytest.raises(RequestError, match=problem):
+        parse_body(request_)
+
+
+def test_json_bodies_are_accepted_decoded_or_not():
+    assert parse_body({"body": {"a": 1}}) == {"a": 1}
+    assert parse_body({"body": b'{"a": 1}'}) == {"a": 1}
+    assert parse_body({"data": '{"a": 1}'}) == {"a": 1}
+
+
+class EchoHandler(JsonHandler):
+    def request_fields(self, limits):
+        return {"n": Field(int, required=True, bounds=tuple(limits["n"]))}
+
+    def load(self, model_dir):
+        self.batches = []
+
+    def predict(self, requests):
+        self.batches.append(len(requests))
+        return [RequestError("odd", "n", status=422) if r["n"] % 2 else {"double": 2 * r["n"]}
+                for r in requests]
+
+
+def test_a_bad_request_does_not_affect_the_others_in_its_batch(tmp_path):
+    handler = EchoHandler()
+    context = FakeContext("bigram", tmp_path)
+    context.model_yaml_config = {"handler": {"torch_threads": 1, "limits": {"n": [0, 10]}}}
+    handler.initialize(context)
+    batch = [json_request({"n": 2}), {"body": b"{oops"}, json_request({"n": 99}),
+             json_request({"n": 3}), json_request({"n": 4})]
+    answers = [json.loads(a) for a in handler.handle(batch, context)]
+    assert handler.batches == [3]  # only the valid requests reach predict, together
+    assert answers[0] == {"double": 4} and answers[4] == {"double": 8}
+    assert [context.status(i) for i in range(5)] == [200, 400, 400, 422, 200]
+    assert answers[2]["field"] == "n" and "0..10" in answers[2]["error"]
+    assert all(context.content_types[i] == "application/json" for i in range(5))
