@@ -25,8 +25,10 @@ $(VENV)/.installed: requirements.txt
 # Data for training and evaluation, copied from the shared folder (tests never need it).
 data:
 	@test -d $(SHARED_DATA) || { echo "$(SHARED_DATA) not found: set SHARED_DATA=/path/to/data"; exit 1; }
-	mkdir -p $(DATA)/text
+	mkdir -p $(DATA)/text $(DATA)/MNIST/raw
 	cp $(SHARED_DATA)/text/monte_cristo.txt $(DATA)/text/
+	cp $(SHARED_DATA)/MNIST/raw/*.gz $(DATA)/MNIST/raw/
+	test -d $(DATA)/cifar10 || tar -xzf $(SHARED_DATA)/cifar10-jpeg.tar.gz -C $(DATA)
 
 archive: install
 	$(PY) archive/build.py

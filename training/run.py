@@ -1,0 +1,65 @@
+"""What every training script shares: arguments, seeding, resumable checkpoints, curves, manifests."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import torch
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def training_arguments(description: str, epochs: int) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("weights"))
+    parser.add_argument("--checkpoint-dir", type=Path, default=Path("checkpoints"))
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    return parser
+
+
+def command_line(module: str) -> str:
+    return " ".join(["python -m", module, *sys.argv[1:]])
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write atomically, so a run stopped mid-write keeps its previous checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    torch.save(state, partial)
+    partial.replace(path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    return torch.load(path, weights_only=False)  # our own file: it holds RNG states and history
+
+
+def plot_curves(history: dict[str, list[float]], path: Path, title: str) -> None:
+    """One panel per curve in `history` (each a value per epoch)."""
+    fig, axes = plt.subplots(1, len(history), figsize=(4 * len(history), 3.2), squeeze=False)
+    for ax, (name, values) in zip(axes[0], history.items()):
+        ax.plot(range(1, len(values) + 1), values, marker=".")
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
