@@ -25,8 +25,9 @@ SHARED = ["handlers/__init__.py", "handlers/request_handler.py", "models/__init_
 class Archive:
     model: str
     version: str
-    modules: tuple[str, ...]  # files of models/ that the handler imports
+    sources: tuple[str, ...]  # files of models/ (and handlers/) that the handler imports
     weights: tuple[str, ...]  # files of weights/, placed at the archive's root
+    default_version: bool = False  # the version /predictions/<model> answers with
 
     @property
     def handler(self) -> str:
@@ -37,7 +38,7 @@ class Archive:
         return f"archive/{self.model}/model-config.yaml"
 
     def inputs(self) -> list[Path]:
-        files = [self.handler, self.config, *SHARED, *self.modules, *self.weights]
+        files = [self.handler, self.config, *SHARED, *self.sources, *self.weights]
         return [ROOT / f for f in files]
 
 
@@ -46,6 +47,10 @@ ARCHIVES = {
                       ("weights/bigram.pt", "weights/bigram.json")),
     "embed": Archive("embed", "1.0", ("models/word_vectors.py",), ("weights/embed.json",)),
     "similar": Archive("similar", "1.0", ("models/word_vectors.py",), ("weights/similar.json",)),
+    "cifar10_v1": Archive("cifar10", "1.0", ("models/cifar10.py", "handlers/image_io.py"),
+                          ("weights/cifar10-v1.0.pt", "weights/cifar10-v1.0.json")),
+    "cifar10": Archive("cifar10", "2.0", ("models/cifar10.py", "handlers/image_io.py"),
+                       ("weights/cifar10-v2.0.pt", "weights/cifar10-v2.0.json"), default_version=True),
 }
 
 
@@ -57,7 +62,7 @@ def build(name: str, archive: Archive, model_store: Path, force: bool) -> bool:
             return False
     stage = ROOT / "build" / "stage" / name
     shutil.rmtree(stage, ignore_errors=True)
-    for file in [*SHARED, *archive.modules]:
+    for file in [*SHARED, *archive.sources]:
         (stage / file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / file, stage / file)
     for file in archive.weights:

@@ -157,7 +157,9 @@ class JsonHandler:
         config = (context.model_yaml_config or {}).get("handler", {})
         # Several workers share the CPU: each gets the threads its model-config gives it.
         torch.set_num_threads(int(config["torch_threads"]))
-        self.fields = self.request_fields(config["limits"])
+        self.limits = config["limits"]
+        self.fields = self.request_fields(self.limits)
+        self.version = context.manifest["model"]["modelVersion"]
         self.load(Path(context.system_properties["model_dir"]))
 
     def request_fields(self, limits: dict[str, Any]) -> dict[str, Field]:
@@ -165,6 +167,10 @@ class JsonHandler:
 
     def load(self, model_dir: Path) -> None:
         raise NotImplementedError
+
+    def parse(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One request's validated parameters; a JSON body unless a handler says otherwise."""
+        return validate(parse_body(request), self.fields)
 
     def predict(self, requests: list[dict[str, Any]]) -> list[dict[str, Any] | RequestError]:
         """Answers for a batch of validated requests, in order; a RequestError refuses one."""
@@ -175,13 +181,16 @@ class JsonHandler:
         valid = []
         for i, request in enumerate(batch):
             try:
-                valid.append((i, validate(parse_body(request), self.fields)))
+                valid.append((i, self.parse(request)))
             except RequestError as error:
                 answers[i] = error
         if valid:
             for (i, _), answer in zip(valid, self.predict([params for _, params in valid])):
                 answers[i] = answer
-        return [encode_json(context, i, answer) for i, answer in enumerate(answers)]
+        return [self.encode(context, i, answer) for i, answer in enumerate(answers)]
+
+    def encode(self, context: Any, index: int, answer: Any) -> str | bytes:
+        return encode_json(context, index, answer)
 
 
 def encode_json(context: Any, index: int, answer: dict[str, Any] | RequestError) -> str:

@@ -125,6 +125,16 @@ class Server:
             if waiting:
                 time.sleep(0.5)
 
+    def start_serving(self, archives: list[str]) -> None:
+        """Start, wait until the models of these archives are READY, set their default versions."""
+        self.start()
+        self.wait_until_ready(sorted({ARCHIVES[name].model for name in archives}))
+        for name in archives:
+            archive = ARCHIVES[name]
+            if archive.default_version:
+                response = self.management("PUT", f"/models/{archive.model}/{archive.version}/set-default")
+                response.raise_for_status()
+
     def ready(self, model: str) -> bool:
         response = self.management("GET", f"/models/{model}/all")
         if response.status_code != 200:
@@ -167,8 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     server = Server(args.workdir, args.config, args.model_store)
 
     if args.command == "start":
-        server.start()
-        server.wait_until_ready(sorted({a.model for a in ARCHIVES.values()}))
+        server.start_serving(list(ARCHIVES))
         print(serve_forever_message(server))
     elif args.command == "stop":
         server.stop()

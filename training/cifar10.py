@@ -19,8 +19,14 @@ from tqdm import tqdm
 from models.cifar10 import VERSIONS, preprocess
 from models.manifest import sha256_of, write_manifest
 from training.data import bf16_autocast_supported, load_cifar10
-from training.run import (command_line, load_checkpoint, plot_curves, save_checkpoint, seed_everything,
-                          training_arguments)
+from training.run import (
+    command_line,
+    load_checkpoint,
+    plot_curves,
+    save_checkpoint,
+    seed_everything,
+    training_arguments,
+)
 
 SETTINGS = {  # version -> optimiser settings
     "1.0": {"batch_size": 128, "lr": 1e-3, "label_smoothing": 0.0},

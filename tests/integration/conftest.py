@@ -10,7 +10,7 @@ import requests
 from scripts.server import Server, read_properties, write_properties
 from tests.fake_context import ROOT
 
-MODELS = ["bigram", "embed", "similar"]
+ARCHIVES = ["bigram", "embed", "similar"]
 
 
 def free_port() -> int:
@@ -24,7 +24,7 @@ def server(tmp_path_factory) -> Server:
     workdir = tmp_path_factory.mktemp("torchserve")
     model_store = workdir / "model-store"
     subprocess.run([sys.executable, str(ROOT / "archive" / "build.py"), "--model-store", str(model_store),
-                    *MODELS], check=True)
+                    *ARCHIVES], check=True)
     properties = read_properties(ROOT / "config.properties")
     properties.update({
         "inference_address": f"http://127.0.0.1:{free_port()}",
@@ -38,9 +38,8 @@ def server(tmp_path_factory) -> Server:
     })
     write_properties(properties, workdir / "config.properties")
     server = Server(workdir, workdir / "config.properties", model_store)
-    server.start()
     try:
-        server.wait_until_ready(MODELS)
+        server.start_serving(ARCHIVES)
         yield server
     finally:
         server.stop()

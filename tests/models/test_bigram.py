@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from models.bigram import (UNKNOWN, AddOneBigramLM, BigramCounts, KneserNeyBigramLM, detokenize,
-                           perplexity, tokenize)
+from models.bigram import (
+    UNKNOWN,
+    AddOneBigramLM,
+    BigramCounts,
+    KneserNeyBigramLM,
+    detokenize,
+    perplexity,
+    tokenize,
+)
 
 TEXT = ("The cat sat on the mat. The dog sat on the log. The cat saw the dog, and the dog saw "
         "the cat. A bird sat on the cat! The mat was red; the log was brown. ") * 3 + "Zebras dance."

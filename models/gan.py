@@ -1,0 +1,116 @@
+"""DCGAN-style MNIST generators and discriminators.
+
+Version 1.0 is the original design (unconditional). Version 2.0 is class-conditional: the
+generator gets a learned embedding of the digit with its noise, and the discriminator is a
+projection discriminator (Miyato & Koyama, 2018): its score is a linear function of its features
+plus their inner product with an embedding of the digit.
+
+Generators map noise (N, 100) [and digits (N,)] to images (N, 1, 28, 28) in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+LATENT_DIM = 100
+NUM_CLASSES = 10
+
+
+class Generator(nn.Module):
+    """Version 1.0: latent 100 -> FC -> 7x7x128 -> ConvTranspose (BatchNorm, ReLU) -> ConvTranspose -> Tanh."""
+
+    conditional = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(LATENT_DIM, 7 * 7 * 128)
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
+            nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1), nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor, digits: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(self.fc(z).view(-1, 128, 7, 7))
+
+
+class Discriminator(nn.Module):
+    """Version 1.0: Conv -> Conv (BatchNorm) -> FC -> Sigmoid, LeakyReLU 0.2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 64, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(64, 128, 4, stride=2, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(128 * 7 * 7, 1), nn.Sigmoid(),
+        )
+
+    def forward(self, images: torch.Tensor, digits: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(images).squeeze(1)
+
+
+class ConditionalGenerator(nn.Module):
+    """Version 2.0: [noise, digit embedding] -> FC -> 7x7x128 -> two upsampling blocks -> 28x28x1."""
+
+    conditional = True
+
+    def __init__(self, embedding_dim: int = 32) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(NUM_CLASSES, embedding_dim)
+        self.fc = nn.Sequential(nn.Linear(LATENT_DIM + embedding_dim, 7 * 7 * 128),
+                                nn.BatchNorm1d(7 * 7 * 128), nn.ReLU())
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
+            nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(32, 1, 3, padding=1), nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor, digits: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.fc(torch.cat([z, self.embed(digits)], dim=1))
+        return self.net(h.view(-1, 128, 7, 7))
+
+
+class ProjectionDiscriminator(nn.Module):
+    """Version 2.0: three strided convs -> features h; logit = w.h + embed(digit).h (no sigmoid)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 64, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(64, 128, 4, stride=2, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+            nn.Conv2d(128, 128, 3, stride=2, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+            nn.Flatten(),
+        )
+        self.linear = nn.Linear(128 * 4 * 4, 1)
+        self.embed = nn.Embedding(NUM_CLASSES, 128 * 4 * 4)
+
+    def forward(self, images: torch.Tensor, digits: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(images)
+        return self.linear(h).squeeze(1) + (self.embed(digits) * h).sum(dim=1)
+
+
+VERSIONS = {"1.0": (Generator, Discriminator), "2.0": (ConditionalGenerator, ProjectionDiscriminator)}
+
+
+def sample_inputs(num_samples: int, seed: int, digit: int | None, conditional: bool,
+                  device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Noise and digits for a request; the same seed gives the same inputs on every device.
+
+    Without a digit, a conditional generator draws a mix: the digits cycle 0..9 from a
+    seed-dependent start, so a grid shows every digit.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(num_samples, LATENT_DIM, generator=generator)
+    if not conditional:
+        return z.to(device), None
+    if digit is None:
+        start = int(torch.randint(0, NUM_CLASSES, (1,), generator=generator))
+        digits = (torch.arange(num_samples) + start) % NUM_CLASSES
+    else:
+        digits = torch.full((num_samples,), digit)
+    return z.to(device), digits.to(device)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] floats -> uint8 in [0, 255]."""
+    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)

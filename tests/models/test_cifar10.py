@@ -1,0 +1,29 @@
+import pytest
+import torch
+
+from models.cifar10 import MEAN, STD, VERSIONS, BaselineNet, ResidualNet, preprocess
+
+
+def test_preprocess_resizes_any_size_and_normalises():
+    images = torch.randint(0, 256, (2, 3, 47, 13), dtype=torch.uint8)
+    x = preprocess(images, 32)
+    assert x.shape == (2, 3, 32, 32) and x.dtype == torch.float32
+    flat = preprocess(torch.full((1, 3, 32, 32), 128, dtype=torch.uint8), 32)
+    expected = [(128 / 255 - m) / s for m, s in zip(MEAN, STD)]
+    assert torch.allclose(flat[0, :, 5, 5], torch.tensor(expected))
+
+
+@pytest.mark.parametrize("network", [BaselineNet, ResidualNet])
+def test_networks_give_ten_logits_at_their_input_size(network):
+    model = network().eval()
+    with torch.no_grad():
+        logits = model(preprocess(torch.zeros(3, 3, 32, 32, dtype=torch.uint8), model.input_size))
+    assert logits.shape == (3, 10) and torch.isfinite(logits).all()
+
+
+def test_baseline_is_the_original_course_network():
+    model = BaselineNet()
+    assert model.input_size == 64
+    assert model.fc1.in_features == 8192 and model.fc1.out_features == 100
+    assert [model.conv1.out_channels, model.conv2.out_channels] == [16, 32]
+    assert set(VERSIONS) == {"1.0", "2.0"}
