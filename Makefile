@@ -6,7 +6,8 @@ SHARED_DATA ?= ../shared/data
 DATA := data
 MODEL ?=
 
-.PHONY: install check-java data archive serve stop register unregister test lint train-bigram train-word-vectors
+.PHONY: install install-eval check-java data archive serve stop register unregister test lint \
+	train-bigram train-word-vectors train-cifar10 evaluate-cifar10 train-gan evaluate-gan
 
 install: check-java $(VENV)/.installed
 
@@ -20,6 +21,12 @@ check-java:
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -r requirements.txt
+	touch $@
+
+# FID/KID evaluation only: not needed to serve or test.
+install-eval: $(VENV)/.installed-eval
+$(VENV)/.installed-eval: $(VENV)/.installed requirements-eval.txt
+	$(VENV)/bin/pip install -r requirements-eval.txt
 	touch $@
 
 # Data for training and evaluation, copied from the shared folder (tests never need it).
@@ -58,3 +65,19 @@ train-bigram: install
 
 train-word-vectors: install
 	$(PY) -m training.word_vectors --out weights
+
+# VERSION=1.0 for the course baseline; add DEVICE=cuda on a GPU machine.
+VERSION ?= 2.0
+DEVICE ?= cpu
+train-cifar10: install
+	$(PY) -m training.cifar10 --version $(VERSION) --device $(DEVICE) --data-dir $(DATA) --out weights --resume
+
+evaluate-cifar10: install
+	$(PY) -m training.evaluate_cifar10 --version $(VERSION) --data-dir $(DATA) --weights-dir weights
+
+train-gan: install
+	$(PY) -m training.mnist_classifier --device $(DEVICE) --data-dir $(DATA) --out weights
+	$(PY) -m training.gan --version $(VERSION) --device $(DEVICE) --data-dir $(DATA) --out weights --resume
+
+evaluate-gan: install-eval
+	$(PY) -m training.evaluate_gan --version $(VERSION) --data-dir $(DATA) --weights-dir weights

@@ -51,6 +51,10 @@ ARCHIVES = {
                           ("weights/cifar10-v1.0.pt", "weights/cifar10-v1.0.json")),
     "cifar10": Archive("cifar10", "2.0", ("models/cifar10.py", "handlers/image_io.py"),
                        ("weights/cifar10-v2.0.pt", "weights/cifar10-v2.0.json"), default_version=True),
+    "gan_v1": Archive("gan", "1.0", ("models/gan.py", "handlers/image_io.py", "handlers/image_generator.py"),
+                      ("weights/gan-v1.0.pt", "weights/gan-v1.0.json")),
+    "gan": Archive("gan", "2.0", ("models/gan.py", "handlers/image_io.py", "handlers/image_generator.py"),
+                   ("weights/gan-v2.0.pt", "weights/gan-v2.0.json"), default_version=True),
 }
 
 

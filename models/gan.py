@@ -83,6 +83,7 @@ class ProjectionDiscriminator(nn.Module):
         )
         self.linear = nn.Linear(128 * 4 * 4, 1)
         self.embed = nn.Embedding(NUM_CLASSES, 128 * 4 * 4)
+        nn.init.zeros_(self.embed.weight)  # the projection starts neutral instead of dominating the logit
 
     def forward(self, images: torch.Tensor, digits: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(images)
