@@ -59,11 +59,14 @@ def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
     return correct / len(images)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = training_arguments(__doc__.splitlines()[0], epochs=18)
     parser.add_argument("--version", choices=list(VERSIONS), default="2.0")
-    args = parser.parse_args()
-    settings = SETTINGS[args.version]
+    parser.add_argument("--batch-size", type=int, help="default: 128 for 1.0, 512 for 2.0")
+    args = parser.parse_args(argv)
+    settings = {**SETTINGS[args.version]}
+    if args.batch_size:
+        settings["batch_size"] = args.batch_size
     generator = seed_everything(args.seed)
     bf16 = bf16_autocast_supported(args.device)
     train_images, train_labels = load_cifar10(args.data_dir, "train")

@@ -49,10 +49,10 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
         ema_b.copy_(b)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = training_arguments(__doc__.splitlines()[0], epochs=20)
     parser.add_argument("--version", choices=list(VERSIONS), default="2.0")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     generator = seed_everything(args.seed)
     images, labels = load_mnist(args.data_dir, "train")
     images = images.float() / 127.5 - 1

@@ -1,0 +1,42 @@
+import json
+
+import numpy as np
+import torch
+from PIL import Image
+
+from models.cifar10 import CLASSES, VERSIONS
+from training.cifar10 import augment, main
+
+
+def make_tiny_cifar10(root, per_class=2):
+    rng = np.random.default_rng(0)
+    for split in ["train", "test"]:
+        for label, name in enumerate(CLASSES):
+            (root / "cifar10" / split / name).mkdir(parents=True)
+            for i in range(per_class):
+                pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                pixels[..., label % 3] = 25 * label  # a class-dependent channel
+                Image.fromarray(pixels).save(root / "cifar10" / split / name / f"{i:04d}.jpg")
+
+
+def test_augment_keeps_shape_and_flips_or_shifts():
+    images = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    augmented = augment(images, torch.Generator().manual_seed(0))
+    assert augmented.shape == images.shape and augmented.dtype == torch.uint8
+    assert not torch.equal(augmented, images)
+
+
+def test_training_resumes_and_writes_weights_manifest_and_curve(tmp_path):
+    make_tiny_cifar10(tmp_path / "data")
+    common = ["--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--checkpoint-dir",
+              str(tmp_path / "ckpt"), "--version", "1.0", "--batch-size", "5", "--device", "cpu"]
+    main([*common, "--epochs", "1"])
+    first = json.loads((tmp_path / "out" / "cifar10-v1.0.json").read_text())
+    main([*common, "--epochs", "2", "--resume"])
+    manifest = json.loads((tmp_path / "out" / "cifar10-v1.0.json").read_text())
+    checkpoint = torch.load(tmp_path / "ckpt" / "cifar10-v1.0.pt", weights_only=False)
+    assert checkpoint["epoch"] == 2 and len(checkpoint["history"]["test accuracy"]) == 2
+    assert manifest["training"]["epochs"] == 2 and manifest["seconds"] >= first["seconds"]
+    assert (tmp_path / "out" / "cifar10-v1.0-curve.png").exists()
+    model = VERSIONS["1.0"]()
+    model.load_state_dict(torch.load(tmp_path / "out" / "cifar10-v1.0.pt", weights_only=True))
