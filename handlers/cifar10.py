@@ -28,12 +28,12 @@ class Cifar10Handler(JsonHandler):
     def load(self, model_dir: Path) -> None:
         weights, _ = verified_weights(model_dir / f"cifar10-v{self.version}.json")
         self.model = VERSIONS[self.version]()
-        self.model.load_state_dict(torch.load(weights, weights_only=True))
-        self.model.eval()
+        self.model.load_state_dict(torch.load(weights, weights_only=True, map_location="cpu"))
+        self.model.to(self.device).eval()
 
     def predict(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         size = self.model.input_size
-        batch = torch.cat([preprocess(request["image"][None], size) for request in requests])
+        batch = torch.cat([preprocess(request["image"][None].to(self.device), size) for request in requests])
         with torch.inference_mode():
             probs = torch.softmax(self.model(batch), dim=1)
         return [self.answer(p, request["top_k"]) for p, request in zip(probs, requests)]

@@ -22,8 +22,8 @@ class GanHandler(ImageGeneratorHandler):
     def load(self, model_dir: Path) -> None:
         weights, _ = verified_weights(model_dir / f"gan-v{self.version}.json")
         self.generator = VERSIONS[self.version][0]()
-        self.generator.load_state_dict(torch.load(weights, weights_only=True))
-        self.generator.eval()
+        self.generator.load_state_dict(torch.load(weights, weights_only=True, map_location="cpu"))
+        self.generator.to(self.device).eval()
 
     def predict(self, requests: list[dict[str, Any]]) -> list[GeneratedImages | RequestError]:
         return [self.generate(**request) for request in requests]
@@ -35,10 +35,10 @@ class GanHandler(ImageGeneratorHandler):
             return RequestError(f"version {self.version} is unconditional: it takes no 'digit'", "digit",
                                 "no digit (use version 2.0)")
         seed = resolve_seed(seed)
-        z, digits = sample_inputs(num_samples, seed, digit, conditional)
+        z, digits = sample_inputs(num_samples, seed, digit, conditional, self.device)
         with torch.inference_mode():
-            images = to_uint8(self.generator(z, digits))
+            images = to_uint8(self.generator(z, digits)).cpu()
         details: dict[str, Any] = {"seed": seed}
         if conditional:
-            details["digits"] = digits.tolist()
+            details["digits"] = digits.cpu().tolist()
         return GeneratedImages(images, format, details)

@@ -160,6 +160,8 @@ class JsonHandler:
         self.limits = config["limits"]
         self.fields = self.request_fields(self.limits)
         self.version = context.manifest["model"]["modelVersion"]
+        gpu = context.system_properties.get("gpu_id")
+        self.device = torch.device(f"cuda:{gpu}" if gpu is not None and torch.cuda.is_available() else "cpu")
         self.load(Path(context.system_properties["model_dir"]))
 
     def request_fields(self, limits: dict[str, Any]) -> dict[str, Field]:
