@@ -21,8 +21,8 @@ from models.manifest import sha256_of, write_manifest
 from training.data import bf16_autocast_supported, load_cifar10
 from training.run import (
     command_line,
-    load_checkpoint,
     plot_curves,
+    restore_checkpoint,
     save_checkpoint,
     seed_everything,
     training_arguments,
@@ -84,18 +84,13 @@ def main(argv: list[str] | None = None) -> None:
                                                        total_steps=args.epochs * steps_per_epoch,
                                                        pct_start=0.25)
     checkpoint_path = args.checkpoint_dir / f"cifar10-v{args.version}.pt"
-    history: dict[str, list[float]] = {"train loss": [], "test accuracy": []}
-    start_epoch, seconds = 0, 0.0
+    stateful = {"model": model, "optimizer": optimizer, "schedule": schedule, "generator": generator}
+    progress = {"epoch": 0, "seconds": 0.0, "history": {"train loss": [], "test accuracy": []}}
     if args.resume and checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        generator.set_state(state["generator"])
-        history, start_epoch, seconds = state["history"], state["epoch"], state["seconds"]
-        print(f"resumed after epoch {start_epoch}")
+        progress = restore_checkpoint(checkpoint_path, stateful)
+    history = progress["history"]
 
-    for epoch in range(start_epoch, args.epochs):
+    for epoch in range(progress["epoch"], args.epochs):
         started = time.time()
         model.train()
         order = torch.randperm(len(train_images), generator=generator)
@@ -114,15 +109,13 @@ def main(argv: list[str] | None = None) -> None:
             schedule.step()
             losses.append(loss.item())
             bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}")
-        seconds += time.time() - started
+        progress["seconds"] += time.time() - started
         history["train loss"].append(sum(losses) / len(losses))
         history["test accuracy"].append(accuracy(model, test_images, test_labels, args.device, bf16))
         print(f"epoch {epoch + 1}: loss {history['train loss'][-1]:.4f}, "
-              f"test accuracy {history['test accuracy'][-1]:.4f}, {seconds:.0f} s so far")
-        save_checkpoint(checkpoint_path, {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "schedule": schedule.state_dict(), "generator": generator.get_state(),
-            "history": history, "epoch": epoch + 1, "seconds": seconds})
+              f"test accuracy {history['test accuracy'][-1]:.4f}, {progress['seconds']:.0f} s so far")
+        progress["epoch"] = epoch + 1
+        save_checkpoint(checkpoint_path, stateful, progress)
 
     args.out.mkdir(parents=True, exist_ok=True)
     name = f"cifar10-v{args.version}"
@@ -141,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         "training": {**settings, "epochs": args.epochs, "seed": args.seed, "bf16_autocast": bf16,
                      "augmentation": "4-pixel reflect-padded random crops, horizontal flips"},
         "command": command_line("training.cifar10"),
-        "seconds": round(seconds),
+        "seconds": round(progress["seconds"]),
         "device": args.device + (" (2-core CPU, bf16 autocast)" if args.device == "cpu" and bf16 else ""),
         "metrics": {"test_accuracy_after_training": history["test accuracy"][-1]},
         "weights": {"file": weights.name, "sha256": sha256_of(weights)},

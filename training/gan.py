@@ -23,8 +23,8 @@ from models.manifest import sha256_of, write_manifest
 from training.data import load_mnist
 from training.run import (
     command_line,
-    load_checkpoint,
     plot_curves,
+    restore_checkpoint,
     save_checkpoint,
     seed_everything,
     training_arguments,
@@ -64,22 +64,14 @@ def main(argv: list[str] | None = None) -> None:
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     checkpoint_path = args.checkpoint_dir / f"gan-v{args.version}.pt"
-    history: dict[str, list[float]] = {"discriminator loss": [], "generator loss": []}
-    start_epoch, seconds = 0, 0.0
+    stateful = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "ema": ema, "generator": generator}
+    progress = {"epoch": 0, "seconds": 0.0, "history": {"discriminator loss": [], "generator loss": []}}
     if args.resume and checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path)
-        G.load_state_dict(state["G"])
-        D.load_state_dict(state["D"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
-        generator.set_state(state["generator"])
-        history, start_epoch, seconds = state["history"], state["epoch"], state["seconds"]
-        print(f"resumed after epoch {start_epoch}")
+        progress = restore_checkpoint(checkpoint_path, stateful)
+    history = progress["history"]
 
     steps = len(images) // BATCH_SIZE
-    for epoch in range(start_epoch, args.epochs):
+    for epoch in range(progress["epoch"], args.epochs):
         started = time.time()
         G.train()
         D.train()
@@ -110,16 +102,13 @@ def main(argv: list[str] | None = None) -> None:
             d_losses.append(d_loss.item())
             g_losses.append(g_loss.item())
             bar.set_postfix(d=f"{d_losses[-1]:.3f}", g=f"{g_losses[-1]:.3f}")
-        seconds += time.time() - started
+        progress["seconds"] += time.time() - started
         history["discriminator loss"].append(sum(d_losses) / steps)
         history["generator loss"].append(sum(g_losses) / steps)
         print(f"epoch {epoch + 1}: D {history['discriminator loss'][-1]:.4f}, "
-              f"G {history['generator loss'][-1]:.4f}, {seconds:.0f} s so far")
-        save_checkpoint(checkpoint_path, {
-            "G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(),
-            "opt_d": opt_d.state_dict(), "ema": ema.state_dict() if ema is not None else None,
-            "generator": generator.get_state(), "history": history, "epoch": epoch + 1,
-            "seconds": seconds})
+              f"G {history['generator loss'][-1]:.4f}, {progress['seconds']:.0f} s so far")
+        progress["epoch"] = epoch + 1
+        save_checkpoint(checkpoint_path, stateful, progress)
 
     served = (ema if ema is not None else G).eval()
     name = f"gan-v{args.version}"
@@ -143,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
                      "optimizer": "Adam lr 2e-4 betas (0.5, 0.999)", "loss": "binary cross-entropy",
                      "ema_decay": EMA_DECAY if conditional else None},
         "command": command_line("training.gan"),
-        "seconds": round(seconds),
+        "seconds": round(progress["seconds"]),
         "device": args.device,
         "metrics": {},
         "weights": {"file": weights.name, "sha256": sha256_of(weights)},

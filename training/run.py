@@ -39,16 +39,29 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write atomically, so a run stopped mid-write keeps its previous checkpoint."""
+def save_checkpoint(path: Path, objects: dict[str, Any], progress: dict[str, Any]) -> None:
+    """Save the state of every object (modules, optimisers, schedules, RNGs) and the progress
+    (epoch, seconds, history). Written atomically: a run stopped mid-write keeps its last checkpoint."""
+    state = {name: obj.get_state() if isinstance(obj, torch.Generator) else obj.state_dict()
+             for name, obj in objects.items() if obj is not None}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    torch.save(state, partial)
+    torch.save({"objects": state, "progress": progress}, partial)
     partial.replace(path)
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    return torch.load(path, weights_only=False)  # our own file: it holds RNG states and history
+def restore_checkpoint(path: Path, objects: dict[str, Any]) -> dict[str, Any]:
+    """Load a checkpoint's state into the objects; return its progress."""
+    checkpoint = torch.load(path, weights_only=False)  # our own file: it holds RNG states and history
+    for name, obj in objects.items():
+        if obj is None:
+            continue
+        if isinstance(obj, torch.Generator):
+            obj.set_state(checkpoint["objects"][name])
+        else:
+            obj.load_state_dict(checkpoint["objects"][name])
+    print(f"resumed after epoch {checkpoint['progress']['epoch']}")
+    return checkpoint["progress"]
 
 
 def plot_curves(history: dict[str, list[float]], path: Path, title: str) -> None:

@@ -35,7 +35,7 @@ def test_training_resumes_and_writes_weights_manifest_and_curve(tmp_path):
     main([*common, "--epochs", "2", "--resume"])
     manifest = json.loads((tmp_path / "out" / "cifar10-v1.0.json").read_text())
     checkpoint = torch.load(tmp_path / "ckpt" / "cifar10-v1.0.pt", weights_only=False)
-    assert checkpoint["epoch"] == 2 and len(checkpoint["history"]["test accuracy"]) == 2
+    assert checkpoint["progress"]["epoch"] == 2 and len(checkpoint["progress"]["history"]["test accuracy"]) == 2
     assert manifest["training"]["epochs"] == 2 and manifest["seconds"] >= first["seconds"]
     assert (tmp_path / "out" / "cifar10-v1.0-curve.png").exists()
     model = VERSIONS["1.0"]()

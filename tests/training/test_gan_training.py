@@ -38,7 +38,7 @@ def test_gan_training_resumes_and_writes_generator_samples_and_manifest(tmp_path
     manifest = json.loads((tmp_path / "out" / "gan-v2.0.json").read_text())
     assert manifest["training"]["epochs"] == 2 and manifest["training"]["ema_decay"] == 0.999
     checkpoint = torch.load(tmp_path / "ckpt" / "gan-v2.0.pt", weights_only=False)
-    assert checkpoint["epoch"] == 2 and checkpoint["ema"] is not None
+    assert checkpoint["progress"]["epoch"] == 2 and "ema" in checkpoint["objects"]
     for name in ["gan-v2.0-samples.png", "gan-v2.0-curve.png"]:
         assert (tmp_path / "out" / name).exists()
     generator = VERSIONS["2.0"][0]()
