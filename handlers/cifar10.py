@@ -1,7 +1,7 @@
 """`cifar10`: an image -> {"pred_id", "pred_label", "probs", "top_k": [{"label", "prob"}]}.
 
 The image comes as raw bytes in any format PIL reads, as a multipart file, or as JSON with a
-base64 `image`; any size, resized as in training. `top_k` comes from the JSON or the query string.
+base64 `image`; any size, resized as in training. `top_k` comes from the JSON or a multipart form field.
 """
 
 from pathlib import Path

@@ -1,8 +1,9 @@
 """Images in and out of requests, for every image handler.
 
 In: a request carries an image as the raw body (any format PIL reads), as a multipart file
-upload, or as JSON with a base64 `image` field; its other parameters come from the JSON or, with a
-raw body, from the query string. Images are checked before their pixels are decoded: a pixel
+upload, or as JSON with a base64 `image` field; its other parameters come from the JSON or from the
+multipart form fields (TorchServe 0.12 does not pass a query string to handlers).
+Images are checked before their pixels are decoded: a pixel
 limit stops decompression bombs, and bytes that are not a complete image get a 400.
 
 Out: uint8 image tensors become PNG bytes, one per image or tiled in a grid.
@@ -48,7 +49,7 @@ def image_request(request: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
 
 
 def _query_value(value: Any) -> Any:
-    """A query-string or form value: a number if it reads as one, else text."""
+    """A form field's value: a number if it reads as one, else text."""
     if isinstance(value, (bytes, bytearray)):
         try:
             value = value.decode("utf-8")
@@ -71,6 +72,8 @@ def decode_image(data: bytes, max_pixels: int) -> Image.Image:
     except UnidentifiedImageError:
         raise RequestError("the bytes are not an image PIL can read", "image",
                            "an image PIL can read") from None
+    except OSError as error:  # a header cut short
+        raise RequestError(f"the image could not be decoded ({error})", "image", "a complete image") from None
     width, height = image.size
     if width * height > max_pixels:
         raise RequestError(f"the image has {width}x{height} = {width * height} pixels; the limit is "

@@ -1,5 +1,6 @@
 import base64
 import io
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ def png_bytes(mode="RGB", size=(40, 30), color=(200, 10, 10)) -> bytes:
     return buffer.getvalue()
 
 
-def test_raw_body_with_query_parameters():
+def test_raw_body_with_form_parameters():
     data, params = image_request({"body": png_bytes(), "top_k": b"3", "name": b"cat"})
     assert data == png_bytes() and params == {"top_k": 3, "name": "cat"}
 
@@ -53,6 +54,7 @@ def test_decode_converts_any_mode_to_rgb():
 
 @pytest.mark.parametrize("data, words", [
     (b"", "empty"), (b"hello, not an image", "not an image"), (png_bytes()[:60], "could not be decoded"),
+    ((Path(__file__).parents[1] / "fixtures" / "cifar10" / "cat.jpg").read_bytes()[:300], "could not be decoded"),
 ])
 def test_bad_image_bytes(data, words):
     with pytest.raises(RequestError, match=words):
