@@ -64,7 +64,7 @@ class ConvGroup(nn.Module):
 
 class ResidualNet(nn.Module):
     """Version 2.0: 32x32 input, a stem and three conv groups (64, 256, 256 channels) that halve the
-    resolution, then global max-pooling and a linear layer. About 2.3 M parameters."""
+    resolution, then global max-pooling and a linear layer. About 2.0 M parameters."""
 
     input_size = 32
 
