@@ -7,7 +7,8 @@ DATA := data
 MODEL ?=
 
 .PHONY: install install-eval check-java data archive serve stop register unregister test lint \
-	train-bigram train-word-vectors train-cifar10 evaluate-cifar10 train-gan evaluate-gan
+	train-bigram train-word-vectors train-cifar10 evaluate-cifar10 train-gan evaluate-gan \
+	train-ebm evaluate-ebm train-diffusion evaluate-diffusion
 
 install: check-java $(VENV)/.installed
 
@@ -81,3 +82,17 @@ train-gan: install
 
 evaluate-gan: install-eval
 	$(PY) -m training.evaluate_gan --version $(VERSION) --data-dir $(DATA) --weights-dir weights
+
+# Long runs: HOURS bounds one run; run the target again to continue from the checkpoint.
+HOURS ?= 2
+train-ebm: install
+	$(PY) -m training.ebm --device $(DEVICE) --data-dir $(DATA) --out weights --hours $(HOURS) --resume
+
+evaluate-ebm: install-eval
+	$(PY) -m training.evaluate_ebm --data-dir $(DATA) --weights-dir weights
+
+train-diffusion: install
+	$(PY) -m training.diffusion --device $(DEVICE) --data-dir $(DATA) --out weights --hours $(HOURS) --resume
+
+evaluate-diffusion: install-eval
+	$(PY) -m training.evaluate_diffusion --data-dir $(DATA) --weights-dir weights --device $(DEVICE)

@@ -19,6 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ["handlers/__init__.py", "handlers/request_handler.py", "models/__init__.py",
           "models/manifest.py"]
+IMAGE_GENERATOR = ("handlers/image_io.py", "handlers/image_generator.py", "handlers/stream.py",
+                   "models/images.py")
+ITERATIVE_SAMPLER = (*IMAGE_GENERATOR, "handlers/iterative_sampler.py")
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,16 @@ ARCHIVES = {
                           ("weights/cifar10-v1.0.pt", "weights/cifar10-v1.0.json")),
     "cifar10": Archive("cifar10", "2.0", ("models/cifar10.py", "handlers/image_io.py"),
                        ("weights/cifar10-v2.0.pt", "weights/cifar10-v2.0.json"), default_version=True),
-    "gan_v1": Archive("gan", "1.0", ("models/gan.py", "handlers/image_io.py", "handlers/image_generator.py"),
+    "gan_v1": Archive("gan", "1.0", ("models/gan.py", *IMAGE_GENERATOR),
                       ("weights/gan-v1.0.pt", "weights/gan-v1.0.json")),
-    "gan": Archive("gan", "2.0", ("models/gan.py", "handlers/image_io.py", "handlers/image_generator.py"),
+    "gan": Archive("gan", "2.0", ("models/gan.py", *IMAGE_GENERATOR),
                    ("weights/gan-v2.0.pt", "weights/gan-v2.0.json"), default_version=True),
+    "ebm": Archive("ebm", "1.0", ("models/ebm.py", "models/langevin.py", *ITERATIVE_SAMPLER),
+                   ("weights/ebm.pt", "weights/ebm.json")),
+    "diffusion": Archive("diffusion", "1.0", ("models/unet.py", "models/diffusion_schedule.py",
+                                              "models/diffusion_sampler.py", "models/cifar10.py",
+                                              *ITERATIVE_SAMPLER),
+                         ("weights/diffusion.pt", "weights/diffusion.json")),
 }
 
 

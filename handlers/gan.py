@@ -11,7 +11,8 @@ import torch
 
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
 from handlers.request_handler import Field, RequestError, resolve_seed
-from models.gan import VERSIONS, sample_inputs, to_uint8
+from models.gan import VERSIONS, sample_inputs
+from models.images import to_uint8
 from models.manifest import verified_weights
 
 

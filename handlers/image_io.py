@@ -103,6 +103,11 @@ def encode_png(image: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
+def encode_png_base64(image: torch.Tensor) -> str:
+    """uint8 (C, H, W) -> PNG bytes as base64 text, for JSON answers."""
+    return base64.b64encode(encode_png(image)).decode("ascii")
+
+
 def grid(images: torch.Tensor, padding: int = 2) -> torch.Tensor:
     """uint8 (N, C, H, W) -> one uint8 (C, rows*(H+p)+p, cols*(W+p)+p) image, near-square."""
     n, c, h, w = images.shape

@@ -187,9 +187,14 @@ class JsonHandler:
             except RequestError as error:
                 answers[i] = error
         if valid:
-            for (i, _), answer in zip(valid, self.predict([params for _, params in valid])):
+            for (i, _), answer in zip(valid, self.answer_batch(valid, context)):
                 answers[i] = answer
         return [self.encode(context, i, answer) for i, answer in enumerate(answers)]
+
+    def answer_batch(self, valid: list[tuple[int, dict[str, Any]]], context: Any) -> list[Any]:
+        """Answers for the valid requests, given as (index in the batch, parameters). Handlers that
+        talk to the client while they work (streaming) override this; the others, `predict`."""
+        return self.predict([params for _, params in valid])
 
     def encode(self, context: Any, index: int, answer: Any) -> str | bytes:
         return encode_json(context, index, answer)

@@ -110,8 +110,3 @@ def sample_inputs(num_samples: int, seed: int, digit: int | None, conditional: b
     else:
         digits = torch.full((num_samples,), digit)
     return z.to(device), digits.to(device)
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] floats -> uint8 in [0, 255]."""
-    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)

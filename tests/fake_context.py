@@ -16,6 +16,7 @@ class FakeContext:
         self.statuses: dict[int, int] = {}
         self.request_headers: dict[int, dict[str, str]] = {}
         self.content_types: dict[int, str] = {}
+        self.request_ids = {i: f"request-{i}" for i in range(16)}
 
     def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
         self.statuses[idx] = code
@@ -35,12 +36,13 @@ def json_request(body: Any) -> dict[str, Any]:
     return {"body": body}
 
 
-def save_weights(model_dir: Path, name: str, state_dict: dict) -> None:
-    """Weights and a manifest as a handler expects them: `<name>.pt` and `<name>.json`."""
+def save_weights(model_dir: Path, name: str, state_dict: dict, **manifest: Any) -> None:
+    """Weights and a manifest as a handler expects them: `<name>.pt` and `<name>.json`, with any
+    other manifest entries the handler reads."""
     import torch
 
     from models.manifest import sha256_of, write_manifest
 
     torch.save(state_dict, model_dir / f"{name}.pt")
     write_manifest(model_dir / f"{name}.json",
-                   {"weights": {"file": f"{name}.pt", "sha256": sha256_of(model_dir / f"{name}.pt")}})
+                   {**manifest, "weights": {"file": f"{name}.pt", "sha256": sha256_of(model_dir / f"{name}.pt")}})

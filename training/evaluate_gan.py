@@ -16,7 +16,8 @@ from pathlib import Path
 
 import torch
 
-from models.gan import NUM_CLASSES, VERSIONS, sample_inputs, to_uint8
+from models.gan import NUM_CLASSES, VERSIONS, sample_inputs
+from models.images import to_uint8
 from models.manifest import read_manifest, verified_weights, write_manifest
 from models.mnist_classifier import MnistClassifier
 from training.data import load_mnist

@@ -19,8 +19,10 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from models.gan import LATENT_DIM, NUM_CLASSES, VERSIONS, sample_inputs
+from models.images import to_unit_range
 from models.manifest import sha256_of, write_manifest
 from training.data import load_mnist
+from training.ema import update_ema
 from training.run import (
     command_line,
     plot_curves,
@@ -41,21 +43,13 @@ def gan_loss(scores: torch.Tensor, real: bool, logits: bool) -> torch.Tensor:
     return F.binary_cross_entropy(scores, target)
 
 
-@torch.no_grad()
-def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    for ema_p, p in zip(ema.parameters(), model.parameters()):
-        ema_p.lerp_(p, 1 - decay)
-    for ema_b, b in zip(ema.buffers(), model.buffers()):
-        ema_b.copy_(b)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = training_arguments(__doc__.splitlines()[0], epochs=20)
     parser.add_argument("--version", choices=list(VERSIONS), default="2.0")
     args = parser.parse_args(argv)
     generator = seed_everything(args.seed)
     images, labels = load_mnist(args.data_dir, "train")
-    images = images.float() / 127.5 - 1
+    images = to_unit_range(images)
 
     G_class, D_class = VERSIONS[args.version]
     G, D = G_class().to(args.device), D_class().to(args.device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 from pathlib import Path
@@ -11,12 +12,13 @@ from typing import Any
 import matplotlib
 import numpy as np
 import torch
+from torchvision.utils import save_image
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def training_arguments(description: str, epochs: int) -> argparse.ArgumentParser:
+def training_arguments(description: str, epochs: int | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--epochs", type=int, default=epochs)
@@ -30,6 +32,13 @@ def training_arguments(description: str, epochs: int) -> argparse.ArgumentParser
 
 def command_line(module: str) -> str:
     return " ".join(["python -m", module, *sys.argv[1:]])
+
+
+def device_description(device: str, bf16: bool) -> str:
+    """What the manifest says a model was trained on."""
+    if device == "cpu":
+        return f"cpu ({os.cpu_count()}-core CPU{', bf16 autocast' if bf16 else ''})"
+    return f"{device} ({torch.cuda.get_device_name(device)}{', bf16 autocast' if bf16 else ''})"
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -62,6 +71,11 @@ def restore_checkpoint(path: Path, objects: dict[str, Any]) -> dict[str, Any]:
             obj.load_state_dict(checkpoint["objects"][name])
     print(f"resumed after epoch {checkpoint['progress']['epoch']}")
     return checkpoint["progress"]
+
+
+def save_grid(images: torch.Tensor, path: Path, columns: int) -> None:
+    """uint8 images (N, C, H, W) tiled in a grid PNG, `columns` per row."""
+    save_image(images.float() / 255.0, path, nrow=columns, padding=2)
 
 
 def plot_curves(history: dict[str, list[float]], path: Path, title: str) -> None:

@@ -10,7 +10,7 @@ import requests
 from scripts.server import Server, read_properties, write_properties
 from tests.fake_context import ROOT
 
-ARCHIVES = ["bigram", "embed", "similar", "cifar10_v1", "cifar10", "gan_v1", "gan"]
+ARCHIVES = ["bigram", "embed", "similar", "cifar10_v1", "cifar10", "gan_v1", "gan", "ebm", "diffusion"]
 
 
 def free_port() -> int:

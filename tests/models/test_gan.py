@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from models.gan import VERSIONS, sample_inputs, to_uint8
+from models.gan import VERSIONS, sample_inputs
+from models.images import to_uint8
 
 
 @pytest.mark.parametrize("version", ["1.0", "2.0"])

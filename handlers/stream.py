@@ -1,0 +1,61 @@
+"""Streamed answers: progress sent to the client while a sampler runs.
+
+A request with `"stream": true` gets newline-delimited JSON (`application/x-ndjson`) over chunked
+HTTP, one TorchServe intermediate response per line:
+
+    {"type": "progress", "step": 1, "steps": 50}
+    ...
+    {"type": "preview", "step": 10, "steps": 50, "image_base64_png": "..."}   every so often
+    ...
+    {"type": "result", "num_samples": 16, "image_base64_png": "...", ...}      the answer, last
+
+Previews show the first few samples as they stand at that step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from ts.handler_utils.utils import send_intermediate_predict_response
+
+from handlers.image_io import encode_png_base64, grid
+
+NDJSON = "application/x-ndjson"
+
+
+def ndjson_line(message: dict[str, Any]) -> str:
+    return json.dumps(message) + "\n"
+
+
+class ProgressStream:
+    """The `on_step(step, steps, images)` callback of a sampler, streaming to one request of a batch.
+
+    `to_uint8` turns the sampler's images into uint8 ones for the previews; about `previews`
+    previews of the first `preview_samples` samples are sent, the last at the final step.
+    """
+
+    def __init__(self, context: Any, index: int, to_uint8: Callable[[torch.Tensor], torch.Tensor],
+                 previews: int, preview_samples: int) -> None:
+        self.context = context
+        self.index = index
+        self.to_uint8 = to_uint8
+        self.previews = previews
+        self.preview_samples = preview_samples
+
+    def __call__(self, step: int, steps: int, images: torch.Tensor) -> None:
+        message: dict[str, Any] = {"type": "progress", "step": step, "steps": steps}
+        every = max(1, steps // self.previews) if self.previews else 0
+        if every and (step % every == 0 or step == steps):
+            preview = grid(self.to_uint8(images[:self.preview_samples]).cpu())
+            message = {**message, "type": "preview",
+                       "image_base64_png": encode_png_base64(preview)}
+        self.send(message)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.context.set_response_content_type(self.index, NDJSON)
+        send_intermediate_predict_response({self.index: ndjson_line(message)},
+                                           {self.index: self.context.request_ids[self.index]},
+                                           "Intermediate response", 200, self.context)

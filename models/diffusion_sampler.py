@@ -1,0 +1,60 @@
+"""Reverse diffusion: from Gaussian noise to CIFAR-10-like images with a noise-predicting network.
+
+The network works on images normalised with the CIFAR-10 channel mean and standard deviation, as
+in training; `reverse_diffusion` starts from pure noise in that space and undoes the normalisation
+at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from models.cifar10 import MEAN, STD
+from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
+
+# on_step(step, steps, predicted clean images, normalised): called after each step, for progress.
+StepCallback = Callable[[int, int, torch.Tensor], None]
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 3, H, W) -> floats with zero mean and unit variance per channel (over CIFAR-10)."""
+    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
+    return (images.float() / 255.0 - mean) / std
+
+
+def denormalize(images: torch.Tensor) -> torch.Tensor:
+    """The inverse of `normalize`, clipped to the valid range: floats -> uint8."""
+    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
+    return ((images.float() * std + mean).clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+def add_noise(images: torch.Tensor, noise: torch.Tensor, diffusion_times: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(noisy images, their noise variance) at the given times (N,): the forward process."""
+    signal_rates, noise_rates = offset_cosine_schedule(diffusion_times)
+    noisy = signal_rates.view(-1, 1, 1, 1) * images + noise_rates.view(-1, 1, 1, 1) * noise
+    return noisy, noise_rates ** 2
+
+
+@torch.no_grad()
+def reverse_diffusion(model: torch.nn.Module, num_samples: int, steps: int, seed: int, eta: float = 0.0,
+                      on_step: StepCallback | None = None, image_size: int = 32) -> torch.Tensor:
+    """`num_samples` uint8 images (N, 3, size, size) after `steps` DDIM steps. The noise comes from
+    a CPU generator seeded with `seed`, so a seed gives the same images on any device."""
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    scheduler = DDIMScheduler(eta)
+    scheduler.set_timesteps(steps)
+    images = torch.randn(num_samples, 3, image_size, image_size, generator=generator).to(device)
+    for index, t in enumerate(scheduler.timesteps):
+        _, noise_rate = offset_cosine_schedule(t)
+        noise_variance = torch.full((num_samples,), noise_rate.item() ** 2, device=device)
+        predicted_noise = model(images, noise_variance)
+        images, predicted_images = scheduler.step(predicted_noise, index, images, generator)
+        if on_step is not None:
+            on_step(index + 1, steps, predicted_images)
+    return denormalize(images).cpu()

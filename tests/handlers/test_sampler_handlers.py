@@ -1,0 +1,125 @@
+"""The ebm and diffusion handlers, with random weights, called as TorchServe calls them."""
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import handlers.stream
+from handlers.diffusion import DiffusionHandler
+from handlers.ebm import EbmHandler
+from models.ebm import EnergyNet
+from models.unet import UNet, UNetConfig
+from tests.fake_context import FakeContext, json_request, save_weights
+
+TINY_UNET = {"widths": [8, 16, 24, 32], "block_depth": 1, "embedding_dim": 16}
+
+
+@pytest.fixture
+def ebm(tmp_path):
+    torch.manual_seed(0)
+    save_weights(tmp_path, "ebm", EnergyNet().state_dict(), architecture={"width": 1})
+    handler, context = EbmHandler(), FakeContext("ebm", tmp_path)
+    handler.initialize(context)
+    return handler, context
+
+
+@pytest.fixture
+def diffusion(tmp_path):
+    torch.manual_seed(0)
+    unet = UNet(UNetConfig(widths=(8, 16, 24, 32), block_depth=1, embedding_dim=16))
+    torch.nn.init.normal_(unet.head[-1].weight, std=0.1)
+    save_weights(tmp_path, "diffusion", unet.state_dict(), architecture=TINY_UNET)
+    handler, context = DiffusionHandler(), FakeContext("diffusion", tmp_path)
+    handler.initialize(context)
+    return handler, context
+
+
+def answer(handler, context, body, headers=None):
+    context.statuses.clear()
+    context.request_headers = {0: headers or {}}
+    out = handler.handle([json_request(body)], context)[0]
+    return context.status(0), out
+
+
+def decode_png(text):
+    return Image.open(io.BytesIO(base64.b64decode(text)))
+
+
+@pytest.mark.parametrize("sampler", ["ebm", "diffusion"])
+def test_samplers_answer_a_grid_individual_images_and_png_bytes(sampler, request):
+    handler, context = request.getfixturevalue(sampler)
+    steps = {"ebm": "steps", "diffusion": "diffusion_steps"}[sampler]
+    status, out = answer(handler, context, {"num_samples": 4, steps: 3, "seed": 1})
+    body = json.loads(out)
+    assert status == 200 and body["num_samples"] == 4 and body["seed"] == 1 and body[steps] == 3
+    assert decode_png(body["image_base64_png"]).size == (2 + 2 * 34, 2 + 2 * 34)
+    _, again = answer(handler, context, {"num_samples": 4, steps: 3, "seed": 1})
+    assert json.loads(again)["image_base64_png"] == body["image_base64_png"]
+    _, other = answer(handler, context, {"num_samples": 4, steps: 3, "seed": 2})
+    assert json.loads(other)["image_base64_png"] != body["image_base64_png"]
+    _, images = answer(handler, context, {"num_samples": 3, steps: 2, "format": "images"})
+    assert [decode_png(i).size for i in json.loads(images)["images_base64_png"]] == [(32, 32)] * 3
+    _, png = answer(handler, context, {"num_samples": 4, steps: 3, "seed": 1}, {"Accept": "image/png"})
+    assert context.content_types[0] == "image/png" and png == base64.b64decode(body["image_base64_png"])
+
+
+def test_ebm_follows_the_energy_gradient_inside_inference_mode(ebm):
+    handler, context = ebm
+    with torch.inference_mode():  # as TorchServe's default path would run it
+        _, still = answer(handler, context, {"num_samples": 2, "steps": 5, "step_size": 0.0, "noise": 0.0,
+                                             "seed": 3, "format": "images"})
+        _, moved = answer(handler, context, {"num_samples": 2, "steps": 5, "step_size": 10.0, "noise": 0.0,
+                                             "seed": 3, "format": "images"})
+    pixels = [[np.asarray(decode_png(i)) for i in json.loads(a)["images_base64_png"]] for a in (still, moved)]
+    assert all(not np.array_equal(a, b) for a, b in zip(*pixels))  # only the gradient changed them
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"num_samples": 65}, "num_samples"), ({"num_samples": 0}, "num_samples"), ({"steps": 0}, "steps"),
+    ({"steps": 1001}, "steps"), ({"num_samples": 64, "steps": 1000}, "num_samples"),
+    ({"step_size": float("nan")}, "step_size"), ({"step_size": float("inf")}, "step_size"),
+    ({"step_size": -1.0}, "step_size"), ({"noise": 2.0}, "noise"), ({"noise": "a lot"}, "noise"),
+    ({"stream": "yes"}, "stream"), ({"diffusion_steps": 5}, "diffusion_steps"),
+])
+def test_ebm_limits_answer_400_naming_the_field(ebm, body, field):
+    handler, context = ebm
+    status, out = answer(handler, context, body)
+    error = json.loads(out)
+    assert status == 400 and error["field"] == field and error["allowed"]
+
+
+@pytest.mark.parametrize("body, field, allowed", [
+    ({"diffusion_steps": 1001}, "diffusion_steps", "an integer in 1..1000"),
+    ({"num_samples": 64, "diffusion_steps": 101}, "num_samples", "num_samples x diffusion_steps <= 6400"),
+    ({"eta": 1.5}, "eta", "a number in 0.0..1.0"), ({"eta": float("nan")}, "eta", "a number in 0.0..1.0"),
+])
+def test_diffusion_limits_quote_the_limit(diffusion, body, field, allowed):
+    handler, context = diffusion
+    status, out = answer(handler, context, body)
+    assert status == 400 and json.loads(out)["field"] == field and json.loads(out)["allowed"] == allowed
+
+
+@pytest.mark.parametrize("sampler", ["ebm", "diffusion"])
+def test_stream_sends_each_step_then_previews_then_the_result(sampler, request, monkeypatch):
+    handler, context = request.getfixturevalue(sampler)
+    sent = []
+    monkeypatch.setattr(handlers.stream, "send_intermediate_predict_response",
+                        lambda ret, ids, message, code, ctx: sent.append((ids, ret)))
+    steps = {"ebm": "steps", "diffusion": "diffusion_steps"}[sampler]
+    status, final = answer(handler, context, {"num_samples": 5, steps: 16, "seed": 4, "stream": True})
+    messages = [json.loads(ret[0]) for _, ret in sent]
+    assert status == 200 and all(ids == {0: "request-0"} for ids, _ in sent)
+    assert [(m["step"], m["steps"]) for m in messages] == [(i, 16) for i in range(1, 17)]
+    previews = [m["step"] for m in messages if m["type"] == "preview"]
+    assert previews == [2, 4, 6, 8, 10, 12, 14, 16]  # 8 previews a request (model-config)
+    assert decode_png(messages[1]["image_base64_png"]).size == (70, 70)  # the first 4 samples
+    assert final.endswith("\n") and context.content_types[0] == "application/x-ndjson"
+    result = json.loads(final)
+    assert result["type"] == "result" and decode_png(result["image_base64_png"]).size == (104, 70)  # 3 x 2
+    _, plain = answer(handler, context, {"num_samples": 5, steps: 16, "seed": 4})
+    assert json.loads(plain)["image_base64_png"] == result["image_base64_png"]

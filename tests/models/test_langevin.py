@@ -1,0 +1,48 @@
+import pytest
+import torch
+
+from models.ebm import EnergyNet
+from models.langevin import initial_noise, langevin_sample
+
+
+def quadratic_energy(target: float):
+    return lambda x: ((x - target) ** 2).flatten(1).sum(1) / 2
+
+
+def test_energy_net_gives_one_energy_per_image():
+    for width in (1, 2):
+        assert EnergyNet(width)(torch.zeros(5, 3, 32, 32)).shape == (5,)
+
+
+def test_initial_noise_is_uniform_in_range_and_seeded():
+    noise = initial_noise(4, seed=3)
+    assert noise.shape == (4, 3, 32, 32) and noise.min() >= -1 and noise.max() <= 1
+    assert torch.equal(noise, initial_noise(4, seed=3)) and not torch.equal(noise, initial_noise(4, seed=4))
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_steps_descend_the_energy_even_where_gradients_are_off(mode):
+    start = initial_noise(2, seed=0)
+    with mode():
+        images = langevin_sample(quadratic_energy(0.25), start, steps=100, step_size=1.0, noise=0.0)
+    # the gradient x - 0.25 is clipped to 0.03: 42 steps of 0.03 cover the start's distance, and
+    # within 0.03 of the minimum one step lands on it
+    assert torch.allclose(images, torch.full_like(images, 0.25), atol=1e-5)
+    assert not images.requires_grad and torch.equal(start, initial_noise(2, seed=0))
+
+
+def test_gradient_is_clipped_and_images_stay_in_range():
+    start = torch.zeros(1, 3, 4, 4)
+    one_step = langevin_sample(quadratic_energy(5.0), start, steps=1, step_size=10.0, noise=0.0)
+    assert torch.allclose(one_step, torch.full_like(one_step, 0.3))
+    many = langevin_sample(quadratic_energy(5.0), start, steps=10, step_size=10.0, noise=0.0)
+    assert many.max() == 1.0
+
+
+def test_noise_is_seeded_and_steps_are_reported():
+    energy = EnergyNet()
+    seen = []
+    run = [langevin_sample(energy, initial_noise(2, 0), 3, 10.0, 0.01, torch.Generator().manual_seed(s),
+                           on_step=lambda i, n, x: seen.append((i, n))) for s in (1, 1, 2)]
+    assert torch.equal(run[0], run[1]) and not torch.equal(run[0], run[2])
+    assert seen[:3] == [(1, 3), (2, 3), (3, 3)]

@@ -1,0 +1,28 @@
+import json
+
+import torch
+from PIL import Image
+
+from training.copy_check import copy_check, nearest_neighbours
+
+
+def test_nearest_neighbours_finds_the_closest_image_and_its_rms_distance():
+    references = torch.randint(0, 256, (12000, 3, 4, 4), dtype=torch.uint8)  # more than one batch
+    queries = references[[3, 11000]].clone()
+    queries[0, 0, 0, 0] = 255 - queries[0, 0, 0, 0]
+    distances, index = nearest_neighbours(queries, references)
+    assert index[1] == 11000 and distances[1] == 0
+    brute = ((references.flatten(1).double() - queries[0].flatten().double()) ** 2).mean(1).sqrt()
+    assert index[0] == brute.argmin() and torch.isclose(distances[0], brute.min())
+
+
+def test_copies_are_caught(tmp_path):
+    generator = torch.Generator().manual_seed(0)
+    train = torch.randint(0, 256, (500, 3, 8, 8), dtype=torch.uint8, generator=generator)
+    test = torch.randint(0, 256, (50, 3, 8, 8), dtype=torch.uint8, generator=generator)
+    copies = train[:20]
+    report = copy_check(copies, train, test, tmp_path / "nearest.png")
+    assert report["samples_median"] == 0 and report["samples_closer_than_closest_test_image"] == 20
+    assert report["test_images_median"] > 50
+    assert Image.open(tmp_path / "nearest.png").size == (8 * 10 + 2, 2 * 10 + 2)
+    json.dumps(report)

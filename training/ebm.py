@@ -1,0 +1,172 @@
+"""Train the energy-based model on CIFAR-10 with contrastive divergence and a replay buffer.
+
+    python -m training.ebm --epochs 10 --hours 2 --data-dir data --out weights --resume
+
+Each step lowers the energy of a batch of training images (plus a little noise) and raises the
+energy of as many samples drawn by 60 Langevin steps (step size 10, noise 0.005). Most chains
+(95%) continue from a replay buffer of earlier samples and a few start from fresh uniform noise,
+so that over training the chains run much longer than 60 steps. Loss:
+
+    E(real).mean() - E(sample).mean() + alpha * (E(real)^2 + E(sample)^2).mean(),  alpha = 0.1
+
+the second term keeping energies near zero. Adam (lr 1e-4, betas (0, 0.999)). `--hours` ends a run
+after the epoch that reaches it; `--resume` continues from the checkpoint, replay buffer included.
+Writes `weights/ebm.pt`, its manifest, a curve plot and a grid of 64 samples (256 steps from
+noise); `training.evaluate_ebm` adds the quality metrics.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from tqdm import tqdm
+
+from models.ebm import EnergyNet
+from models.images import to_uint8, to_unit_range
+from models.langevin import GRAD_CLIP, initial_noise, langevin_sample
+from models.manifest import sha256_of, write_manifest
+from training.data import load_cifar10
+from training.run import (
+    command_line,
+    device_description,
+    plot_curves,
+    restore_checkpoint,
+    save_checkpoint,
+    save_grid,
+    seed_everything,
+    training_arguments,
+)
+
+BATCH_SIZE = 128
+LEARNING_RATE = 1e-4
+ALPHA = 0.1
+LANGEVIN = {"steps": 60, "step_size": 10.0, "noise": 0.005}
+BUFFER_SIZE = 8192
+FRESH_FRACTION = 0.05
+DATA_NOISE = 0.005
+
+
+class ReplayBuffer:
+    """Past Langevin samples, where most chains start and end."""
+
+    def __init__(self, size: int, generator: torch.Generator) -> None:
+        self.images = torch.rand(size, 3, 32, 32, generator=generator) * 2 - 1
+        self.generator = generator
+
+    def draw(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(starting images, their buffer slots): most from the buffer, a few fresh noise."""
+        slots = torch.randint(0, len(self.images), (n,), generator=self.generator)
+        images = self.images[slots].clone()
+        fresh = torch.rand(n, generator=self.generator) < FRESH_FRACTION
+        images[fresh] = torch.rand(int(fresh.sum()), 3, 32, 32, generator=self.generator) * 2 - 1
+        return images, slots
+
+    def store(self, images: torch.Tensor, slots: torch.Tensor) -> None:
+        self.images[slots] = images.detach().cpu()
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"images": self.images}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.images = state["images"].clone()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = training_arguments(__doc__.splitlines()[0], epochs=10)
+    parser.add_argument("--hours", type=float, help="end this run after the epoch that reaches it")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--width", type=int, default=1, help="channel multiplier of the energy network")
+    args = parser.parse_args(argv)
+    generator = seed_everything(args.seed)
+    images, _ = load_cifar10(args.data_dir, "train")
+
+    model = EnergyNet(width=args.width).to(args.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, betas=(0.0, 0.999))
+    buffer = ReplayBuffer(BUFFER_SIZE, generator)
+    checkpoint_path = args.checkpoint_dir / "ebm.pt"
+    stateful = {"model": model, "optimizer": optimizer, "buffer": buffer, "generator": generator}
+    progress = {"epoch": 0, "seconds": 0.0, "runs": [],
+                "history": {"contrastive divergence": [], "real energy": [], "sample energy": []}}
+    if args.resume and checkpoint_path.exists():
+        progress = restore_checkpoint(checkpoint_path, stateful)
+    history = progress["history"]
+    run = {"device": args.device, "first_epoch": progress["epoch"] + 1, "seconds": 0.0}
+    progress["runs"].append(run)
+
+    steps_per_epoch = len(images) // args.batch_size
+    started_run = time.time()
+    for epoch in range(progress["epoch"], args.epochs):
+        started = time.time()
+        order = torch.randperm(len(images), generator=generator)
+        sums = {name: 0.0 for name in history}
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}")
+        for step in bar:
+            real = to_unit_range(images[order[step * args.batch_size:(step + 1) * args.batch_size]])
+            real = (real + DATA_NOISE * torch.randn(real.shape, generator=generator)).clamp(-1, 1)
+            start, slots = buffer.draw(args.batch_size)
+            model.requires_grad_(False)
+            samples = langevin_sample(model, start.to(args.device), generator=generator, **LANGEVIN)
+            model.requires_grad_(True)
+            buffer.store(samples, slots)
+
+            energies = model(torch.cat([real.to(args.device), samples]))
+            real_energy, sample_energy = energies[:args.batch_size], energies[args.batch_size:]
+            divergence = real_energy.mean() - sample_energy.mean()
+            loss = divergence + ALPHA * (real_energy ** 2 + sample_energy ** 2).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            for name, value in (("contrastive divergence", divergence), ("real energy", real_energy.mean()),
+                                ("sample energy", sample_energy.mean())):
+                sums[name] += value.item()
+            bar.set_postfix(cd=f"{divergence.item():.4f}", real=f"{real_energy.mean().item():.3f}")
+        elapsed = time.time() - started
+        progress["seconds"] += elapsed
+        run["seconds"] += elapsed
+        run["last_epoch"] = epoch + 1
+        for name in history:
+            history[name].append(sums[name] / steps_per_epoch)
+        print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v[-1]:.4f}" for k, v in history.items())
+              + f", {progress['seconds']:.0f} s so far")
+        progress["epoch"] = epoch + 1
+        save_checkpoint(checkpoint_path, stateful, progress)
+        if args.hours is not None and time.time() - started_run >= args.hours * 3600:
+            break
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    weights = args.out / "ebm.pt"
+    torch.save(model.state_dict(), weights)
+    plot_curves(history, args.out / "ebm-curve.png", "Energy-based model (contrastive divergence)")
+    model.eval().requires_grad_(False)
+    samples = langevin_sample(model, initial_noise(64, 0).to(args.device), 256, 10.0, 0.01,
+                              torch.Generator().manual_seed(1))
+    save_grid(to_uint8(samples).cpu(), args.out / "ebm-samples.png", columns=8)
+    write_manifest(args.out / "ebm.json", {
+        "model": "ebm",
+        "version": "1.0",
+        "architecture": {"network": EnergyNet.__doc__ + " Four stride-2 convolutions "
+                                    f"{16 * args.width}/{32 * args.width}/{64 * args.width}/{64 * args.width}"
+                                    " with Swish (SiLU), FC 64, FC 1.",
+                         "width": args.width,
+                         "sampler": f"Langevin dynamics, gradient clipped to +-{GRAD_CLIP}, images in [-1, 1]"},
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "data": {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.tar.gz)",
+                 "train": "50,000 training images scaled to [-1, 1], plus N(0, 0.005^2) noise"},
+        "training": {"epochs": progress["epoch"], "batch_size": args.batch_size, "seed": args.seed,
+                     "optimizer": f"Adam lr {LEARNING_RATE} betas (0.0, 0.999)",
+                     "loss": f"contrastive divergence + {ALPHA} * (E_real^2 + E_sample^2)",
+                     "langevin": LANGEVIN, "replay_buffer": {"size": BUFFER_SIZE,
+                                                             "fresh_noise_fraction": FRESH_FRACTION},
+                     "runs": [{**r, "seconds": round(r["seconds"])} for r in progress["runs"]]},
+        "command": command_line("training.ebm"),
+        "seconds": round(progress["seconds"]),
+        "device": device_description(args.device, False),
+        "metrics": {},
+        "weights": {"file": weights.name, "sha256": sha256_of(weights)},
+    })
+    print(f"wrote {weights}")
+
+
+if __name__ == "__main__":
+    main()

