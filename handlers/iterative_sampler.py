@@ -35,9 +35,9 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         cap = self.limits["max_sample_steps"]
         cost = params["num_samples"] * params[self.steps_field]
         if cost > cap:
+            allowed = f"num_samples x {self.steps_field} <= {cap}"
             raise RequestError(f"num_samples x {self.steps_field} is {params['num_samples']} x "
-                               f"{params[self.steps_field]} = {cost}; the limit is {cap}", "num_samples",
-                               f"num_samples x {self.steps_field} <= {cap}")
+                               f"{params[self.steps_field]} = {cost}; it must be {allowed}", "num_samples", allowed)
         return params
 
     def answer_batch(self, valid: list[tuple[int, dict[str, Any]]], context: Any) -> list[GeneratedImages]:

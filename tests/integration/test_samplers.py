@@ -88,7 +88,7 @@ def test_non_finite_numbers_get_400(client, model):
 
 
 def test_a_long_sampling_request_does_not_block_the_other_models(client):
-    response = stream(client, "diffusion", {"num_samples": 16, "diffusion_steps": 150, "seed": 1})
+    response = stream(client, "diffusion", {"num_samples": 16, "diffusion_steps": 100, "seed": 1})
     lines = response.iter_lines()
     assert json.loads(next(lines))["step"] == 1  # the diffusion worker is busy now
     finished = threading.Event()
