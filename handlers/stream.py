@@ -5,7 +5,7 @@ HTTP, one TorchServe intermediate response per line:
 
     {"type": "progress", "step": 1, "steps": 50}
     ...
-    {"type": "preview", "step": 10, "steps": 50, "image_base64_png": "..."}   every so often
+    {"type": "preview", "step": 7, "steps": 50, "image_base64_png": "..."}    8 times a request
     ...
     {"type": "result", "num_samples": 16, "image_base64_png": "...", ...}      the answer, last
 
@@ -33,8 +33,9 @@ def ndjson_line(message: dict[str, Any]) -> str:
 class ProgressStream:
     """The `on_step(step, steps, images)` callback of a sampler, streaming to one request of a batch.
 
-    `to_uint8` turns the sampler's images into uint8 ones for the previews; about `previews`
-    previews of the first `preview_samples` samples are sent, the last at the final step.
+    `to_uint8` turns the sampler's images into uint8 ones for the previews: `previews` of them
+    (or one a step, for fewer steps), evenly spaced, the last at the final step, each a grid of
+    the first `preview_samples` samples.
     """
 
     def __init__(self, context: Any, index: int, to_uint8: Callable[[torch.Tensor], torch.Tensor],
@@ -47,8 +48,7 @@ class ProgressStream:
 
     def __call__(self, step: int, steps: int, images: torch.Tensor) -> None:
         message: dict[str, Any] = {"type": "progress", "step": step, "steps": steps}
-        every = max(1, steps // self.previews) if self.previews else 0
-        if every and (step % every == 0 or step == steps):
+        if step * self.previews // steps > (step - 1) * self.previews // steps:  # evenly spaced, the last at the end
             preview = grid(self.to_uint8(images[:self.preview_samples]).cpu())
             message = {**message, "type": "preview",
                        "image_base64_png": encode_png_base64(preview)}

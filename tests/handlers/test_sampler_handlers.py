@@ -123,3 +123,17 @@ def test_stream_sends_each_step_then_previews_then_the_result(sampler, request, 
     assert result["type"] == "result" and decode_png(result["image_base64_png"]).size == (104, 70)  # 3 x 2
     _, plain = answer(handler, context, {"num_samples": 5, steps: 16, "seed": 4})
     assert json.loads(plain)["image_base64_png"] == result["image_base64_png"]
+
+
+@pytest.mark.parametrize("steps, expected", [(50, [7, 13, 19, 25, 32, 38, 44, 50]), (3, [1, 2, 3]),
+                                             (8, [1, 2, 3, 4, 5, 6, 7, 8])])
+def test_previews_are_evenly_spaced_and_end_at_the_last_step(steps, expected, monkeypatch):
+    sent = []
+    monkeypatch.setattr(handlers.stream, "send_intermediate_predict_response",
+                        lambda ret, ids, message, code, ctx: sent.append(json.loads(ret[2])))
+    context = FakeContext("ebm", ".")
+    progress = handlers.stream.ProgressStream(context, 2, lambda x: x, previews=8, preview_samples=4)
+    for step in range(1, steps + 1):
+        progress(step, steps, torch.zeros(6, 3, 8, 8, dtype=torch.uint8))
+    assert [m["step"] for m in sent if m["type"] == "preview"] == expected
+    assert len(sent) == steps and context.content_types[2] == "application/x-ndjson"
