@@ -4,7 +4,7 @@
 
 Each step takes a batch of training images (randomly flipped, normalised per channel), a random
 diffusion time per image, noises them with the offset-cosine schedule and regresses the network's
-noise prediction on the true noise (mean squared error). AdamW with a short warm-up; an
+noise prediction on the true noise (mean squared error). AdamW with a warm-up; an
 exponential moving average of the weights (decay 0.999) is what gets served. `--hours` ends a run
 after the epoch that reaches it, so a long training is done in runs of bounded length, each
 continued with `--resume` (the checkpoint holds the network, the EMA, the optimiser and the RNG).
@@ -38,8 +38,9 @@ from training.run import (
 )
 
 BATCH_SIZE = 128
-LEARNING_RATE = 5e-4
-WARMUP_STEPS = 500
+LEARNING_RATE = 1e-3
+WARMUP_STEPS = 1000
+GRAD_CLIP = 1.0
 WEIGHT_DECAY = 1e-4
 EMA_DECAY = 0.999
 
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
                 loss = diffusion_loss(model, normalize(batch.to(args.device)), generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
             optimizer.step()
             warmup.step()
             update_ema(ema, model, EMA_DECAY)
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
                  "normalization": "per-channel CIFAR-10 mean and std (models/cifar10.py)"},
         "training": {"epochs": progress["epoch"], "batch_size": args.batch_size, "seed": args.seed,
                      "optimizer": f"AdamW lr {LEARNING_RATE} (warm-up {WARMUP_STEPS} steps), "
-                                  f"weight decay {WEIGHT_DECAY}",
+                                  f"weight decay {WEIGHT_DECAY}, gradient norm clipped to {GRAD_CLIP}",
                      "loss": "mean squared error of the predicted noise", "ema_decay": EMA_DECAY,
                      "bf16_autocast": bf16, "runs": [{**r, "seconds": round(r["seconds"])}
                                                      for r in progress["runs"]]},
