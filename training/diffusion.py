@@ -27,6 +27,7 @@ from models.unet import UNet, UNetConfig
 from training.data import bf16_autocast_supported, load_cifar10
 from training.ema import update_ema
 from training.run import (
+    TrainingRun,
     command_line,
     device_description,
     plot_curves,
@@ -75,11 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.resume and checkpoint_path.exists():
         progress = restore_checkpoint(checkpoint_path, stateful)
     history = progress["history"]
-    run = {"device": args.device, "first_epoch": progress["epoch"] + 1, "seconds": 0.0}
-    progress["runs"].append(run)
+    run = TrainingRun(progress, args.device, args.hours)
 
     steps_per_epoch = len(images) // args.batch_size
-    started_run = time.time()
     for epoch in range(progress["epoch"], args.epochs):
         started = time.time()
         model.train()
@@ -100,15 +99,11 @@ def main(argv: list[str] | None = None) -> None:
             update_ema(ema, model, EMA_DECAY)
             losses.append(loss.item())
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
-        elapsed = time.time() - started
-        progress["seconds"] += elapsed
-        run["seconds"] += elapsed
-        run["last_epoch"] = epoch + 1
+        run.epoch_done(time.time() - started)
         history["train loss"].append(sum(losses) / len(losses))
         print(f"epoch {epoch + 1}: loss {history['train loss'][-1]:.4f}, {progress['seconds']:.0f} s so far")
-        progress["epoch"] = epoch + 1
         save_checkpoint(checkpoint_path, stateful, progress)
-        if args.hours is not None and time.time() - started_run >= args.hours * 3600:
+        if run.out_of_time():
             break
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -134,8 +129,7 @@ def main(argv: list[str] | None = None) -> None:
                      "optimizer": f"AdamW lr {LEARNING_RATE} (warm-up {WARMUP_STEPS} steps), "
                                   f"weight decay {WEIGHT_DECAY}, gradient norm clipped to {GRAD_CLIP}",
                      "loss": "mean squared error of the predicted noise", "ema_decay": EMA_DECAY,
-                     "bf16_autocast": bf16, "runs": [{**r, "seconds": round(r["seconds"])}
-                                                     for r in progress["runs"]]},
+                     "bf16_autocast": bf16, "runs": run.runs()},
         "command": command_line("training.diffusion"),
         "seconds": round(progress["seconds"]),
         "device": device_description(args.device, bf16),

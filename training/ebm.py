@@ -28,6 +28,7 @@ from models.langevin import GRAD_CLIP, initial_noise, langevin_sample
 from models.manifest import sha256_of, write_manifest
 from training.data import load_cifar10
 from training.run import (
+    TrainingRun,
     command_line,
     device_description,
     plot_curves,
@@ -91,11 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.resume and checkpoint_path.exists():
         progress = restore_checkpoint(checkpoint_path, stateful)
     history = progress["history"]
-    run = {"device": args.device, "first_epoch": progress["epoch"] + 1, "seconds": 0.0}
-    progress["runs"].append(run)
+    run = TrainingRun(progress, args.device, args.hours)
 
     steps_per_epoch = len(images) // args.batch_size
-    started_run = time.time()
     for epoch in range(progress["epoch"], args.epochs):
         started = time.time()
         order = torch.randperm(len(images), generator=generator)
@@ -121,17 +120,13 @@ def main(argv: list[str] | None = None) -> None:
                                 ("sample energy", sample_energy.mean())):
                 sums[name] += value.item()
             bar.set_postfix(cd=f"{divergence.item():.4f}", real=f"{real_energy.mean().item():.3f}")
-        elapsed = time.time() - started
-        progress["seconds"] += elapsed
-        run["seconds"] += elapsed
-        run["last_epoch"] = epoch + 1
+        run.epoch_done(time.time() - started)
         for name in history:
             history[name].append(sums[name] / steps_per_epoch)
         print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v[-1]:.4f}" for k, v in history.items())
               + f", {progress['seconds']:.0f} s so far")
-        progress["epoch"] = epoch + 1
         save_checkpoint(checkpoint_path, stateful, progress)
-        if args.hours is not None and time.time() - started_run >= args.hours * 3600:
+        if run.out_of_time():
             break
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -158,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
                      "loss": f"contrastive divergence + {ALPHA} * (E_real^2 + E_sample^2)",
                      "langevin": LANGEVIN, "replay_buffer": {"size": BUFFER_SIZE,
                                                              "fresh_noise_fraction": FRESH_FRACTION},
-                     "runs": [{**r, "seconds": round(r["seconds"])} for r in progress["runs"]]},
+                     "runs": run.runs()},
         "command": command_line("training.ebm"),
         "seconds": round(progress["seconds"]),
         "device": device_description(args.device, False),

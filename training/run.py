@@ -6,6 +6,7 @@ import argparse
 import os
 import random
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import matplotlib
 import numpy as np
 import torch
 from torchvision.utils import save_image
+
+from models.manifest import read_manifest, write_manifest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -28,6 +31,40 @@ def training_arguments(description: str, epochs: int | None) -> argparse.Argumen
     parser.add_argument("--checkpoint-dir", type=Path, default=Path("checkpoints"))
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     return parser
+
+
+class TrainingRun:
+    """One invocation's share of a training that may be done in several runs (`--resume`): it
+    records its device, epochs and seconds in the progress (saved with each checkpoint, listed in
+    the manifest) and says when `--hours` is used up."""
+
+    def __init__(self, progress: dict[str, Any], device: str, hours: float | None) -> None:
+        self.progress = progress
+        self.record = {"device": device, "first_epoch": progress["epoch"] + 1, "seconds": 0.0}
+        progress.setdefault("runs", []).append(self.record)
+        self.hours = hours
+        self.started = time.time()
+
+    def epoch_done(self, seconds: float) -> None:
+        self.progress["epoch"] += 1
+        self.progress["seconds"] += seconds
+        self.record["seconds"] += seconds
+        self.record["last_epoch"] = self.progress["epoch"]
+
+    def out_of_time(self) -> bool:
+        return self.hours is not None and time.time() - self.started >= self.hours * 3600
+
+    def runs(self) -> list[dict[str, Any]]:
+        """For the manifest."""
+        return [{**run, "seconds": round(run["seconds"])} for run in self.progress["runs"]]
+
+
+def add_metric(manifest_path: Path, name: str, value: Any) -> None:
+    """Write one evaluation figure into a manifest at once, so a stopped evaluation keeps what it measured."""
+    manifest = read_manifest(manifest_path)
+    manifest["metrics"] = {**manifest.get("metrics", {}), name: value}
+    write_manifest(manifest_path, manifest)
+    print(name, value)
 
 
 def command_line(module: str) -> str:
