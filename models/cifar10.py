@@ -64,7 +64,8 @@ class ConvGroup(nn.Module):
 
 class ResidualNet(nn.Module):
     """Version 2.0: 32x32 input, a stem and three conv groups (64, 256, 256 channels) that halve the
-    resolution, then global max-pooling and a linear layer. About 2.0 M parameters."""
+    resolution, then global max-pooling and a linear layer. About 2.0 M parameters. In eval mode
+    the logits are the mean over the image and its mirror image."""
 
     input_size = 32
 
@@ -77,6 +78,11 @@ class ResidualNet(nn.Module):
         self.logit_scale = 0.125
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:  # trained with random flips, so a mirror image is as good a view: average both
+            return (self.logits(x) + self.logits(x.flip(-1))) / 2
+        return self.logits(x)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
         x = self.groups(self.stem(x))
         # Scaled down so the logits start small: keeps the early, large-learning-rate steps stable.
         return self.head(torch.amax(x, dim=(2, 3))) * self.logit_scale

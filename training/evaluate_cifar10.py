@@ -69,12 +69,14 @@ def main() -> None:
     plot_confusion(counts, plot_path, f"CIFAR-10 v{args.version}: test accuracy {accuracy:.2%}")
     manifest = read_manifest(manifest_path)
     manifest["metrics"] = {
+        **manifest.get("metrics", {}),
         "test_accuracy": round(accuracy, 4),
         "per_class_accuracy": per_class,
         "confusion_matrix": counts.tolist(),
         "confusion_plot": plot_path.name,
         "how": "python -m training.evaluate_cifar10: all 10,000 test images (JPEG CIFAR-10), the "
-               "server's preprocessing, float32, no test-time augmentation",
+               "server's preprocessing, float32, the network in eval mode as served (version 2.0 "
+               "averages each image with its mirror image)",
     }
     write_manifest(manifest_path, manifest)
     print(f"test accuracy {accuracy:.4f}; " + ", ".join(f"{k} {v:.3f}" for k, v in per_class.items()))

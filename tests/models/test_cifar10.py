@@ -27,3 +27,14 @@ def test_baseline_is_the_original_course_network():
     assert model.fc1.in_features == 8192 and model.fc1.out_features == 100
     assert [model.conv1.out_channels, model.conv2.out_channels] == [16, 32]
     assert set(VERSIONS) == {"1.0", "2.0"}
+
+
+def test_version_2_averages_an_image_and_its_mirror_when_served():
+    torch.manual_seed(0)
+    model = VERSIONS["2.0"]()
+    x = torch.randn(2, 3, 32, 32)
+    model.eval()
+    assert torch.allclose(model(x), model(x.flip(-1)), atol=1e-5)
+    assert torch.allclose(model(x), (model.logits(x) + model.logits(x.flip(-1))) / 2)
+    model.train()
+    assert model(x).shape == (2, 10)
