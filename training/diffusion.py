@@ -5,7 +5,7 @@
 Each step takes a batch of training images (randomly flipped, normalised per channel), a random
 diffusion time per image, noises them with the offset-cosine schedule and regresses the network's
 noise prediction on the true noise (mean squared error). AdamW with a warm-up; an
-exponential moving average of the weights (decay 0.999) is what gets served. `--hours` ends a run
+exponential moving average of the weights (decay 0.999, warmed up) is what gets served. `--hours` ends a run
 after the epoch that reaches it, so a long training is done in runs of bounded length, each
 continued with `--resume` (the checkpoint holds the network, the EMA, the optimiser and the RNG).
 Each run writes `weights/diffusion.pt` (the EMA weights), its manifest, a curve plot and a grid
@@ -25,7 +25,7 @@ from models.diffusion_sampler import add_noise, normalize, reverse_diffusion
 from models.manifest import sha256_of, write_manifest
 from models.unet import UNet, UNetConfig
 from training.data import bf16_autocast_supported, load_cifar10
-from training.ema import update_ema
+from training.ema import update_ema, warmed_up_decay
 from training.run import (
     TrainingRun,
     command_line,
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
             optimizer.step()
             warmup.step()
-            update_ema(ema, model, EMA_DECAY)
+            update_ema(ema, model, warmed_up_decay(epoch * steps_per_epoch + step, EMA_DECAY))
             losses.append(loss.item())
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
         run.epoch_done(time.time() - started)
@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
         "training": {"epochs": progress["epoch"], "batch_size": args.batch_size, "seed": args.seed,
                      "optimizer": f"AdamW lr {LEARNING_RATE} (warm-up {WARMUP_STEPS} steps), "
                                   f"weight decay {WEIGHT_DECAY}, gradient norm clipped to {GRAD_CLIP}",
-                     "loss": "mean squared error of the predicted noise", "ema_decay": EMA_DECAY,
+                     "loss": "mean squared error of the predicted noise",
+                     "ema_decay": f"{EMA_DECAY}, warmed up as min({EMA_DECAY}, (1 + step) / (10 + step))",
                      "bf16_autocast": bf16, "runs": run.runs()},
         "command": command_line("training.diffusion"),
         "seconds": round(progress["seconds"]),

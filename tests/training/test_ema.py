@@ -14,3 +14,11 @@ def test_ema_moves_a_fraction_towards_the_model_and_copies_buffers():
     assert torch.equal(ema.running_mean, model.running_mean)
     update_ema(ema, model, decay=0.0)
     assert torch.equal(ema.weight, model.weight)
+
+
+def test_decay_warms_up_to_its_ceiling():
+    from training.ema import warmed_up_decay
+
+    assert warmed_up_decay(0, 0.999) == 0.1
+    assert warmed_up_decay(90, 0.999) == 0.91
+    assert warmed_up_decay(100_000, 0.999) == 0.999
