@@ -14,7 +14,7 @@ from handlers.iterative_sampler import IterativeSamplerHandler, StepCallback
 from handlers.request_handler import Field
 from models.ebm import EnergyNet
 from models.images import to_uint8
-from models.langevin import initial_noise, langevin_sample
+from models.langevin import sample_from_noise
 from models.manifest import verified_weights
 
 
@@ -38,7 +38,5 @@ class EbmHandler(IterativeSamplerHandler):
 
     def sample(self, num_samples: int, seed: int, on_step: StepCallback | None, steps: int, step_size: float,
                noise: float) -> torch.Tensor:
-        start = initial_noise(num_samples, seed).to(self.device)
-        generator = torch.Generator().manual_seed(seed + 1)  # the steps' noise, apart from the start's
-        images = langevin_sample(self.energy, start, steps, step_size, noise, generator, on_step=on_step)
+        images = sample_from_noise(self.energy, num_samples, seed, steps, step_size, noise, self.device, on_step)
         return to_uint8(images).cpu()

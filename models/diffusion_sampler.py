@@ -44,7 +44,7 @@ def add_noise(images: torch.Tensor, noise: torch.Tensor, diffusion_times: torch.
 def reverse_diffusion(model: torch.nn.Module, num_samples: int, steps: int, seed: int, eta: float = 0.0,
                       on_step: StepCallback | None = None, image_size: int = 32) -> torch.Tensor:
     """`num_samples` uint8 images (N, 3, size, size) after `steps` DDIM steps. The noise comes from
-    a CPU generator seeded with `seed`, so a seed gives the same images on any device."""
+    a CPU generator seeded with `seed`: the same noise on any device."""
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     scheduler = DDIMScheduler(eta)

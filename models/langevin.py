@@ -22,19 +22,13 @@ GRAD_CLIP = 0.03
 StepCallback = Callable[[int, int, torch.Tensor], None]
 
 
-def initial_noise(num_samples: int, seed: int, image_size: int = 32) -> torch.Tensor:
-    """Uniform noise in [-1, 1], the chains' start, from a CPU generator: the same on every device."""
-    generator = torch.Generator().manual_seed(seed)
-    return torch.rand(num_samples, 3, image_size, image_size, generator=generator) * 2 - 1
-
-
 def langevin_sample(energy: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, steps: int,
                     step_size: float, noise: float, generator: torch.Generator | None = None,
                     grad_clip: float = GRAD_CLIP, on_step: StepCallback | None = None) -> torch.Tensor:
     """Run `steps` Langevin steps from `images`; returns new images (detached), leaving the input as is.
 
-    The step noise comes from `generator` on the CPU (the global RNG if None), so a seed gives the
-    same chain on any device.
+    The step noise comes from `generator` on the CPU (the global RNG if None): the same noise on
+    any device.
     """
     with torch.inference_mode(False), torch.enable_grad():
         x = images.detach().clone()
@@ -46,3 +40,13 @@ def langevin_sample(energy: Callable[[torch.Tensor], torch.Tensor], images: torc
             if on_step is not None:
                 on_step(step + 1, steps, x)
     return x
+
+
+def sample_from_noise(energy: Callable[[torch.Tensor], torch.Tensor], num_samples: int, seed: int, steps: int,
+                      step_size: float, noise: float, device: str | torch.device = "cpu",
+                      on_step: StepCallback | None = None, image_size: int = 32) -> torch.Tensor:
+    """Chains from uniform noise in [-1, 1]. The start and then every step's noise come from one CPU
+    generator seeded with `seed`, so different seeds never share a random stream."""
+    generator = torch.Generator().manual_seed(seed)
+    start = torch.rand(num_samples, 3, image_size, image_size, generator=generator) * 2 - 1
+    return langevin_sample(energy, start.to(device), steps, step_size, noise, generator, on_step=on_step)

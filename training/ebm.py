@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from models.ebm import EnergyNet
 from models.images import to_uint8, to_unit_range
-from models.langevin import GRAD_CLIP, initial_noise, langevin_sample
+from models.langevin import GRAD_CLIP, langevin_sample, sample_from_noise
 from models.manifest import sha256_of, write_manifest
 from training.data import load_cifar10
 from training.run import (
@@ -134,8 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.save(model.state_dict(), weights)
     plot_curves(history, args.out / "ebm-curve.png", "Energy-based model (contrastive divergence)")
     model.eval().requires_grad_(False)
-    samples = langevin_sample(model, initial_noise(64, 0).to(args.device), 256, 10.0, 0.01,
-                              torch.Generator().manual_seed(1))
+    samples = sample_from_noise(model, 64, 0, 256, 10.0, 0.01, args.device)
     save_grid(to_uint8(samples).cpu(), args.out / "ebm-samples.png", columns=8)
     write_manifest(args.out / "ebm.json", {
         "model": "ebm",

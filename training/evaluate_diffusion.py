@@ -4,9 +4,10 @@
 
 - FID and KID of 10,000 samples (50 DDIM steps) against 10,000 CIFAR-10 training images, next to
   the real-vs-real floor (the test images scored the same way).
-- Quality against the number of steps (10, 20, 50, 100) on 2,000 samples each.
+- Quality against the number of steps (10, 20, 50, 100) on 2,000 samples each, with the
+  real-vs-real floor at that size.
 - The copy check: samples' nearest training images (weights/diffusion-nearest.png).
-Samples are drawn as the server draws them: 100 per seed, seeds 0, 1, 2, ...
+Samples are drawn as the server draws them, 100 per seed (seeds 0, 1, 2, ...).
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def main() -> None:
             table_features = reference.features_of(generate(model, args.table_samples, steps), f"{steps} steps")
         table[str(steps)] = reference.scores(table_features)
         how = f"{args.table_samples} samples per row (seeds 0.. x 100)"
-        add_metric(manifest_path, "steps_table", {**table, "how": how})
+        add_metric(manifest_path, "steps_table", {**table, "how": how,
+                                                  "real_vs_real": reference.real_vs_real(args.table_samples)})
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@
 FID and KID against 10,000 CIFAR-10 training images (and the real-vs-real floor) of samples drawn
 with 256 Langevin steps (step size 10, noise 0.01, the served defaults) by the trained network,
 by the same network with random weights, and of the 0-step samples (the initial uniform noise);
-the copy check (weights/ebm-nearest.png). Samples are drawn as the server draws them: 100 per
-seed, seeds 0, 1, 2, ...
+the copy check (weights/ebm-nearest.png). Samples are drawn as the server draws them, 100 per
+seed (seeds 0, 1, 2, ...).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from models.ebm import EnergyNet
 from models.images import to_uint8
-from models.langevin import initial_noise, langevin_sample
+from models.langevin import sample_from_noise
 from models.manifest import verified_weights
 from training.run import add_metric
 from training.sample_quality import Cifar10Reference
@@ -31,9 +31,7 @@ SAMPLING = {"step_size": 10.0, "noise": 0.01}
 def generate(energy: EnergyNet, count: int, steps: int, desc: str) -> torch.Tensor:
     images = []
     for seed in tqdm(range((count + SAMPLES_PER_SEED - 1) // SAMPLES_PER_SEED), desc=desc):
-        start = initial_noise(SAMPLES_PER_SEED, seed)
-        generator = torch.Generator().manual_seed(seed + 1)  # as handlers/ebm.py
-        images.append(to_uint8(langevin_sample(energy, start, steps, generator=generator, **SAMPLING)))
+        images.append(to_uint8(sample_from_noise(energy, SAMPLES_PER_SEED, seed, steps, **SAMPLING)))
     return torch.cat(images)[:count]
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from models.ebm import EnergyNet
-from models.langevin import initial_noise, langevin_sample
+from models.langevin import langevin_sample, sample_from_noise
 
 
 def quadratic_energy(target: float):
@@ -14,10 +14,16 @@ def test_energy_net_gives_one_energy_per_image():
         assert EnergyNet(width)(torch.zeros(5, 3, 32, 32)).shape == (5,)
 
 
-def test_initial_noise_is_uniform_in_range_and_seeded():
-    noise = initial_noise(4, seed=3)
-    assert noise.shape == (4, 3, 32, 32) and noise.min() >= -1 and noise.max() <= 1
-    assert torch.equal(noise, initial_noise(4, seed=3)) and not torch.equal(noise, initial_noise(4, seed=4))
+def initial_noise(n, seed):
+    return torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def test_chains_from_noise_start_uniform_and_are_seeded():
+    energy = EnergyNet()
+    noise = sample_from_noise(energy, 4, seed=3, steps=0, step_size=10.0, noise=0.01)
+    assert torch.equal(noise, initial_noise(4, 3))
+    chains = [sample_from_noise(energy, 4, seed, steps=3, step_size=10.0, noise=0.01) for seed in (3, 3, 4)]
+    assert torch.equal(chains[0], chains[1]) and not torch.equal(chains[0], chains[2])
 
 
 @pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])

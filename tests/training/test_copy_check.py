@@ -20,9 +20,9 @@ def test_copies_are_caught(tmp_path):
     generator = torch.Generator().manual_seed(0)
     train = torch.randint(0, 256, (500, 3, 8, 8), dtype=torch.uint8, generator=generator)
     test = torch.randint(0, 256, (50, 3, 8, 8), dtype=torch.uint8, generator=generator)
-    copies = train[:20]
+    copies = torch.cat([train[:10], train[10:20].flip(-1)])  # mirrored copies are copies too
     report = copy_check(copies, train, test, tmp_path / "nearest.png")
-    assert report["samples_median"] == 0 and report["samples_closer_than_closest_test_image"] == 20
+    assert report["samples_median"] == 0 and report["samples_closer_than_the_bar"] == 20
     assert report["test_images_median"] > 50
     assert Image.open(tmp_path / "nearest.png").size == (8 * 10 + 2, 2 * 10 + 2)
     json.dumps(report)
