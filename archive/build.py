@@ -21,7 +21,7 @@ SHARED = ["handlers/__init__.py", "handlers/request_handler.py", "models/__init_
           "models/manifest.py"]
 IMAGE_GENERATOR = ("handlers/image_io.py", "handlers/image_generator.py", "handlers/stream.py",
                    "models/images.py")
-ITERATIVE_SAMPLER = (*IMAGE_GENERATOR, "handlers/iterative_sampler.py")
+ITERATIVE_SAMPLER = (*IMAGE_GENERATOR, "handlers/iterative_sampler.py", "models/progress.py")
 
 
 @dataclass(frozen=True)

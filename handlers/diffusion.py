@@ -10,10 +10,11 @@ from typing import Any
 
 import torch
 
-from handlers.iterative_sampler import IterativeSamplerHandler, StepCallback
+from handlers.iterative_sampler import IterativeSamplerHandler
 from handlers.request_handler import Field
 from models.diffusion_sampler import denormalize, reverse_diffusion
 from models.manifest import verified_weights
+from models.progress import StepCallback
 from models.unet import UNet, UNetConfig
 
 

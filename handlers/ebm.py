@@ -10,12 +10,13 @@ from typing import Any
 
 import torch
 
-from handlers.iterative_sampler import IterativeSamplerHandler, StepCallback
+from handlers.iterative_sampler import IterativeSamplerHandler
 from handlers.request_handler import Field
 from models.ebm import EnergyNet
 from models.images import to_uint8
 from models.langevin import sample_from_noise
 from models.manifest import verified_weights
+from models.progress import StepCallback
 
 
 class EbmHandler(IterativeSamplerHandler):

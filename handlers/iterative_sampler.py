@@ -11,17 +11,17 @@ uint8 ones for previews (`to_uint8`), and how to sample (`sample`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 from typing import Any
 
 import torch
 
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
 from handlers.request_handler import Field, RequestError, resolve_seed
-from handlers.stream import ProgressStream
+from handlers.stream import NDJSON, ProgressStream, StreamFailure
+from models.progress import StepCallback
 
-# on_step(step, steps, the sampler's current images)
-StepCallback = Callable[[int, int, torch.Tensor], None]
+logger = logging.getLogger(__name__)
 
 
 class IterativeSamplerHandler(ImageGeneratorHandler):
@@ -40,7 +40,8 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
                                f"{params[self.steps_field]} = {cost}; it must be {allowed}", "num_samples", allowed)
         return params
 
-    def answer_batch(self, valid: list[tuple[int, dict[str, Any]]], context: Any) -> list[GeneratedImages]:
+    def answer_batch(self, valid: list[tuple[int, dict[str, Any]]],
+                     context: Any) -> list[GeneratedImages | StreamFailure]:
         answers = []
         for index, params in valid:
             params = dict(params)
@@ -49,10 +50,23 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             params["seed"] = resolve_seed(params["seed"])
             on_step = ProgressStream(context, index, self.to_uint8, self.limits["stream_previews"],
                                      self.limits["preview_samples"]) if stream else None
-            images = self.sample(**params, on_step=on_step)
+            try:
+                images = self.sample(**params, on_step=on_step)
+            except Exception as error:
+                if not stream:
+                    raise  # TorchServe answers it with its own error status
+                logger.exception("sampling failed during a streamed request")
+                answers.append(StreamFailure(error))
+                continue
             details = {"seed": params["seed"], self.steps_field: params[self.steps_field]}
             answers.append(GeneratedImages(images, image_format, details, streamed=stream))
         return answers
+
+    def encode(self, context: Any, index: int, answer: Any) -> str | bytes:
+        if isinstance(answer, StreamFailure):
+            context.set_response_content_type(index, NDJSON)
+            return answer.line()
+        return super().encode(context, index, answer)
 
     def to_uint8(self, images: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

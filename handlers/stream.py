@@ -9,13 +9,16 @@ HTTP, one TorchServe intermediate response per line:
     ...
     {"type": "result", "num_samples": 16, "image_base64_png": "...", ...}      the answer, last
 
-Previews show the first few samples as they stand at that step.
+Previews show the first few samples as they stand at that step. If the sampler fails, the status
+line (200) and some progress have gone out already, so the last line says so instead:
+`{"type": "error", "code": 500, "error": "..."}`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -59,3 +62,14 @@ class ProgressStream:
         send_intermediate_predict_response({self.index: ndjson_line(message)},
                                            {self.index: self.context.request_ids[self.index]},
                                            "Intermediate response", 200, self.context)
+
+
+@dataclass(frozen=True)
+class StreamFailure:
+    """The answer to a streamed request whose sampler raised: the stream's last line says why."""
+
+    error: BaseException
+
+    def line(self) -> str:
+        return ndjson_line({"type": "error", "code": 500,
+                            "error": f"sampling failed ({type(self.error).__name__}); no result follows"})

@@ -7,15 +7,11 @@ at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
 from models.cifar10 import MEAN, STD
 from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
-
-# on_step(step, steps, predicted clean images, normalised): called after each step, for progress.
-StepCallback = Callable[[int, int, torch.Tensor], None]
+from models.progress import StepCallback
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:

@@ -16,10 +16,9 @@ from collections.abc import Callable
 
 import torch
 
-GRAD_CLIP = 0.03
+from models.progress import StepCallback
 
-# on_step(step, steps, current images in [-1, 1]): called after each step, for progress.
-StepCallback = Callable[[int, int, torch.Tensor], None]
+GRAD_CLIP = 0.03
 
 
 def langevin_sample(energy: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, steps: int,

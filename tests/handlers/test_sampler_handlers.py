@@ -125,6 +125,27 @@ def test_stream_sends_each_step_then_previews_then_the_result(sampler, request, 
     assert json.loads(plain)["image_base64_png"] == result["image_base64_png"]
 
 
+def test_a_sampler_failing_mid_stream_ends_the_stream_with_an_error_line(ebm, monkeypatch):
+    handler, context = ebm
+    sent = []
+    monkeypatch.setattr(handlers.stream, "send_intermediate_predict_response",
+                        lambda ret, ids, message, code, ctx: sent.append(json.loads(ret[0])))
+
+    def fail_after_two_steps(num_samples, seed, on_step, **params):
+        for step in (1, 2) if on_step else ():
+            on_step(step, 10, torch.zeros(num_samples, 3, 32, 32))
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(handler, "sample", fail_after_two_steps)
+    status, final = answer(handler, context, {"num_samples": 2, "steps": 10, "stream": True})
+    assert [m["step"] for m in sent] == [1, 2]
+    assert status == 200 and context.content_types[0] == "application/x-ndjson"
+    error = json.loads(final)
+    assert error["type"] == "error" and error["code"] == 500 and "RuntimeError" in error["error"]
+    with pytest.raises(RuntimeError):  # without a stream, TorchServe answers the failure itself
+        answer(handler, context, {"num_samples": 2, "steps": 10})
+
+
 @pytest.mark.parametrize("steps, expected", [(50, [7, 13, 19, 25, 32, 38, 44, 50]), (3, [1, 2, 3]),
                                              (8, [1, 2, 3, 4, 5, 6, 7, 8])])
 def test_previews_are_evenly_spaced_and_end_at_the_last_step(steps, expected, monkeypatch):
