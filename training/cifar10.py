@@ -10,8 +10,6 @@ version 1.0 uses Adam. Writes `weights/cifar10-v<version>.pt`, its manifest and 
 
 from __future__ import annotations
 
-import time
-
 import torch
 from torch.nn import functional as F
 from tqdm import tqdm
@@ -19,14 +17,7 @@ from tqdm import tqdm
 from models.cifar10 import VERSIONS, preprocess
 from models.manifest import sha256_of, write_manifest
 from training.data import bf16_autocast_supported, load_cifar10
-from training.run import (
-    command_line,
-    plot_curves,
-    restore_checkpoint,
-    save_checkpoint,
-    seed_everything,
-    training_arguments,
-)
+from training.run import TrainingRun, command_line, plot_curves, seed_everything, training_arguments
 
 SETTINGS = {  # version -> optimiser settings
     "1.0": {"batch_size": 128, "lr": 1e-3, "label_smoothing": 0.0, "epochs": 20},
@@ -85,15 +76,11 @@ def main(argv: list[str] | None = None) -> None:
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings["lr"],
                                                        total_steps=args.epochs * steps_per_epoch,
                                                        pct_start=0.25)
-    checkpoint_path = args.checkpoint_dir / f"cifar10-v{args.version}.pt"
     stateful = {"model": model, "optimizer": optimizer, "schedule": schedule, "generator": generator}
-    progress = {"epoch": 0, "seconds": 0.0, "history": {"train loss": [], "test accuracy": []}}
-    if args.resume and checkpoint_path.exists():
-        progress = restore_checkpoint(checkpoint_path, stateful)
-    history = progress["history"]
+    run = TrainingRun(args, args.checkpoint_dir / f"cifar10-v{args.version}.pt", stateful,
+                      curves=["train loss", "test accuracy"])
 
-    for epoch in range(progress["epoch"], args.epochs):
-        started = time.time()
+    for epoch in run.epochs():
         model.train()
         order = torch.randperm(len(train_images), generator=generator)
         losses = []
@@ -111,19 +98,14 @@ def main(argv: list[str] | None = None) -> None:
             schedule.step()
             losses.append(loss.item())
             bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}")
-        progress["seconds"] += time.time() - started
-        history["train loss"].append(sum(losses) / len(losses))
-        history["test accuracy"].append(accuracy(model, test_images, test_labels, args.device, bf16))
-        print(f"epoch {epoch + 1}: loss {history['train loss'][-1]:.4f}, "
-              f"test accuracy {history['test accuracy'][-1]:.4f}, {progress['seconds']:.0f} s so far")
-        progress["epoch"] = epoch + 1
-        save_checkpoint(checkpoint_path, stateful, progress)
+        run.end_epoch({"train loss": sum(losses) / len(losses),
+                       "test accuracy": accuracy(model, test_images, test_labels, args.device, bf16)})
 
     args.out.mkdir(parents=True, exist_ok=True)
     name = f"cifar10-v{args.version}"
     weights = args.out / f"{name}.pt"
     torch.save(model.state_dict(), weights)
-    plot_curves(history, args.out / f"{name}-curve.png", f"CIFAR-10 classifier v{args.version}")
+    plot_curves(run.history, args.out / f"{name}-curve.png", f"CIFAR-10 classifier v{args.version}")
     write_manifest(args.out / f"{name}.json", {
         "model": "cifar10",
         "version": args.version,
@@ -133,12 +115,12 @@ def main(argv: list[str] | None = None) -> None:
         "input_size": model.input_size,
         "data": {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.tar.gz)",
                  "train": "50,000 training images", "test": "10,000 test images"},
-        "training": {**settings, "epochs": args.epochs, "seed": args.seed, "bf16_autocast": bf16,
+        "training": {**settings, "epochs": run.epoch, "seed": args.seed, "bf16_autocast": bf16, "runs": run.runs(),
                      "augmentation": "4-pixel reflect-padded random crops, horizontal flips"},
         "command": command_line("training.cifar10"),
-        "seconds": round(progress["seconds"]),
+        "seconds": round(run.seconds),
         "device": args.device + (" (2-core CPU, bf16 autocast)" if args.device == "cpu" and bf16 else ""),
-        "metrics": {"test_accuracy_after_training": history["test accuracy"][-1]},
+        "metrics": {"test_accuracy_after_training": run.history["test accuracy"][-1]},
         "weights": {"file": weights.name, "sha256": sha256_of(weights)},
     })
     print(f"wrote {weights}")

@@ -15,7 +15,6 @@ of 64 samples (50 DDIM steps); `training.evaluate_diffusion` adds the quality me
 from __future__ import annotations
 
 import copy
-import time
 
 import torch
 from torch.nn import functional as F
@@ -31,8 +30,6 @@ from training.run import (
     command_line,
     device_description,
     plot_curves,
-    restore_checkpoint,
-    save_checkpoint,
     save_grid,
     seed_everything,
     training_arguments,
@@ -56,7 +53,6 @@ def diffusion_loss(model: torch.nn.Module, images: torch.Tensor, generator: torc
 
 def main(argv: list[str] | None = None) -> None:
     parser = training_arguments(__doc__.splitlines()[0], epochs=40)
-    parser.add_argument("--hours", type=float, help="end this run after the epoch that reaches it")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--widths", type=int, nargs=4, default=list(UNetConfig.widths),
                         help="UNet channels at 32, 16, 8 and 4 pixels")
@@ -70,17 +66,11 @@ def main(argv: list[str] | None = None) -> None:
     ema = copy.deepcopy(model).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
     warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / WARMUP_STEPS))
-    checkpoint_path = args.checkpoint_dir / "diffusion.pt"
     stateful = {"model": model, "ema": ema, "optimizer": optimizer, "warmup": warmup, "generator": generator}
-    progress = {"epoch": 0, "seconds": 0.0, "runs": [], "history": {"train loss": []}}
-    if args.resume and checkpoint_path.exists():
-        progress = restore_checkpoint(checkpoint_path, stateful)
-    history = progress["history"]
-    run = TrainingRun(progress, args.device, args.hours)
+    run = TrainingRun(args, args.checkpoint_dir / "diffusion.pt", stateful, curves=["train loss"])
 
     steps_per_epoch = len(images) // args.batch_size
-    for epoch in range(progress["epoch"], args.epochs):
-        started = time.time()
+    for epoch in run.epochs():
         model.train()
         order = torch.randperm(len(images), generator=generator)
         losses = []
@@ -99,17 +89,12 @@ def main(argv: list[str] | None = None) -> None:
             update_ema(ema, model, warmed_up_decay(epoch * steps_per_epoch + step, EMA_DECAY))
             losses.append(loss.item())
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
-        run.epoch_done(time.time() - started)
-        history["train loss"].append(sum(losses) / len(losses))
-        print(f"epoch {epoch + 1}: loss {history['train loss'][-1]:.4f}, {progress['seconds']:.0f} s so far")
-        save_checkpoint(checkpoint_path, stateful, progress)
-        if run.out_of_time():
-            break
+        run.end_epoch({"train loss": sum(losses) / len(losses)})
 
     args.out.mkdir(parents=True, exist_ok=True)
     weights = args.out / "diffusion.pt"
     torch.save(ema.state_dict(), weights)
-    plot_curves(history, args.out / "diffusion-curve.png", "Diffusion model (UNet noise predictor)")
+    plot_curves(run.history, args.out / "diffusion-curve.png", "Diffusion model (UNet noise predictor)")
     save_grid(reverse_diffusion(ema, 64, 50, seed=0), args.out / "diffusion-samples.png", columns=8)
     write_manifest(args.out / "diffusion.json", {
         "model": "diffusion",
@@ -125,14 +110,14 @@ def main(argv: list[str] | None = None) -> None:
         "data": {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.tar.gz)",
                  "train": "50,000 training images, random horizontal flips",
                  "normalization": "per-channel CIFAR-10 mean and std (models/cifar10.py)"},
-        "training": {"epochs": progress["epoch"], "batch_size": args.batch_size, "seed": args.seed,
+        "training": {"epochs": run.epoch, "batch_size": args.batch_size, "seed": args.seed,
                      "optimizer": f"AdamW lr {LEARNING_RATE} (warm-up {WARMUP_STEPS} steps), "
                                   f"weight decay {WEIGHT_DECAY}, gradient norm clipped to {GRAD_CLIP}",
                      "loss": "mean squared error of the predicted noise",
                      "ema_decay": f"{EMA_DECAY}, warmed up as min({EMA_DECAY}, (1 + step) / (10 + step))",
                      "bf16_autocast": bf16, "runs": run.runs()},
         "command": command_line("training.diffusion"),
-        "seconds": round(progress["seconds"]),
+        "seconds": round(run.seconds),
         "device": device_description(args.device, bf16),
         "metrics": {},
         "weights": {"file": weights.name, "sha256": sha256_of(weights)},

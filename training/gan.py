@@ -11,7 +11,6 @@ sample grid; `training.evaluate_gan` adds the quality metrics.
 from __future__ import annotations
 
 import copy
-import time
 
 import torch
 from torch.nn import functional as F
@@ -23,14 +22,7 @@ from models.images import to_unit_range
 from models.manifest import sha256_of, write_manifest
 from training.data import load_mnist
 from training.ema import update_ema
-from training.run import (
-    command_line,
-    plot_curves,
-    restore_checkpoint,
-    save_checkpoint,
-    seed_everything,
-    training_arguments,
-)
+from training.run import TrainingRun, command_line, plot_curves, seed_everything, training_arguments
 
 BATCH_SIZE = 128
 EMA_DECAY = 0.999
@@ -57,16 +49,12 @@ def main(argv: list[str] | None = None) -> None:
     ema = copy.deepcopy(G).eval() if conditional else None
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    checkpoint_path = args.checkpoint_dir / f"gan-v{args.version}.pt"
     stateful = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "ema": ema, "generator": generator}
-    progress = {"epoch": 0, "seconds": 0.0, "history": {"discriminator loss": [], "generator loss": []}}
-    if args.resume and checkpoint_path.exists():
-        progress = restore_checkpoint(checkpoint_path, stateful)
-    history = progress["history"]
+    run = TrainingRun(args, args.checkpoint_dir / f"gan-v{args.version}.pt", stateful,
+                      curves=["discriminator loss", "generator loss"])
 
     steps = len(images) // BATCH_SIZE
-    for epoch in range(progress["epoch"], args.epochs):
-        started = time.time()
+    for epoch in run.epochs():
         G.train()
         D.train()
         order = torch.randperm(len(images), generator=generator)
@@ -96,20 +84,14 @@ def main(argv: list[str] | None = None) -> None:
             d_losses.append(d_loss.item())
             g_losses.append(g_loss.item())
             bar.set_postfix(d=f"{d_losses[-1]:.3f}", g=f"{g_losses[-1]:.3f}")
-        progress["seconds"] += time.time() - started
-        history["discriminator loss"].append(sum(d_losses) / steps)
-        history["generator loss"].append(sum(g_losses) / steps)
-        print(f"epoch {epoch + 1}: D {history['discriminator loss'][-1]:.4f}, "
-              f"G {history['generator loss'][-1]:.4f}, {progress['seconds']:.0f} s so far")
-        progress["epoch"] = epoch + 1
-        save_checkpoint(checkpoint_path, stateful, progress)
+        run.end_epoch({"discriminator loss": sum(d_losses) / steps, "generator loss": sum(g_losses) / steps})
 
     served = (ema if ema is not None else G).eval()
     name = f"gan-v{args.version}"
     args.out.mkdir(parents=True, exist_ok=True)
     weights = args.out / f"{name}.pt"
     torch.save(served.state_dict(), weights)
-    plot_curves(history, args.out / f"{name}-curve.png", f"MNIST GAN v{args.version}")
+    plot_curves(run.history, args.out / f"{name}-curve.png", f"MNIST GAN v{args.version}")
     with torch.no_grad():
         z, digits = sample_inputs(100, 0, None, conditional, args.device)
         if conditional:
@@ -122,11 +104,11 @@ def main(argv: list[str] | None = None) -> None:
         "parameters": {"generator": sum(p.numel() for p in G.parameters()),
                        "discriminator": sum(p.numel() for p in D.parameters())},
         "data": {"set": "MNIST (official files)", "train": "60,000 training images"},
-        "training": {"epochs": args.epochs, "batch_size": BATCH_SIZE, "seed": args.seed,
+        "training": {"epochs": run.epoch, "batch_size": BATCH_SIZE, "seed": args.seed, "runs": run.runs(),
                      "optimizer": "Adam lr 2e-4 betas (0.5, 0.999)", "loss": "binary cross-entropy",
                      "ema_decay": EMA_DECAY if conditional else None},
         "command": command_line("training.gan"),
-        "seconds": round(progress["seconds"]),
+        "seconds": round(run.seconds),
         "device": args.device,
         "metrics": {},
         "weights": {"file": weights.name, "sha256": sha256_of(weights)},

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import time
-
 import torch
 from torch.nn import functional as F
 from tqdm import tqdm
@@ -14,7 +12,7 @@ from tqdm import tqdm
 from models.manifest import sha256_of, write_manifest
 from models.mnist_classifier import MnistClassifier
 from training.data import load_mnist
-from training.run import command_line, plot_curves, seed_everything, training_arguments
+from training.run import TrainingRun, command_line, plot_curves, seed_everything, training_arguments
 
 BATCH_SIZE = 128
 
@@ -43,9 +41,10 @@ def main() -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     steps = len(train_images) // BATCH_SIZE
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 3e-3, total_steps=args.epochs * steps)
-    history: dict[str, list[float]] = {"train loss": [], "test accuracy": []}
-    started = time.time()
-    for epoch in range(args.epochs):
+    stateful = {"model": model, "optimizer": optimizer, "schedule": schedule, "generator": generator}
+    run = TrainingRun(args, args.checkpoint_dir / "mnist-classifier.pt", stateful,
+                      curves=["train loss", "test accuracy"])
+    for epoch in run.epochs():
         model.train()
         order = torch.randperm(len(train_images), generator=generator)
         losses = []
@@ -58,13 +57,12 @@ def main() -> None:
             optimizer.step()
             schedule.step()
             losses.append(loss.item())
-        history["train loss"].append(sum(losses) / steps)
-        history["test accuracy"].append(accuracy(model, test_images.to(args.device), test_labels))
-        print(f"epoch {epoch + 1}: test accuracy {history['test accuracy'][-1]:.4f}")
+        run.end_epoch({"train loss": sum(losses) / steps,
+                       "test accuracy": accuracy(model, test_images.to(args.device), test_labels)})
     args.out.mkdir(parents=True, exist_ok=True)
     weights = args.out / "mnist-classifier.pt"
     torch.save(model.state_dict(), weights)
-    plot_curves(history, args.out / "mnist-classifier-curve.png", "MNIST classifier (GAN evaluation)")
+    plot_curves(run.history, args.out / "mnist-classifier-curve.png", "MNIST classifier (GAN evaluation)")
     write_manifest(args.out / "mnist-classifier.json", {
         "model": "mnist-classifier",
         "version": "1.0",
@@ -73,9 +71,9 @@ def main() -> None:
         "data": {"set": "MNIST (official files)", "train": "60,000 training images",
                  "test": "10,000 test images"},
         "command": command_line("training.mnist_classifier"),
-        "seconds": round(time.time() - started),
+        "seconds": round(run.seconds),
         "device": args.device,
-        "metrics": {"test_accuracy": history["test accuracy"][-1]},
+        "metrics": {"test_accuracy": run.history["test accuracy"][-1]},
         "weights": {"file": weights.name, "sha256": sha256_of(weights)},
     })
 

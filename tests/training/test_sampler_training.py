@@ -61,3 +61,19 @@ def test_replay_buffer_draws_mostly_old_chains_and_stores_them_back():
     assert 0.9 < from_buffer.float().mean() < 0.99  # about 5% fresh noise
     buffer.store(torch.zeros(3, 3, 32, 32), slots[:3])
     assert buffer.images[slots[:3]].eq(0).all()
+
+
+def test_a_resumed_training_ends_where_an_uninterrupted_one_does(tmp_path):
+    make_tiny_cifar10(tmp_path / "data")
+
+    def train(name, *extra):
+        diffusion.main(["--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / name), "--checkpoint-dir",
+                        str(tmp_path / name / "checkpoints"), "--batch-size", "8", "--device", "cpu",
+                        "--widths", "8", "16", "24", "32", *extra])
+        return torch.load(tmp_path / name / "diffusion.pt", weights_only=True)
+
+    train("split", "--epochs", "1")
+    resumed = train("split", "--epochs", "2", "--resume")
+    uninterrupted = train("whole", "--epochs", "2")
+    assert resumed.keys() == uninterrupted.keys()
+    assert all(torch.equal(resumed[name], uninterrupted[name]) for name in resumed)
