@@ -96,8 +96,8 @@ class TrainingRun:
         return self.hours is not None and time.time() - self.started >= self.hours * 3600
 
     def runs(self) -> list[dict[str, Any]]:
-        """For the manifest."""
-        return [{**run, "seconds": round(run["seconds"])} for run in self.progress["runs"]]
+        """For the manifest: the runs that trained at least one epoch."""
+        return [{**run, "seconds": round(run["seconds"])} for run in self.progress["runs"] if "last_epoch" in run]
 
 
 def add_metric(manifest_path: Path, name: str, value: Any) -> None:
