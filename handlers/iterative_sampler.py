@@ -65,6 +65,8 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
     def encode(self, context: Any, index: int, answer: Any) -> str | bytes:
         if isinstance(answer, StreamFailure):
             context.set_response_content_type(index, NDJSON)
+            # Heeded only if no progress line has gone out yet (then the headers have not either).
+            context.set_response_status(500, "Internal Server Error", index)
             return answer.line()
         return super().encode(context, index, answer)
 

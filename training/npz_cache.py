@@ -1,5 +1,6 @@
-"""Evaluation results that are slow to make (samples, Inception features), kept in .npz files so
-that each is made once: an evaluation stopped part way resumes where it was."""
+"""Evaluation results that are slow to make (sample sets, Inception features), kept in .npz files
+so that each is made once: an evaluation stopped part way, run again, resumes from the last set it
+completed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import torch
 
 def cached_features(path: Path, compute: Callable[[], np.ndarray]) -> np.ndarray:
     if path.exists():
-        return np.load(path)["features"]
+        with np.load(path) as cached:
+            return cached["features"]
     features = compute()
     save_npz(path, features=features)
     return features
@@ -21,7 +23,8 @@ def cached_features(path: Path, compute: Callable[[], np.ndarray]) -> np.ndarray
 def cached_images(path: Path, generate: Callable[[], torch.Tensor]) -> torch.Tensor:
     """uint8 images from `generate()`, kept in `path` (.npz) so that they are made only once."""
     if path.exists():
-        return torch.from_numpy(np.load(path)["images"])
+        with np.load(path) as cached:
+            return torch.from_numpy(cached["images"])
     images = generate()
     save_npz(path, images=images.numpy())
     return images

