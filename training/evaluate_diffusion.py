@@ -21,7 +21,7 @@ from models.diffusion_sampler import reverse_diffusion
 from models.manifest import verified_weights
 from models.unet import UNet, UNetConfig
 from training.run import add_metric
-from training.sample_quality import Cifar10Reference, evaluation_arguments
+from training.sample_quality import Cifar10Reference, evaluation_arguments, weights_sha256
 
 SAMPLES_PER_SEED = 100
 
@@ -51,7 +51,7 @@ def main() -> None:
     reference = Cifar10Reference(args.data_dir, args.device)
 
     def sample_set(count: int, steps: int):
-        name = f"diffusion-{manifest['weights']['sha256'][:16]}-{steps}-steps-{count}"
+        name = f"diffusion-{weights_sha256(model)[:16]}-{steps}-steps-{count}"
         return reference.generated(name, lambda: generate(model, count, steps))
 
     add_metric(manifest_path, "real_vs_real", reference.real_vs_real())

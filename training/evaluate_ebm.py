@@ -13,8 +13,6 @@ sample set it completed.
 
 from __future__ import annotations
 
-import hashlib
-
 import torch
 from tqdm import tqdm
 
@@ -23,7 +21,7 @@ from models.images import to_uint8
 from models.langevin import sample_from_noise
 from models.manifest import verified_weights
 from training.run import add_metric
-from training.sample_quality import Cifar10Reference, evaluation_arguments
+from training.sample_quality import Cifar10Reference, evaluation_arguments, weights_sha256
 
 SAMPLES_PER_SEED = 100
 SAMPLING = {"step_size": 10.0, "noise": 0.01}
@@ -35,13 +33,6 @@ def generate(energy: EnergyNet, count: int, steps: int, device: str, desc: str) 
         images.append(to_uint8(sample_from_noise(energy, SAMPLES_PER_SEED, seed, steps, device=device,
                                                  **SAMPLING)).cpu())
     return torch.cat(images)[:count]
-
-
-def weights_sha256(module: torch.nn.Module) -> str:
-    digest = hashlib.sha256()
-    for tensor in module.state_dict().values():
-        digest.update(tensor.cpu().numpy().tobytes())
-    return digest.hexdigest()
 
 
 def main() -> None:

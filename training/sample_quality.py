@@ -11,6 +11,7 @@ the last set it completed.
 from __future__ import annotations
 
 import argparse
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,14 @@ class Cifar10Reference:
     def copy_check(self, samples: torch.Tensor, figure: Path) -> dict[str, Any]:
         test_images, _ = load_cifar10(self.data_dir, "test")
         return copy_check(samples, self.train_images, test_images, figure)
+
+
+def weights_sha256(module: torch.nn.Module) -> str:
+    """Names the weights a sample set was drawn with, in its cache key (trained or not)."""
+    digest = hashlib.sha256()
+    for tensor in module.state_dict().values():
+        digest.update(tensor.cpu().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def evaluation_arguments(description: str) -> argparse.ArgumentParser:
