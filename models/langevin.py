@@ -29,16 +29,23 @@ def langevin_sample(energy: Callable[[torch.Tensor], torch.Tensor], images: torc
     The step noise comes from `generator` on the CPU (the global RNG if None): the same noise on
     any device.
     """
-    with torch.inference_mode(False), torch.enable_grad():
-        x = images.detach().clone()
-        for step in range(steps):
-            step_noise = torch.randn(x.shape, generator=generator).to(x.device)
-            x = (x + noise * step_noise).clamp(-1, 1).requires_grad_(True)
-            (grad,) = torch.autograd.grad(energy(x).sum(), x)
-            x = (x - step_size * grad.clamp(-grad_clip, grad_clip)).clamp(-1, 1).detach()
-            if on_step is not None:
-                on_step(step + 1, steps, x)
+    x = images.detach().clone()
+    for step in range(steps):
+        step_noise = torch.randn(x.shape, generator=generator).to(x.device)
+        x = (x + noise * step_noise).clamp(-1, 1)
+        x = (x - gradient_step(energy, x, step_size, grad_clip)).clamp(-1, 1)
+        if on_step is not None:
+            on_step(step + 1, steps, x)
     return x
+
+
+def gradient_step(energy: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, step_size: float,
+                  grad_clip: float = GRAD_CLIP) -> torch.Tensor:
+    """The move down the energy that one Langevin step subtracts from `images` (detached)."""
+    with torch.inference_mode(False), torch.enable_grad():
+        x = images.detach().clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(energy(x).sum(), x)
+    return step_size * grad.clamp(-grad_clip, grad_clip)
 
 
 def sample_from_noise(energy: Callable[[torch.Tensor], torch.Tensor], num_samples: int, seed: int, steps: int,

@@ -5,7 +5,8 @@
 FID and KID against 10,000 CIFAR-10 training images (and the real-vs-real floor) of samples drawn
 with 256 Langevin steps (step size 10, noise 0.01, the served defaults) by the trained network,
 by the same network with random weights, and of the 0-step samples (the initial uniform noise);
-the copy check (weights/ebm-nearest.png). Samples are drawn as the server draws them, 100 per
+the copy check (weights/ebm-nearest.png); and how far one Langevin step moves test images, samples
+and noise down the energy, next to the step's noise (the drift). Samples are drawn as the server draws them, 100 per
 seed (seeds 0, 1, 2, ...). Each result goes into the manifest as soon as it is measured, and
 samples and features are cached, so a stopped evaluation, run again, resumes from the last
 sample set it completed.
@@ -17,14 +18,16 @@ import torch
 from tqdm import tqdm
 
 from models.ebm import EnergyNet
-from models.images import to_uint8
-from models.langevin import sample_from_noise
+from models.images import to_uint8, to_unit_range
+from models.langevin import gradient_step, sample_from_noise
 from models.manifest import verified_weights
+from training.data import load_cifar10
 from training.run import add_metric
 from training.sample_quality import Cifar10Reference, evaluation_arguments, weights_sha256
 
 SAMPLES_PER_SEED = 100
 SAMPLING = {"step_size": 10.0, "noise": 0.01}
+DRIFT_IMAGES = 1000
 
 
 def generate(energy: EnergyNet, count: int, steps: int, device: str, desc: str) -> torch.Tensor:
@@ -33,6 +36,12 @@ def generate(energy: EnergyNet, count: int, steps: int, device: str, desc: str) 
         images.append(to_uint8(sample_from_noise(energy, SAMPLES_PER_SEED, seed, steps, device=device,
                                                  **SAMPLING)).cpu())
     return torch.cat(images)[:count]
+
+
+def mean_drift(energy: EnergyNet, images: torch.Tensor, device: str) -> float:
+    """Mean absolute per-pixel move of one Langevin step's gradient term, for uint8 `images`."""
+    x = to_unit_range(images[:DRIFT_IMAGES]).to(device)
+    return round(gradient_step(energy, x, SAMPLING["step_size"]).abs().mean().item(), 6)
 
 
 def main() -> None:
@@ -68,8 +77,17 @@ def main() -> None:
     samples, scores = sample_set(trained, args.steps, "trained")
     add_metric(manifest_path, f"quality_{args.steps}_steps", {**scores, "how": how})
     add_metric(manifest_path, "copy_check", reference.copy_check(samples, args.weights_dir / "ebm-nearest.png"))
-    _, scores = sample_set(trained, 0, "0 steps")
+    noise_images, scores = sample_set(trained, 0, "0 steps")
     add_metric(manifest_path, "quality_0_steps", {**scores, "how": "the initial uniform noise, " + how})
+    test_images, _ = load_cifar10(args.data_dir, "test")
+    add_metric(manifest_path, "langevin_drift", {
+        "test_images": mean_drift(trained, test_images, args.device),
+        f"samples_{args.steps}_steps": mean_drift(trained, samples, args.device),
+        "uniform_noise": mean_drift(trained, noise_images, args.device),
+        "noise_per_step": SAMPLING["noise"],
+        "how": f"mean absolute per-pixel move down the energy of one Langevin step (step size "
+               f"{SAMPLING['step_size']}, gradient clipped) at {DRIFT_IMAGES} images of each kind, images in "
+               "[-1, 1]; each step also adds Gaussian noise of standard deviation noise_per_step"})
     _, scores = sample_set(untrained, args.steps, "random weights")
     add_metric(manifest_path, f"quality_random_weights_{args.steps}_steps", {
         **scores, "how": "an untrained network of the same shape (torch.manual_seed(0)), " + how})

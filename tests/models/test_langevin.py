@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from models.ebm import EnergyNet
-from models.langevin import langevin_sample, sample_from_noise
+from models.langevin import gradient_step, langevin_sample, sample_from_noise
 
 
 def quadratic_energy(target: float):
@@ -43,6 +43,14 @@ def test_gradient_is_clipped_and_images_stay_in_range():
     assert torch.allclose(one_step, torch.full_like(one_step, 0.3))
     many = langevin_sample(quadratic_energy(5.0), start, steps=10, step_size=10.0, noise=0.0)
     assert many.max() == 1.0
+
+
+def test_gradient_step_is_the_clipped_move_down_the_energy():
+    images = torch.tensor([[0.24, 0.0, 0.5]])
+    with torch.inference_mode():
+        move = gradient_step(quadratic_energy(0.25), images, step_size=10.0)
+    assert torch.allclose(move, torch.tensor([[-0.1, -0.3, 0.3]]))
+    assert torch.equal(images, torch.tensor([[0.24, 0.0, 0.5]]))
 
 
 def test_noise_is_seeded_and_steps_are_reported():
