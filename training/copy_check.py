@@ -14,7 +14,8 @@ from training.run import save_grid
 def copy_check(samples: torch.Tensor, train_images: torch.Tensor, test_images: torch.Tensor, figure: Path,
                count: int = 1000) -> dict[str, Any]:
     """Nearest-training-image distances of `count` samples and `count` test images (uint8), and a
-    figure of 8 samples (top row) over their nearest training images (bottom row)."""
+    figure of the 8 samples nearest a training image (top row, nearest first) over those training
+    images (bottom row)."""
     # The generators saw mirrored training images too: search those as well.
     references = torch.cat([train_images, train_images.flip(-1)])
     sample_distances, nearest = nearest_neighbours(samples[:count], references)
@@ -22,7 +23,8 @@ def copy_check(samples: torch.Tensor, train_images: torch.Tensor, test_images: t
     nearest = nearest % len(train_images)
     # CIFAR-10's test set has near-duplicates of training images, so its very closest is no bar.
     bar = float(test_distances.quantile(0.01))
-    save_grid(torch.cat([samples[:8], train_images[nearest[:8]]]), figure, columns=8)
+    closest = sample_distances.argsort()[:8]
+    save_grid(torch.cat([samples[closest], train_images[nearest[closest]]]), figure, columns=8)
     return {
         "how": f"RMS pixel distance (0..255) from {len(sample_distances)} samples and {len(test_distances)} "
                f"test images to their nearest of the {len(train_images)} training images and their mirror "

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -26,3 +27,13 @@ def test_copies_are_caught(tmp_path):
     assert report["test_images_median"] > 50
     assert Image.open(tmp_path / "nearest.png").size == (8 * 10 + 2, 2 * 10 + 2)
     json.dumps(report)
+
+
+def test_the_figure_shows_the_samples_nearest_a_training_image_first(tmp_path):
+    generator = torch.Generator().manual_seed(1)
+    train = torch.randint(0, 256, (500, 3, 8, 8), dtype=torch.uint8, generator=generator)
+    samples = torch.cat([torch.randint(0, 256, (9, 3, 8, 8), dtype=torch.uint8, generator=generator), train[5:6]])
+    copy_check(samples, train, train[:50], tmp_path / "nearest.png")
+    figure = torch.from_numpy(np.array(Image.open(tmp_path / "nearest.png"))).permute(2, 0, 1)
+    assert torch.equal(figure[:, 2:10, 2:10], train[5])  # first tile of the top row
+    assert torch.equal(figure[:, 12:20, 2:10], train[5])  # its nearest training image below it
