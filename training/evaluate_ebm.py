@@ -21,7 +21,6 @@ from models.ebm import EnergyNet
 from models.images import to_uint8, to_unit_range
 from models.langevin import gradient_step, sample_from_noise
 from models.manifest import verified_weights
-from training.data import load_cifar10
 from training.run import add_metric
 from training.sample_quality import Cifar10Reference, evaluation_arguments, weights_sha256
 
@@ -79,9 +78,8 @@ def main() -> None:
     add_metric(manifest_path, "copy_check", reference.copy_check(samples, args.weights_dir / "ebm-nearest.png"))
     noise_images, scores = sample_set(trained, 0, "0 steps")
     add_metric(manifest_path, "quality_0_steps", {**scores, "how": "the initial uniform noise, " + how})
-    test_images, _ = load_cifar10(args.data_dir, "test")
     add_metric(manifest_path, "langevin_drift", {
-        "test_images": mean_drift(trained, test_images, args.device),
+        "test_images": mean_drift(trained, reference.test_images, args.device),
         f"samples_{args.steps}_steps": mean_drift(trained, samples, args.device),
         "uniform_noise": mean_drift(trained, noise_images, args.device),
         "noise_per_step": SAMPLING["noise"],

