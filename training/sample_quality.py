@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,13 @@ class Cifar10Reference:
         self.size = size
         self.inception = InceptionFeatures(device)
         self.train_images, _ = load_cifar10(data_dir, "train")
-        subset = torch.randperm(len(self.train_images), generator=torch.Generator().manual_seed(0))[:size]
-        self.features = cached_features(
-            data_dir / "fid" / f"cifar10-train-{size}.npz",
-            lambda: self.inception(batches_of(self.train_images[subset]), size, "CIFAR-10 train"))
+        subset = self.train_images[torch.randperm(len(self.train_images),
+                                                  generator=torch.Generator().manual_seed(0))[:size]]
+        # Cached under the images' hash: their order depends on where the data came from.
+        self.features = cached_features(data_dir / "fid" / f"cifar10-train-{size}-{content_hash([subset])}.npz",
+                                        lambda: self.features_of(subset, "CIFAR-10 train"))
         test_images, _ = load_cifar10(data_dir, "test")
-        test_features = cached_features(data_dir / "fid" / f"cifar10-test-{len(test_images)}.npz",
+        test_features = cached_features(data_dir / "fid" / f"cifar10-test-{content_hash([test_images])}.npz",
                                         lambda: self.features_of(test_images, "CIFAR-10 test"))
         # Shuffled once, so that the first n are a fair subset: the JPEG folders come sorted by class.
         order = torch.randperm(len(test_images), generator=torch.Generator().manual_seed(1))
@@ -72,12 +73,13 @@ class Cifar10Reference:
         return copy_check(samples, self.train_images, self.test_images, figure)
 
 
-def weights_sha256(module: torch.nn.Module) -> str:
-    """Names the weights a sample set was drawn with, in its cache key (trained or not)."""
+def content_hash(tensors: Iterable[torch.Tensor]) -> str:
+    """16 hex digits of the sha256 of the tensors' bytes, for cache names: the images a reference
+    was computed from, the weights (trained or not) a sample set was drawn with."""
     digest = hashlib.sha256()
-    for tensor in module.state_dict().values():
+    for tensor in tensors:
         digest.update(tensor.cpu().numpy().tobytes())
-    return digest.hexdigest()
+    return digest.hexdigest()[:16]
 
 
 def evaluation_arguments(description: str) -> argparse.ArgumentParser:

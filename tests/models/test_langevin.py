@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from models.ebm import EnergyNet
-from models.langevin import gradient_step, langevin_sample, sample_from_noise
+from models.langevin import gradient_move, langevin_sample, sample_from_noise
 
 
 def quadratic_energy(target: float):
@@ -35,6 +35,7 @@ def test_steps_descend_the_energy_even_where_gradients_are_off(mode):
     # within 0.03 of the minimum one step lands on it
     assert torch.allclose(images, torch.full_like(images, 0.25), atol=1e-5)
     assert not images.requires_grad and torch.equal(start, initial_noise(2, seed=0))
+    assert not images.is_inference()  # usable in autograd afterwards
 
 
 def test_gradient_is_clipped_and_images_stay_in_range():
@@ -45,10 +46,10 @@ def test_gradient_is_clipped_and_images_stay_in_range():
     assert many.max() == 1.0
 
 
-def test_gradient_step_is_the_clipped_move_down_the_energy():
+def test_gradient_move_is_the_clipped_move_down_the_energy():
     images = torch.tensor([[0.24, 0.0, 0.5]])
     with torch.inference_mode():
-        move = gradient_step(quadratic_energy(0.25), images, step_size=10.0)
+        move = gradient_move(quadratic_energy(0.25), images, step_size=10.0)
     assert torch.allclose(move, torch.tensor([[-0.1, -0.3, 0.3]]))
     assert torch.equal(images, torch.tensor([[0.24, 0.0, 0.5]]))
 
