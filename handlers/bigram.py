@@ -5,31 +5,28 @@ from typing import Any
 
 import numpy as np
 
-from handlers.request_handler import Field, JsonHandler, resolve_seed, seed_field
+from handlers.request_handler import Field, JsonHandler, resolve_seed
 from models.bigram import STRATEGIES, KneserNeyBigramLM
 from models.manifest import verified_weights
 
 
 class BigramHandler(JsonHandler):
-    def request_fields(self, limits: dict[str, Any]) -> dict[str, Field]:
+    def request_fields(self) -> dict[str, Field]:
         return {
-            "start_word": Field(str, required=True, max_length=limits["start_word_chars"]),
-            "length": Field(int, default=20, bounds=tuple(limits["length"])),
+            "start_word": Field(str, required=True, max_length=self.limits["start_word_chars"]),
+            "length": self.field(int, "length"),
             "strategy": Field(str, default="sample", choices=STRATEGIES),
-            "temperature": Field(float, default=1.0, bounds=tuple(limits["temperature"])),
-            "top_k": Field(int, bounds=tuple(limits["top_k"])),
-            "seed": seed_field(limits),
+            "temperature": self.field(float, "temperature"),
+            "top_k": self.field(int, "top_k"),
+            "seed": self.field(int, "seed"),
         }
 
-    def load(self, model_dir: Path) -> None:
-        weights, _ = verified_weights(model_dir / "bigram.json")
+    def load(self, manifest_path: Path) -> None:
+        weights, _ = verified_weights(manifest_path)
         self.lm = KneserNeyBigramLM.load(weights)
 
-    def predict(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [self.generate(**request) for request in requests]
-
-    def generate(self, start_word: str, length: int, strategy: str, temperature: float,
-                 top_k: int | None, seed: int | None) -> dict[str, Any]:
+    def answer(self, start_word: str, length: int, strategy: str, temperature: float,
+               top_k: int | None, seed: int | None) -> dict[str, Any]:
         seed = resolve_seed(seed)
         rng = np.random.default_rng(seed)
         text, known = self.lm.generate(start_word, length, rng, strategy, temperature, top_k)

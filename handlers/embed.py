@@ -9,18 +9,15 @@ from models.word_vectors import TextVector, WordVectors, load_pipeline
 
 
 class EmbedHandler(JsonHandler):
-    def request_fields(self, limits: dict[str, Any]) -> dict[str, Field]:
-        text = Field(str, max_length=limits["text_chars"])
-        return {"word": text, "words": Field(list, max_length=limits["words"], items=text)}
+    def request_fields(self) -> dict[str, Field]:
+        text = Field(str, max_length=self.limits["text_chars"])
+        return {"word": text, "words": Field(list, max_length=self.limits["words"], items=text)}
 
-    def load(self, model_dir: Path) -> None:
-        verified_weights(model_dir / "embed.json")
+    def load(self, manifest_path: Path) -> None:
+        verified_weights(manifest_path)
         self.word_vectors = WordVectors(load_pipeline())
 
-    def predict(self, requests: list[dict[str, Any]]) -> list[dict[str, Any] | RequestError]:
-        return [self.embed(**request) for request in requests]
-
-    def embed(self, word: str | None, words: list[str] | None) -> dict[str, Any] | RequestError:
+    def answer(self, word: str | None, words: list[str] | None) -> dict[str, Any] | RequestError:
         if (word is None) == (words is None):
             return RequestError("send exactly one of 'word' (a string) or 'words' (a list)",
                                 "word", "exactly one of word, words")

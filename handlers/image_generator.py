@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from handlers.image_io import encode_png, encode_png_base64, grid
-from handlers.request_handler import Field, JsonHandler, encode_json, seed_field
+from handlers.request_handler import Field, JsonHandler, encode_json
 from handlers.stream import NDJSON, ndjson_line
 
 FORMATS = ("grid", "images")
@@ -38,9 +38,9 @@ class GeneratedImages:
 
 
 class ImageGeneratorHandler(JsonHandler):
-    def common_fields(self, limits: dict[str, Any]) -> dict[str, Field]:
-        return {"num_samples": Field(int, default=16, bounds=tuple(limits["num_samples"])),
-                "seed": seed_field(limits),
+    def common_fields(self) -> dict[str, Field]:
+        return {"num_samples": self.field(int, "num_samples"),
+                "seed": self.field(int, "seed"),
                 "format": Field(str, default="grid", choices=FORMATS)}
 
     def encode(self, context: Any, index: int, answer: Any) -> str | bytes:

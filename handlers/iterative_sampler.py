@@ -5,13 +5,15 @@ the sampler runs, `handlers/stream.py`). The cost of a request is its samples ti
 besides each field's own range, the model-config caps that product (`max_sample_steps`), chosen
 so that a request ends well inside the model's responseTimeout.
 
-A handler says which field counts the steps (`steps_field`), how the sampler's images become
-uint8 ones for previews (`to_uint8`), and how to sample (`sample`).
+A handler says which field counts the steps (`steps_field`), which sampler of models/ it serves
+(`sampler`, with the samplers' contract of models/progress.py) and the sampler's own settings
+(`settings_fields`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -19,16 +21,20 @@ import torch
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
 from handlers.request_handler import Field, RequestError, resolve_seed
 from handlers.stream import NDJSON, ProgressStream, StreamFailure
-from models.progress import StepCallback
 
 logger = logging.getLogger(__name__)
 
 
 class IterativeSamplerHandler(ImageGeneratorHandler):
     steps_field: str
+    sampler: Callable[..., torch.Tensor]
 
-    def common_fields(self, limits: dict[str, Any]) -> dict[str, Field]:
-        return {**super().common_fields(limits), "stream": Field(bool, default=False)}
+    def request_fields(self) -> dict[str, Field]:
+        return {**self.common_fields(), "stream": Field(bool, default=False),
+                self.steps_field: self.field(int, self.steps_field), **self.settings_fields()}
+
+    def settings_fields(self) -> dict[str, Field]:
+        raise NotImplementedError
 
     def parse(self, request: dict[str, Any]) -> dict[str, Any]:
         params = super().parse(request)
@@ -44,23 +50,23 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
                      context: Any) -> list[GeneratedImages | StreamFailure]:
         answers = []
         for index, params in valid:
-            params = dict(params)
-            stream = params.pop("stream")
-            image_format = params.pop("format")
-            params["seed"] = resolve_seed(params["seed"])
-            on_step = ProgressStream(context, index, self.to_uint8, self.limits["stream_previews"],
-                                     self.limits["preview_samples"]) if stream else None
-            try:
-                images = self.sample(**params, on_step=on_step)
-            except Exception as error:
-                if not stream:
-                    raise  # TorchServe answers it with its own error status
-                logger.exception("sampling failed during a streamed request")
-                answers.append(StreamFailure(error))
-                continue
-            details = {"seed": params["seed"], self.steps_field: params[self.steps_field]}
-            answers.append(GeneratedImages(images, image_format, details, streamed=stream))
+            on_step = ProgressStream(context, index, self.limits["stream_previews"],
+                                     self.limits["preview_samples"]) if params["stream"] else None
+            answers.append(self.answer(**params, on_step=on_step))
         return answers
+
+    def answer(self, num_samples: int, seed: int | None, format: str, stream: bool, on_step: ProgressStream | None,
+               **params: Any) -> GeneratedImages | StreamFailure:
+        seed = resolve_seed(seed)
+        steps = params.pop(self.steps_field)
+        try:
+            images = self.sampler(self.network, num_samples, seed, steps, on_step=on_step, **params)
+        except Exception as error:
+            if not stream:
+                raise  # TorchServe answers it with its own error status
+            logger.exception("sampling failed during a streamed request")
+            return StreamFailure(error)
+        return GeneratedImages(images, format, {"seed": seed, self.steps_field: steps}, streamed=stream)
 
     def encode(self, context: Any, index: int, answer: Any) -> str | bytes:
         if isinstance(answer, StreamFailure):
@@ -69,10 +75,3 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             context.set_response_status(500, "Internal Server Error", index)
             return answer.line()
         return super().encode(context, index, answer)
-
-    def to_uint8(self, images: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def sample(self, num_samples: int, seed: int, on_step: StepCallback | None, **params: Any) -> torch.Tensor:
-        """uint8 images (N, 3, H, W)."""
-        raise NotImplementedError

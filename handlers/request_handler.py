@@ -1,10 +1,12 @@
 """What every handler shares: request parsing and validation, JSON errors, answer encoding.
 
-A model's handler subclasses `JsonHandler` and says three things: the fields a request may have
-(`request_fields`, with limits taken from the model-config's `handler.limits`), how to load the
-model (`load`) and how to answer a batch of valid requests (`predict`). TorchServe sends a batch
-of requests; each is parsed and validated on its own, so one bad request gets its own 4xx answer
-and the others in the batch are still served.
+A model's handler subclasses `JsonHandler` and says two things: the fields a request may have
+(`request_fields`, each field's range and default taken from the model-config's `handler.limits`
+and `handler.defaults` by `field`) and how to answer one valid request (`answer`). Handlers that
+answer a whole batch at once (one matrix product) override `predict` instead, and handlers whose
+model is not a network of models/ override `load`. TorchServe sends a batch of requests; each is
+parsed and validated on its own, so one bad request gets its own 4xx answer and the others in the
+batch are still served.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from models.loader import load_network
+from models.manifest import manifest_name
 
 JSON = "application/json"
 TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "a list"}
@@ -146,10 +151,6 @@ def resolve_seed(seed: int | None) -> int:
     return secrets.randbits(32) if seed is None else seed
 
 
-def seed_field(limits: dict[str, Any]) -> Field:
-    return Field(int, bounds=tuple(limits["seed"]))
-
-
 class JsonHandler:
     """The TorchServe handler contract: `initialize(context)` once, `handle(batch, context)` per batch."""
 
@@ -158,24 +159,38 @@ class JsonHandler:
         # Several workers share the CPU: each gets the threads its model-config gives it.
         torch.set_num_threads(int(config["torch_threads"]))
         self.limits = config["limits"]
-        self.fields = self.request_fields(self.limits)
+        self.defaults = config.get("defaults", {})
         self.version = context.manifest["model"]["modelVersion"]
+        self.fields = self.request_fields()
         gpu = context.system_properties.get("gpu_id")
         self.device = torch.device(f"cuda:{gpu}" if gpu is not None and torch.cuda.is_available() else "cpu")
-        self.load(Path(context.system_properties["model_dir"]))
+        model = context.manifest["model"]["modelName"]
+        self.load(Path(context.system_properties["model_dir"]) / manifest_name(model, self.version))
 
-    def request_fields(self, limits: dict[str, Any]) -> dict[str, Field]:
+    def field(self, type: type, name: str, **options: Any) -> Field:
+        """A request field whose range (`handler.limits`) and default (`handler.defaults`) come from
+        the model-config."""
+        bounds = self.limits.get(name)
+        return Field(type, default=self.defaults.get(name), bounds=None if bounds is None else tuple(bounds),
+                     **options)
+
+    def request_fields(self) -> dict[str, Field]:
         raise NotImplementedError
 
-    def load(self, model_dir: Path) -> None:
-        raise NotImplementedError
+    def load(self, manifest_path: Path) -> None:
+        """Load the model a weights manifest describes; by default the network it names."""
+        self.network, _ = load_network(manifest_path, self.device)
 
     def parse(self, request: dict[str, Any]) -> dict[str, Any]:
         """One request's validated parameters; a JSON body unless a handler says otherwise."""
         return validate(parse_body(request), self.fields)
 
-    def predict(self, requests: list[dict[str, Any]]) -> list[dict[str, Any] | RequestError]:
+    def predict(self, requests: list[dict[str, Any]]) -> list[Any]:
         """Answers for a batch of validated requests, in order; a RequestError refuses one."""
+        return [self.answer(**request) for request in requests]
+
+    def answer(self, **params: Any) -> Any:
+        """The answer to one validated request, or a RequestError that refuses it."""
         raise NotImplementedError
 
     def handle(self, batch: list[dict[str, Any]], context: Any) -> list[str]:

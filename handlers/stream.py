@@ -17,7 +17,6 @@ only when it fails before its first step; after that, the 200 has gone out with 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,25 +33,22 @@ def ndjson_line(message: dict[str, Any]) -> str:
 
 
 class ProgressStream:
-    """The `on_step(step, steps, images)` callback of a sampler, streaming to one request of a batch.
-
-    `to_uint8` turns the sampler's images into uint8 ones for the previews: `previews` of them
-    (or one a step, for fewer steps), evenly spaced, the last at the final step, each a grid of
-    the first `preview_samples` samples.
+    """The `on_step(step, steps, images)` callback of a sampler (models/progress.py), streaming to
+    one request of a batch: a progress line a step, `previews` of them (or one a step, for fewer
+    steps) with a preview, evenly spaced, the last at the final step, each a grid of the first
+    `preview_samples` samples.
     """
 
-    def __init__(self, context: Any, index: int, to_uint8: Callable[[torch.Tensor], torch.Tensor],
-                 previews: int, preview_samples: int) -> None:
+    def __init__(self, context: Any, index: int, previews: int, preview_samples: int) -> None:
         self.context = context
         self.index = index
-        self.to_uint8 = to_uint8
         self.previews = previews
         self.preview_samples = preview_samples
 
     def __call__(self, step: int, steps: int, images: torch.Tensor) -> None:
         message: dict[str, Any] = {"type": "progress", "step": step, "steps": steps}
         if step * self.previews // steps > (step - 1) * self.previews // steps:  # evenly spaced, the last at the end
-            preview = grid(self.to_uint8(images[:self.preview_samples]).cpu())
+            preview = grid(images[:self.preview_samples].cpu())
             message = {**message, "type": "preview",
                        "image_base64_png": encode_png_base64(preview)}
         self.send(message)

@@ -13,7 +13,7 @@ from handlers.gan import GanHandler
 from models.cifar10 import CLASSES
 from models.cifar10 import VERSIONS as CIFAR10_VERSIONS
 from models.gan import VERSIONS as GAN_VERSIONS
-from tests.fake_context import FakeContext, json_request, save_weights
+from tests.helpers import decode_png, handle, json_request, loaded, save_weights
 
 
 def png(size=(32, 32), mode="RGB") -> bytes:
@@ -22,30 +22,22 @@ def png(size=(32, 32), mode="RGB") -> bytes:
     return buffer.getvalue()
 
 
-def loaded(handler_class, model, version, state_dict, model_dir):
-    save_weights(model_dir, f"{model}-v{version}", state_dict)
-    handler, context = handler_class(), FakeContext(model, model_dir, version)
-    handler.initialize(context)
-    return handler, context
-
-
-def answers(handler, context, batch):
-    context.statuses.clear()
-    return [(context.status(i), a) for i, a in enumerate(handler.handle(batch, context))]
+def with_random_weights(handler_class, model, version, network, model_dir):
+    save_weights(model_dir, model, version, network, {})
+    return loaded(handler_class, model, model_dir, version)
 
 
 @pytest.fixture(params=["1.0", "2.0"])
 def cifar10(request, tmp_path):
     torch.manual_seed(0)
-    return loaded(Cifar10Handler, "cifar10", request.param, CIFAR10_VERSIONS[request.param]().state_dict(),
-                  tmp_path)
+    return with_random_weights(Cifar10Handler, "cifar10", request.param, CIFAR10_VERSIONS[request.param](), tmp_path)
 
 
 def test_cifar10_answers_each_way_of_sending_an_image(cifar10):
     handler, context = cifar10
     batch = [{"body": png()}, {"body": png((100, 37), "L")}, {"image": png((5, 5), "RGBA"), "top_k": b"5"},
              json_request({"image": base64.b64encode(png()).decode(), "top_k": 10})]
-    results = answers(handler, context, batch)
+    results = handle(handler, context, batch)
     assert [status for status, _ in results] == [200, 200, 200, 200]
     first, _, five, ten = (json.loads(a) for _, a in results)
     assert first["pred_label"] == CLASSES[first["pred_id"]] and len(first["probs"]) == 10
@@ -61,7 +53,7 @@ def test_cifar10_refuses_bad_images_and_parameters(cifar10):
     Image.new("L", (3000, 3000)).save(bomb, format="PNG")
     batch = [{"body": b"not an image"}, {"body": png()[:50]}, {"body": b""}, {"body": bomb.getvalue()},
              {"body": png(), "top_k": b"11"}, {"body": png(), "colour": b"red"}, {"body": png()}]
-    results = answers(handler, context, batch)
+    results = handle(handler, context, batch)
     assert [status for status, _ in results] == [400, 400, 400, 400, 400, 400, 200]
     fields = [json.loads(a).get("field") for _, a in results[:6]]
     assert fields == ["image", "image", "image", "image", "top_k", "colour"]
@@ -71,11 +63,7 @@ def test_cifar10_refuses_bad_images_and_parameters(cifar10):
 @pytest.fixture
 def gan(tmp_path):
     torch.manual_seed(0)
-    return loaded(GanHandler, "gan", "2.0", GAN_VERSIONS["2.0"][0]().eval().state_dict(), tmp_path)
-
-
-def decode_png(data: str | bytes) -> Image.Image:
-    return Image.open(io.BytesIO(base64.b64decode(data) if isinstance(data, str) else data))
+    return with_random_weights(GanHandler, "gan", "2.0", GAN_VERSIONS["2.0"][0]().eval(), tmp_path)
 
 
 def test_gan_grid_images_and_png_formats(gan):
@@ -84,7 +72,7 @@ def test_gan_grid_images_and_png_formats(gan):
     batch = [json_request({"num_samples": 16, "seed": 1}), json_request({"num_samples": 3, "format": "images",
                                                                          "seed": 1, "digit": 7}),
              json_request({"num_samples": 16, "seed": 1})]
-    (s1, grid_answer), (s2, images_answer), (s3, png_answer) = answers(handler, context, batch)
+    (s1, grid_answer), (s2, images_answer), (s3, png_answer) = handle(handler, context, batch)
     assert (s1, s2, s3) == (200, 200, 200)
     grid_json, images_json = json.loads(grid_answer), json.loads(images_answer)
     assert grid_json["num_samples"] == 16 and decode_png(grid_json["image_base64_png"]).size == (4 * 30 + 2,) * 2
@@ -96,10 +84,10 @@ def test_gan_grid_images_and_png_formats(gan):
 
 def test_gan_limits_and_unconditional_version(gan, tmp_path):
     handler, context = gan
-    results = answers(handler, context, [json_request({"num_samples": 0}), json_request({"num_samples": 257}),
+    results = handle(handler, context, [json_request({"num_samples": 0}), json_request({"num_samples": 257}),
                                          json_request({"digit": 10}), json_request({"format": "gif"})])
     assert [s for s, _ in results] == [400] * 4
     assert [json.loads(a)["field"] for _, a in results] == ["num_samples", "num_samples", "digit", "format"]
-    v1, v1_context = loaded(GanHandler, "gan", "1.0", GAN_VERSIONS["1.0"][0]().state_dict(), tmp_path)
-    [(status, answer)] = answers(v1, v1_context, [json_request({"digit": 3})])
+    v1, v1_context = with_random_weights(GanHandler, "gan", "1.0", GAN_VERSIONS["1.0"][0](), tmp_path)
+    [(status, answer)] = handle(v1, v1_context, [json_request({"digit": 3})])
     assert status == 400 and "unconditional" in json.loads(answer)["error"]

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from handlers.request_handler import Field, JsonHandler, RequestError, parse_body, validate
-from tests.fake_context import FakeContext, json_request
+from tests.helpers import FakeContext, json_request
 
 FIELDS = {
     "text": Field(str, required=True, max_length=5),
@@ -75,28 +75,30 @@ def test_json_bodies_are_accepted_decoded_or_not():
 
 
 class EchoHandler(JsonHandler):
-    def request_fields(self, limits):
-        return {"n": Field(int, required=True, bounds=tuple(limits["n"]))}
+    def request_fields(self):
+        return {"n": self.field(int, "n", required=True), "m": self.field(int, "m")}
 
-    def load(self, model_dir):
+    def load(self, manifest_path):
         self.batches = []
 
     def predict(self, requests):
         self.batches.append(len(requests))
-        return [RequestError("odd", "n", status=422) if r["n"] % 2 else {"double": 2 * r["n"]}
+        return [RequestError("odd", "n", status=422) if r["n"] % 2 else {"double": 2 * r["n"], "m": r["m"]}
                 for r in requests]
 
 
 def test_a_bad_request_does_not_affect_the_others_in_its_batch(tmp_path):
     handler = EchoHandler()
     context = FakeContext("bigram", tmp_path)
-    context.model_yaml_config = {"handler": {"torch_threads": 1, "limits": {"n": [0, 10]}}}
+    context.model_yaml_config = {"handler": {"torch_threads": 1, "limits": {"n": [0, 10], "m": [1, 5]},
+                                             "defaults": {"m": 2}}}
     handler.initialize(context)
     batch = [json_request({"n": 2}), {"body": b"{oops"}, json_request({"n": 99}),
-             json_request({"n": 3}), json_request({"n": 4})]
+             json_request({"n": 3}), json_request({"n": 4, "m": 1}), json_request({"n": 4, "m": 6})]
     answers = [json.loads(a) for a in handler.handle(batch, context)]
     assert handler.batches == [3]  # only the valid requests reach predict, together
-    assert answers[0] == {"double": 4} and answers[4] == {"double": 8}
+    assert answers[0] == {"double": 4, "m": 2} and answers[4] == {"double": 8, "m": 1}  # defaults from the config
+    assert context.status(5) == 400 and answers[5]["field"] == "m" and "1..5" in answers[5]["error"]
     assert [context.status(i) for i in range(5)] == [200, 400, 400, 422, 200]
     assert answers[2]["field"] == "n" and "0..10" in answers[2]["error"]
-    assert all(context.content_types[i] == "application/json" for i in range(5))
+    assert all(context.content_types[i] == "application/json" for i in range(6))

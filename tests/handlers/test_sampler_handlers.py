@@ -1,53 +1,36 @@
 """The ebm and diffusion handlers, with random weights, called as TorchServe calls them."""
 
 import base64
-import io
 import json
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 import handlers.stream
 from handlers.diffusion import DiffusionHandler
 from handlers.ebm import EbmHandler
 from models.ebm import EnergyNet
-from models.unet import UNet, UNetConfig
-from tests.fake_context import FakeContext, json_request, save_weights
-
-TINY_UNET = {"widths": [8, 16, 24, 32], "block_depth": 1, "embedding_dim": 16}
+from tests.helpers import TINY_UNET_ARGS, FakeContext, decode_png, handle, json_request, loaded, save_weights, tiny_unet
 
 
 @pytest.fixture
 def ebm(tmp_path):
     torch.manual_seed(0)
-    save_weights(tmp_path, "ebm", EnergyNet().state_dict(), architecture={"width": 1})
-    handler, context = EbmHandler(), FakeContext("ebm", tmp_path)
-    handler.initialize(context)
-    return handler, context
+    save_weights(tmp_path, "ebm", "1.0", EnergyNet(width=1), {"width": 1})
+    return loaded(EbmHandler, "ebm", tmp_path)
 
 
 @pytest.fixture
 def diffusion(tmp_path):
-    torch.manual_seed(0)
-    unet = UNet(UNetConfig(widths=(8, 16, 24, 32), block_depth=1, embedding_dim=16))
-    torch.nn.init.normal_(unet.head[-1].weight, std=0.1)
-    save_weights(tmp_path, "diffusion", unet.state_dict(), architecture=TINY_UNET)
-    handler, context = DiffusionHandler(), FakeContext("diffusion", tmp_path)
-    handler.initialize(context)
-    return handler, context
+    save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS)
+    return loaded(DiffusionHandler, "diffusion", tmp_path)
 
 
 def answer(handler, context, body, headers=None):
-    context.statuses.clear()
     context.request_headers = {0: headers or {}}
-    out = handler.handle([json_request(body)], context)[0]
-    return context.status(0), out
-
-
-def decode_png(text):
-    return Image.open(io.BytesIO(base64.b64decode(text)))
+    [(status, out)] = handle(handler, context, [json_request(body)])
+    return status, out
 
 
 @pytest.mark.parametrize("sampler", ["ebm", "diffusion"])
@@ -132,12 +115,12 @@ def test_a_failing_sampler_ends_the_stream_with_an_error_line(ebm, monkeypatch, 
     monkeypatch.setattr(handlers.stream, "send_intermediate_predict_response",
                         lambda ret, ids, message, code, ctx: sent.append(json.loads(ret[0])))
 
-    def fail_at_step(num_samples, seed, on_step, **params):
+    def fail_at_step(network, num_samples, seed, steps, on_step, **settings):
         for step in range(1, failing_step) if on_step else ():
-            on_step(step, 10, torch.zeros(num_samples, 3, 32, 32))
+            on_step(step, steps, torch.zeros(num_samples, 3, 32, 32, dtype=torch.uint8))
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(handler, "sample", fail_at_step)
+    monkeypatch.setattr(handler, "sampler", fail_at_step)
     status, final = answer(handler, context, {"num_samples": 2, "steps": 10, "stream": True})
     assert [m["step"] for m in sent] == list(range(1, failing_step))
     # TorchServe sends this status only while no progress line has gone out (then it is a plain 500)
@@ -155,7 +138,7 @@ def test_previews_are_evenly_spaced_and_end_at_the_last_step(steps, expected, mo
     monkeypatch.setattr(handlers.stream, "send_intermediate_predict_response",
                         lambda ret, ids, message, code, ctx: sent.append(json.loads(ret[2])))
     context = FakeContext("ebm", ".")
-    progress = handlers.stream.ProgressStream(context, 2, lambda x: x, previews=8, preview_samples=4)
+    progress = handlers.stream.ProgressStream(context, 2, previews=8, preview_samples=4)
     for step in range(1, steps + 1):
         progress(step, steps, torch.zeros(6, 3, 8, 8, dtype=torch.uint8))
     assert [m["step"] for m in sent if m["type"] == "preview"] == expected

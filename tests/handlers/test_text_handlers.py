@@ -8,37 +8,29 @@ import pytest
 from handlers.bigram import BigramHandler
 from handlers.embed import EmbedHandler
 from handlers.similar import SimilarHandler
-from tests.fake_context import ROOT, FakeContext, json_request
+from tests.helpers import ROOT, handle, json_request, loaded
 
 WEIGHTS = ROOT / "weights"  # the manifests name their weights relative to themselves
 
 
-def loaded(handler_class, model):
-    handler, context = handler_class(), FakeContext(model, WEIGHTS)
-    handler.initialize(context)
-    return handler, context
-
-
 def ask(handler_context, *bodies):
     handler, context = handler_context
-    context.statuses.clear()
-    answers = handler.handle([json_request(b) for b in bodies], context)
-    return [(context.status(i), json.loads(a)) for i, a in enumerate(answers)]
+    return [(status, json.loads(a)) for status, a in handle(handler, context, [json_request(b) for b in bodies])]
 
 
 @pytest.fixture(scope="module")
 def bigram():
-    return loaded(BigramHandler, "bigram")
+    return loaded(BigramHandler, "bigram", WEIGHTS)
 
 
 @pytest.fixture(scope="module")
 def embed():
-    return loaded(EmbedHandler, "embed")
+    return loaded(EmbedHandler, "embed", WEIGHTS)
 
 
 @pytest.fixture(scope="module")
 def similar():
-    return loaded(SimilarHandler, "similar")
+    return loaded(SimilarHandler, "similar", WEIGHTS)
 
 
 def test_bigram_generates_the_asked_length_and_repeats_by_seed(bigram):

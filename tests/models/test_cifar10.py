@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from models.cifar10 import MEAN, STD, VERSIONS, BaselineNet, ResidualNet, preprocess
+from models.cifar10 import VERSIONS, BaselineNet, ResidualNet, preprocess
+from models.images import CIFAR10_MEAN, CIFAR10_STD
 
 
 def test_preprocess_resizes_any_size_and_normalises():
@@ -9,7 +10,7 @@ def test_preprocess_resizes_any_size_and_normalises():
     x = preprocess(images, 32)
     assert x.shape == (2, 3, 32, 32) and x.dtype == torch.float32
     flat = preprocess(torch.full((1, 3, 32, 32), 128, dtype=torch.uint8), 32)
-    expected = [(128 / 255 - m) / s for m, s in zip(MEAN, STD)]
+    expected = [(128 / 255 - m) / s for m, s in zip(CIFAR10_MEAN, CIFAR10_STD)]
     assert torch.allclose(flat[0, :, 5, 5], torch.tensor(expected))
 
 

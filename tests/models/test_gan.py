@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from models.gan import VERSIONS, sample_inputs
-from models.images import to_uint8
 
 
 @pytest.mark.parametrize("version", ["1.0", "2.0"])
@@ -24,7 +23,3 @@ def test_sample_inputs_are_seeded_and_cover_the_digits():
     assert sample_inputs(4, 3, 7, True)[1].tolist() == [7, 7, 7, 7]
     assert sample_inputs(4, 3, None, False)[1] is None
     assert not torch.equal(sample_inputs(4, 4, None, False)[0], z1[:4])
-
-
-def test_to_uint8_maps_the_range_ends():
-    assert to_uint8(torch.tensor([-1.5, -1.0, 0.0, 1.0])).tolist() == [0, 0, 128, 255]

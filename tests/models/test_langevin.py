@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from models.ebm import EnergyNet
+from models.images import to_uint8
 from models.langevin import gradient_move, langevin_sample, sample_from_noise
 
 
@@ -21,9 +22,12 @@ def initial_noise(n, seed):
 def test_chains_from_noise_start_uniform_and_are_seeded():
     energy = EnergyNet()
     noise = sample_from_noise(energy, 4, seed=3, steps=0, step_size=10.0, noise=0.01)
-    assert torch.equal(noise, initial_noise(4, 3))
+    assert torch.equal(noise, to_uint8(initial_noise(4, 3))) and noise.device.type == "cpu"
     chains = [sample_from_noise(energy, 4, seed, steps=3, step_size=10.0, noise=0.01) for seed in (3, 3, 4)]
     assert torch.equal(chains[0], chains[1]) and not torch.equal(chains[0], chains[2])
+    previews = []
+    last = sample_from_noise(energy, 4, 3, 3, lambda i, n, x: previews.append(x), step_size=10.0, noise=0.01)
+    assert len(previews) == 3 and previews[-1].dtype == torch.uint8 and torch.equal(previews[-1], last)
 
 
 @pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])

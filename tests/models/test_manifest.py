@@ -1,6 +1,6 @@
 import pytest
 
-from models.manifest import sha256_of, verified_weights, write_manifest
+from models.manifest import manifest_name, sha256_of, verified_weights, write_manifest
 
 
 def test_verified_weights_checks_the_sha256(tmp_path):
@@ -14,8 +14,13 @@ def test_verified_weights_checks_the_sha256(tmp_path):
         verified_weights(tmp_path / "m.json")
 
 
-def test_committed_manifests_match_their_weights():
+def test_committed_manifests_match_their_weights_and_follow_the_naming_rule():
     from pathlib import Path
 
-    for manifest in sorted((Path(__file__).parents[2] / "weights").glob("*.json")):
-        verified_weights(manifest)
+    from models.loader import load_network
+
+    for path in sorted((Path(__file__).parents[2] / "weights").glob("*.json")):
+        _, manifest = verified_weights(path)
+        assert path.name == manifest_name(manifest["model"], manifest["version"])
+        if "network" in manifest:
+            load_network(path)

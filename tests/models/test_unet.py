@@ -1,6 +1,6 @@
 import torch
 
-from models.unet import UNet, UNetConfig, sinusoidal_embedding
+from models.unet import UNet, sinusoidal_embedding
 
 
 def test_embedding_is_bounded_and_tells_noise_levels_apart():
@@ -11,7 +11,7 @@ def test_embedding_is_bounded_and_tells_noise_levels_apart():
 
 def test_unet_predicts_noise_of_the_image_shape_and_starts_at_zero():
     torch.manual_seed(0)
-    model = UNet(UNetConfig(widths=(8, 16, 24, 32), block_depth=2, embedding_dim=16, groups=4))
+    model = UNet(widths=(8, 16, 24, 32), block_depth=2, embedding_dim=16, groups=4)
     images, variance = torch.randn(3, 3, 32, 32), torch.rand(3)
     out = model(images, variance)
     assert out.shape == images.shape
@@ -22,5 +22,6 @@ def test_unet_predicts_noise_of_the_image_shape_and_starts_at_zero():
 
 def test_default_unet_has_the_original_widths():
     model = UNet()
-    assert model.config.widths == (32, 64, 96, 128)
+    assert [block.conv1.out_channels for block in model.down[::2]] == [32, 64, 96]
+    assert model.middle[0].conv1.out_channels == 128
     assert 1_000_000 < sum(p.numel() for p in model.parameters()) < 5_000_000

@@ -1,0 +1,84 @@
+"""What the tests share: a stand-in for TorchServe's Context, handlers loaded and called as
+TorchServe calls them, weights files in a temporary folder, tiny networks and PNG decoding."""
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from PIL import Image
+
+from models.loader import network_spec
+from models.manifest import sha256_of, weights_name, write_manifest
+from models.unet import UNet
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY_UNET_ARGS = {"widths": [8, 16, 24, 32], "block_depth": 1, "embedding_dim": 16, "groups": 4}
+
+
+class FakeContext:
+    def __init__(self, model: str, model_dir: Path, version: str = "1.0") -> None:
+        self.manifest = {"model": {"modelName": model, "modelVersion": version}}
+        self.model_yaml_config = yaml.safe_load((ROOT / "archive" / model / "model-config.yaml").read_text())
+        self.system_properties = {"model_dir": str(model_dir)}
+        self.statuses: dict[int, int] = {}
+        self.request_headers: dict[int, dict[str, str]] = {}
+        self.content_types: dict[int, str] = {}
+        self.request_ids = {i: f"request-{i}" for i in range(16)}
+
+    def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
+        self.statuses[idx] = code
+
+    def set_response_content_type(self, idx: int, value: str) -> None:
+        self.content_types[idx] = value
+
+    def get_all_request_header(self, idx: int) -> dict[str, str]:
+        return self.request_headers.get(idx, {})
+
+    def status(self, idx: int) -> int:
+        return self.statuses.get(idx, 200)
+
+
+def json_request(body: Any) -> dict[str, Any]:
+    """A request as TorchServe passes an application/json body to a handler: already decoded."""
+    return {"body": body}
+
+
+def loaded(handler_class: type, model: str, model_dir: Path, version: str = "1.0") -> tuple[Any, FakeContext]:
+    """A handler initialised as TorchServe initialises it, from the weights in `model_dir`."""
+    handler, context = handler_class(), FakeContext(model, model_dir, version)
+    handler.initialize(context)
+    return handler, context
+
+
+def handle(handler: Any, context: FakeContext, requests: list[dict[str, Any]]) -> list[tuple[int, Any]]:
+    """(status, encoded answer) for each request of one batch."""
+    context.statuses.clear()
+    return [(context.status(i), answer) for i, answer in enumerate(handler.handle(requests, context))]
+
+
+def save_weights(model_dir: Path, model: str, version: str, network: torch.nn.Module, args: dict[str, Any]) -> None:
+    """A network's weights and manifest as a handler expects them (`<model>-v<version>.pt/.json`);
+    `args` are the network's constructor arguments."""
+    name = weights_name(model, version)
+    torch.save(network.state_dict(), model_dir / f"{name}.pt")
+    write_manifest(model_dir / f"{name}.json", {
+        "model": model, "version": version, "network": network_spec(type(network), **args),
+        "weights": {"file": f"{name}.pt", "sha256": sha256_of(model_dir / f"{name}.pt")}})
+
+
+def tiny_unet() -> UNet:
+    """A small UNet (TINY_UNET_ARGS) whose output is not all zeros from the start."""
+    torch.manual_seed(0)
+    unet = UNet(**TINY_UNET_ARGS)
+    torch.nn.init.normal_(unet.head[-1].weight, std=0.1)
+    return unet.eval()
+
+
+def decode_png(data: str | bytes) -> Image.Image:
+    """A PNG from its bytes or their base64 text, decoded completely."""
+    image = Image.open(io.BytesIO(base64.b64decode(data) if isinstance(data, str) else data))
+    image.load()
+    return image
