@@ -1,15 +1,26 @@
-"""Build one TorchServe archive (.mar) per model with torch-model-archiver.
+"""Build one TorchServe archive (.mar) per version of every model with torch-model-archiver.
 
-Each archive holds the model's handler (at its root, as TorchServe expects), the shared handler
-module and the `models/` files it imports (as the packages `handlers` and `models`), its weights
-and manifest, and its model-config.yaml. An archive newer than all of its inputs is not rebuilt.
+Nothing here is a hand-kept list; everything is found:
+- a model is a folder `archive/<model>/` holding its model-config.yaml, and its handler is
+  `handlers/<model>.py`;
+- its versions are its weights manifests, `weights/<model>-v<version>.json`;
+- an archive holds the handler (at its root, as TorchServe expects), the modules of `handlers/`
+  and `models/` that it imports, directly or through each other, and the module of the network its
+  manifest names (as the packages `handlers` and `models`), its manifest and weights, and the
+  model-config.yaml;
+- a model's newest version is its default: its archive is `<model>.mar`, the others'
+  `<model>_v<version>.mar`. TorchServe makes the first version it registers the default, so
+  config.properties' `load_models` lists every archive, each model's default first (`--update-config`
+  writes that line; a test checks it).
+An archive newer than all of its inputs is not rebuilt.
 
-    python archive/build.py [--model-store archive/model-store] [--force] [MODEL ...]
+    python archive/build.py [--model-store archive/model-store] [--force] [--update-config] [ARCHIVE ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import shutil
 import subprocess
 import sys
@@ -17,20 +28,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ["handlers/__init__.py", "handlers/request_handler.py", "models/__init__.py",
-          "models/manifest.py"]
-IMAGE_GENERATOR = ("handlers/image_io.py", "handlers/image_generator.py", "handlers/stream.py",
-                   "models/images.py")
-ITERATIVE_SAMPLER = (*IMAGE_GENERATOR, "handlers/iterative_sampler.py", "models/progress.py")
+sys.path.insert(0, str(ROOT))
+from models.manifest import read_manifest, weights_name  # noqa: E402
+
+PACKAGES = ("handlers", "models")
+CONFIG = ROOT / "config.properties"
 
 
 @dataclass(frozen=True)
 class Archive:
     model: str
     version: str
-    sources: tuple[str, ...]  # files of models/ (and handlers/) that the handler imports
-    weights: tuple[str, ...]  # files of weights/, placed at the archive's root
-    default_version: bool = False  # the version /predictions/<model> answers with
+    default_version: bool  # the version /predictions/<model> answers with
+
+    @property
+    def name(self) -> str:
+        return self.model if self.default_version else f"{self.model}_v{self.version}"
 
     @property
     def handler(self) -> str:
@@ -40,73 +53,139 @@ class Archive:
     def config(self) -> str:
         return f"archive/{self.model}/model-config.yaml"
 
+    @property
+    def manifest(self) -> str:
+        return f"weights/{weights_name(self.model, self.version)}.json"
+
+    def weights(self) -> list[str]:
+        """The manifest, and the weights file it names if that sits next to it (not in a package)."""
+        weights = read_manifest(ROOT / self.manifest)["weights"]
+        return [self.manifest] if "package" in weights else [self.manifest, f"weights/{weights['file']}"]
+
+    def sources(self) -> list[str]:
+        """The project modules the handler needs, with their packages' __init__.py."""
+        roots = [self.handler]
+        network = read_manifest(ROOT / self.manifest).get("network")
+        if network is not None:  # imported by name when the handler loads it (models/loader.py)
+            roots.append(module_path(network["class"].rpartition(".")[0]))
+        modules = imported_modules(roots)
+        packages = sorted({f"{module.split('/')[0]}/__init__.py" for module in modules})
+        return packages + modules
+
     def inputs(self) -> list[Path]:
-        files = [self.handler, self.config, *SHARED, *self.sources, *self.weights]
-        return [ROOT / f for f in files]
+        return [ROOT / f for f in [self.handler, self.config, *self.sources(), *self.weights()]]
 
 
-ARCHIVES = {
-    "bigram": Archive("bigram", "1.0", ("models/bigram.py",),
-                      ("weights/bigram.pt", "weights/bigram.json")),
-    "embed": Archive("embed", "1.0", ("models/word_vectors.py",), ("weights/embed.json",)),
-    "similar": Archive("similar", "1.0", ("models/word_vectors.py",), ("weights/similar.json",)),
-    "cifar10_v1": Archive("cifar10", "1.0", ("models/cifar10.py", "handlers/image_io.py"),
-                          ("weights/cifar10-v1.0.pt", "weights/cifar10-v1.0.json")),
-    "cifar10": Archive("cifar10", "2.0", ("models/cifar10.py", "handlers/image_io.py"),
-                       ("weights/cifar10-v2.0.pt", "weights/cifar10-v2.0.json"), default_version=True),
-    "gan_v1": Archive("gan", "1.0", ("models/gan.py", *IMAGE_GENERATOR),
-                      ("weights/gan-v1.0.pt", "weights/gan-v1.0.json")),
-    "gan": Archive("gan", "2.0", ("models/gan.py", *IMAGE_GENERATOR),
-                   ("weights/gan-v2.0.pt", "weights/gan-v2.0.json"), default_version=True),
-    "ebm": Archive("ebm", "1.0", ("models/ebm.py", "models/langevin.py", *ITERATIVE_SAMPLER),
-                   ("weights/ebm.pt", "weights/ebm.json")),
-    "diffusion": Archive("diffusion", "1.0", ("models/unet.py", "models/diffusion_schedule.py",
-                                              "models/diffusion_sampler.py", "models/cifar10.py",
-                                              *ITERATIVE_SAMPLER),
-                         ("weights/diffusion.pt", "weights/diffusion.json")),
-}
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
-def build(name: str, archive: Archive, model_store: Path, force: bool) -> bool:
+def find_archives() -> dict[str, Archive]:
+    """Every archive, by name: each model's versions, the default (the newest) first."""
+    archives = {}
+    for config in sorted((ROOT / "archive").glob("*/model-config.yaml")):
+        model = config.parent.name
+        manifests = [read_manifest(path) for path in (ROOT / "weights").glob(f"{model}-v*.json")]
+        versions = sorted((m["version"] for m in manifests if m["model"] == model), key=version_key, reverse=True)
+        if not versions:
+            raise FileNotFoundError(f"{config} has no weights: no weights/{model}-v<version>.json")
+        for version in versions:
+            archive = Archive(model, version, default_version=version == versions[0])
+            archives[archive.name] = archive
+    return archives
+
+
+def module_path(module: str) -> str:
+    return module.replace(".", "/") + ".py"
+
+
+def imported_modules(files: list[str]) -> list[str]:
+    """The files and the modules of `handlers` and `models` they import, directly or through each other."""
+    found = set(files)
+    todo = list(files)
+    while todo:
+        for node in ast.walk(ast.parse((ROOT / todo.pop()).read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                path = module_path(name)
+                if name.split(".")[0] in PACKAGES and (ROOT / path).exists() and path not in found:
+                    found.add(path)
+                    todo.append(path)
+    return sorted(found)
+
+
+def stage(archive: Archive, folder: Path) -> None:
+    """Lay out in `folder` what goes to the archive's root besides the handler."""
+    shutil.rmtree(folder, ignore_errors=True)
+    for file in archive.sources():
+        if file != archive.handler:
+            (folder / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / file, folder / file)
+    for file in archive.weights():
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / file, folder / Path(file).name)
+
+
+def build(archive: Archive, model_store: Path, force: bool) -> bool:
     """Build `<model_store>/<name>.mar` unless it is newer than its inputs; True if built."""
-    mar = model_store / f"{name}.mar"
+    mar = model_store / f"{archive.name}.mar"
     if not force and mar.exists():
         if mar.stat().st_mtime >= max(p.stat().st_mtime for p in archive.inputs()):
             return False
-    stage = ROOT / "build" / "stage" / name
-    shutil.rmtree(stage, ignore_errors=True)
-    for file in [*SHARED, *archive.sources]:
-        (stage / file).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / file, stage / file)
-    for file in archive.weights:
-        shutil.copy2(ROOT / file, stage / Path(file).name)
-    model_store.mkdir(parents=True, exist_ok=True)
+    folder = ROOT / "build" / "stage" / archive.name
+    stage(archive, folder / "files")
     subprocess.run([
         str(Path(sys.executable).parent / "torch-model-archiver"),
         "--model-name", archive.model, "--version", archive.version,
         "--handler", str(ROOT / archive.handler),
-        "--extra-files", str(stage),  # a folder: its contents go to the archive's root
+        "--extra-files", str(folder / "files"),  # a folder: its contents go to the archive's root
         "--config-file", str(ROOT / archive.config),
-        "--export-path", str(model_store), "--force",
+        "--export-path", str(folder), "--force",
     ], check=True)
-    if mar.name != f"{archive.model}.mar":
-        (model_store / f"{archive.model}.mar").replace(mar)
-    shutil.rmtree(stage)
+    model_store.mkdir(parents=True, exist_ok=True)
+    (folder / f"{archive.model}.mar").replace(mar)  # the archiver names it after the model
+    shutil.rmtree(folder)
+    return True
+
+
+def load_models(archives: dict[str, Archive]) -> str:
+    """config.properties' `load_models` value: every archive, each model's default version first."""
+    return ",".join(f"{name}.mar" for name in archives)
+
+
+def update_config(archives: dict[str, Archive]) -> bool:
+    """Write `load_models` into config.properties; True if it changed."""
+    lines = CONFIG.read_text().splitlines(keepends=True)
+    line = f"load_models={load_models(archives)}\n"
+    index = next(i for i, old in enumerate(lines) if old.startswith("load_models="))
+    if lines[index] == line:
+        return False
+    lines[index] = line
+    CONFIG.write_text("".join(lines))
     return True
 
 
 def main(argv: list[str] | None = None) -> None:
+    archives = find_archives()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", help=f"any of {', '.join(ARCHIVES)} (default: all)")
+    parser.add_argument("archives", nargs="*", help=f"any of {', '.join(archives)} (default: all)")
     parser.add_argument("--model-store", type=Path, default=ROOT / "archive" / "model-store")
     parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    parser.add_argument("--update-config", action="store_true", help="write load_models into config.properties")
     args = parser.parse_args(argv)
-    unknown = set(args.models) - set(ARCHIVES)
+    unknown = set(args.archives) - set(archives)
     if unknown:
-        parser.error(f"unknown model(s) {', '.join(sorted(unknown))}; known: {', '.join(ARCHIVES)}")
-    for name in args.models or ARCHIVES:
-        built = build(name, ARCHIVES[name], args.model_store, args.force)
+        parser.error(f"unknown archive(s) {', '.join(sorted(unknown))}; known: {', '.join(archives)}")
+    for name in args.archives or archives:
+        built = build(archives[name], args.model_store, args.force)
         print(f"{'built' if built else 'up to date'}: {args.model_store / name}.mar")
+    if args.update_config and update_config(archives):
+        print(f"{CONFIG.name}: load_models is now {load_models(archives)}")
 
 
 if __name__ == "__main__":

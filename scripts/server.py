@@ -25,7 +25,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from archive.build import ARCHIVES  # noqa: E402
+from archive.build import find_archives  # noqa: E402
 
 DEFAULT_WORKDIR = ROOT / ".torchserve"
 
@@ -125,15 +125,11 @@ class Server:
             if waiting:
                 time.sleep(0.5)
 
-    def start_serving(self, archives: list[str]) -> None:
-        """Start, wait until the models of these archives are READY, set their default versions."""
+    def start_serving(self) -> None:
+        """Start and wait until every version of every model is READY. Nothing is set after the
+        start: the configuration alone decides what is served (default versions included)."""
         self.start()
-        self.wait_until_ready(sorted({ARCHIVES[name].model for name in archives}))
-        for name in archives:
-            archive = ARCHIVES[name]
-            if archive.default_version:
-                response = self.management("PUT", f"/models/{archive.model}/{archive.version}/set-default")
-                response.raise_for_status()
+        self.wait_until_ready(sorted({archive.model for archive in find_archives().values()}))
 
     def ready(self, model: str) -> bool:
         response = self.management("GET", f"/models/{model}/all")
@@ -177,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     server = Server(args.workdir, args.config, args.model_store)
 
     if args.command == "start":
-        server.start_serving(list(ARCHIVES))
+        server.start_serving()
         print(serve_forever_message(server))
     elif args.command == "stop":
         server.stop()

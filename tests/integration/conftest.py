@@ -1,16 +1,16 @@
-"""One real TorchServe for the whole test run, on free ports, serving freshly built archives."""
+"""One real TorchServe for the whole test run, on free ports, serving freshly built archives of
+every model, started as `make serve` starts it (scripts/server.py)."""
 
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import requests
 
 from scripts.server import Server, read_properties, write_properties
-from tests.fake_context import ROOT
-
-ARCHIVES = ["bigram", "embed", "similar", "cifar10_v1", "cifar10", "gan_v1", "gan", "ebm", "diffusion"]
+from tests.helpers import ROOT
 
 
 def free_port() -> int:
@@ -19,12 +19,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Server:
-    workdir = tmp_path_factory.mktemp("torchserve")
-    model_store = workdir / "model-store"
-    subprocess.run([sys.executable, str(ROOT / "archive" / "build.py"), "--model-store", str(model_store),
-                    *ARCHIVES], check=True)
+def build_archives(model_store: Path, *names: str, root: Path = ROOT) -> None:
+    """Build archives (all if no names) with the build script of the project at `root`."""
+    subprocess.run([sys.executable, str(root / "archive" / "build.py"), "--model-store", str(model_store), *names],
+                   check=True, cwd=root)
+
+
+def server_config(workdir: Path, model_store: Path) -> Path:
+    """The repository's config.properties on free ports, serving `model_store`; nothing else changed."""
     properties = read_properties(ROOT / "config.properties")
     properties.update({
         "inference_address": f"http://127.0.0.1:{free_port()}",
@@ -37,9 +39,22 @@ def server(tmp_path_factory) -> Server:
         "initial_worker_port": str(free_port()),
     })
     write_properties(properties, workdir / "config.properties")
-    server = Server(workdir, workdir / "config.properties", model_store)
+    return workdir / "config.properties"
+
+
+@pytest.fixture(scope="session")
+def model_store(tmp_path_factory) -> Path:
+    model_store = tmp_path_factory.mktemp("model-store")
+    build_archives(model_store)
+    return model_store
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, model_store) -> Server:
+    workdir = tmp_path_factory.mktemp("torchserve")
+    server = Server(workdir, server_config(workdir, model_store), model_store)
     try:
-        server.start_serving(ARCHIVES)
+        server.start_serving()
         yield server
     finally:
         server.stop()

@@ -9,6 +9,7 @@ import requests
 from PIL import Image
 
 from models.cifar10 import CLASSES
+from tests.helpers import decode_png
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cifar10"
 
@@ -79,15 +80,11 @@ def test_bad_images_get_400(client, image, params, field):
     assert response.status_code == 400 and response.json()["field"] == field, response.text
 
 
-def decode(b64: str) -> Image.Image:
-    return Image.open(io.BytesIO(base64.b64decode(b64)))
-
-
 def test_gan_grid_is_a_png_of_the_right_size_and_repeats_by_seed(client):
     first = client.predict("gan", {"num_samples": 16, "seed": 1})
     assert first.status_code == 200
     answer = first.json()
-    assert answer["num_samples"] == 16 and decode(answer["image_base64_png"]).size == (122, 122)
+    assert answer["num_samples"] == 16 and decode_png(answer["image_base64_png"]).size == (122, 122)
     assert client.predict("gan", {"num_samples": 16, "seed": 1}).json()["image_base64_png"] == \
         answer["image_base64_png"]
     assert client.predict("gan", {"num_samples": 16, "seed": 2}).json()["image_base64_png"] != \
@@ -99,7 +96,7 @@ def test_gan_png_and_images_formats_and_digits(client):
     assert png.headers["Content-Type"] == "image/png"
     assert Image.open(io.BytesIO(png.content)).size == (62, 62)
     images = client.predict("gan", {"num_samples": 3, "seed": 3, "format": "images", "digit": 2}).json()
-    assert images["digits"] == [2, 2, 2] and [decode(i).size for i in images["images_base64_png"]] == [(28, 28)] * 3
+    assert images["digits"] == [2, 2, 2] and [decode_png(i).size for i in images["images_base64_png"]] == [(28, 28)] * 3
     v1 = client.predict("gan/1.0", {"num_samples": 2, "seed": 3})
     assert v1.status_code == 200 and "digits" not in v1.json()
     refused = client.predict("gan/1.0", {"digit": 3})

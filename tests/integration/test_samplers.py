@@ -1,22 +1,16 @@
 """ebm and diffusion through a real TorchServe: answers, determinism, streaming, limits, isolation."""
 
 import base64
-import io
 import json
 import threading
 import time
 
 import pytest
 import requests
-from PIL import Image
+
+from tests.helpers import decode_png
 
 STEPS = {"ebm": "steps", "diffusion": "diffusion_steps"}
-
-
-def decode_png(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
 
 
 def stream(client, model: str, body: dict) -> requests.Response:
@@ -31,7 +25,7 @@ def test_samplers_answer_a_grid_that_repeats_by_seed(client, model):
     assert first.status_code == 200, first.text
     answer = first.json()
     assert answer["num_samples"] == 16 and answer["seed"] == 5 and answer[STEPS[model]] == 10
-    grid = decode_png(base64.b64decode(answer["image_base64_png"]))
+    grid = decode_png(answer["image_base64_png"])
     assert grid.size == (4 * 34 + 2, 4 * 34 + 2) and grid.mode == "RGB"
     assert client.predict(model, body).json()["image_base64_png"] == answer["image_base64_png"]
     png = client.predict(model, body, headers={"Accept": "image/png"})
@@ -42,7 +36,7 @@ def test_samplers_answer_a_grid_that_repeats_by_seed(client, model):
 def test_ebm_takes_the_original_request(client):
     response = client.predict("ebm", {"num_samples": 4, "steps": 256, "step_size": 10.0, "noise": 0.01, "seed": 1})
     assert response.status_code == 200, response.text
-    assert decode_png(base64.b64decode(response.json()["image_base64_png"])).size == (70, 70)
+    assert decode_png(response.json()["image_base64_png"]).size == (70, 70)
 
 
 @pytest.mark.parametrize("model", ["ebm", "diffusion"])
@@ -56,9 +50,9 @@ def test_stream_arrives_in_order_and_ends_with_a_png(client, model):
         [(True, i, 24) for i in range(1, 25)]
     previews = [m for m in progress if m["type"] == "preview"]
     assert [m["step"] for m in previews] == [3, 6, 9, 12, 15, 18, 21, 24]
-    assert decode_png(base64.b64decode(previews[0]["image_base64_png"])).size == (70, 70)
+    assert decode_png(previews[0]["image_base64_png"]).size == (70, 70)
     assert result["type"] == "result" and result["num_samples"] == 6
-    assert decode_png(base64.b64decode(result["image_base64_png"])).size == (3 * 34 + 2, 2 * 34 + 2)
+    assert decode_png(result["image_base64_png"]).size == (3 * 34 + 2, 2 * 34 + 2)
     plain = client.predict(model, {"num_samples": 6, STEPS[model]: 24, "seed": 2}).json()
     assert plain["image_base64_png"] == result["image_base64_png"]
 
