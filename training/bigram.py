@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import time
 from pathlib import Path
 
 from models.bigram import AddOneBigramLM, BigramCounts, KneserNeyBigramLM, perplexity, tokenize
-from models.manifest import sha256_of, write_manifest
+from models.manifest import sha256_of, weights_name
+from training.run import command_line, device_description, weights_entry, write_run_manifest
 
 TEXT = Path("text/monte_cristo.txt")
 CHAPTER_HEADING = re.compile(r"^\s*Chapter (\d+)\.", re.MULTILINE)
@@ -35,7 +35,7 @@ def split_chapters(text: str, holdout_chapters: int) -> tuple[str, str, str]:
     return text[body_start:split], text[split:], description
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--text", type=Path, default=TEXT, help="relative to --data-dir")
@@ -43,7 +43,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--holdout-chapters", type=int, default=5)
     parser.add_argument("--min-count", type=int, default=2,
                         help="rarer training words become <unk>")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments().parse_args(argv)
 
     started = time.time()
     text_path = args.data_dir / args.text
@@ -56,9 +60,10 @@ def main(argv: list[str] | None = None) -> None:
     add_one = perplexity(AddOneBigramLM(counts), heldout_tokens)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    weights = args.out / "bigram.pt"
+    name = weights_name("bigram", "1.0")
+    weights = args.out / f"{name}.pt"
     lm.save(weights)
-    write_manifest(args.out / "bigram.json", {
+    write_run_manifest(args.out / f"{name}.json", {
         "model": "bigram",
         "version": "1.0",
         "architecture": "word bigram language model, interpolated Kneser-Ney smoothing",
@@ -66,17 +71,13 @@ def main(argv: list[str] | None = None) -> None:
                        "discount": round(lm.discount, 4), "min_count": args.min_count},
         "data": {"file": str(args.text), "sha256": sha256_of(text_path), "split": split,
                  "train_tokens": len(train_tokens), "heldout_tokens": len(heldout_tokens)},
-        "command": "python -m training.bigram " + " ".join(sys.argv[1:] if argv is None else argv),
-        "seconds": round(time.time() - started, 1),
-        "device": "cpu",
-        "metrics": {
+    }, command=command_line("training.bigram", argv), seconds=round(time.time() - started, 1),
+        device=device_description("cpu"), metrics={
             "heldout_perplexity_kneser_ney": round(kneser_ney, 2),
             "heldout_perplexity_add_one": round(add_one, 2),
             "how": "exp of the mean negative log-probability of every held-out bigram; held-out "
                    "words outside the training vocabulary count as <unk>",
-        },
-        "weights": {"file": weights.name, "sha256": sha256_of(weights)},
-    })
+        }, weights=weights_entry(weights))
     print(f"vocabulary {len(counts.vocab)}, held-out perplexity: Kneser-Ney {kneser_ney:.1f}, "
           f"add-one {add_one:.1f}; wrote {weights}")
 

@@ -10,15 +10,17 @@ version 1.0 uses Adam. Writes `weights/cifar10-v<version>.pt`, its manifest and 
 
 from __future__ import annotations
 
+import argparse
+
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
-from models.cifar10 import VERSIONS, preprocess
-from models.manifest import sha256_of, write_manifest
+from models.cifar10 import BaselineNet, ResidualNet, preprocess
+from models.loader import build_network, network_spec
 from training.data import bf16_autocast_supported, load_cifar10
-from training.run import TrainingRun, command_line, plot_curves, seed_everything, training_arguments
+from training.run import TrainingRun, command_line, parameter_count, seed_everything, training_arguments
 
+NETWORKS = {"1.0": network_spec(BaselineNet), "2.0": network_spec(ResidualNet, widths=[64, 256, 256])}
 SETTINGS = {  # version -> optimiser settings
     "1.0": {"batch_size": 128, "lr": 1e-3, "label_smoothing": 0.0, "epochs": 20},
     "2.0": {"batch_size": 512, "lr": 0.2, "label_smoothing": 0.2, "epochs": 30},
@@ -50,11 +52,15 @@ def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
     return correct / len(images)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = training_arguments(__doc__.splitlines()[0], epochs=None)
-    parser.add_argument("--version", choices=list(VERSIONS), default="2.0")  # --epochs: 20 for 1.0, 30 for 2.0
+def arguments() -> argparse.ArgumentParser:
+    parser = training_arguments(__doc__.splitlines()[0], epochs=None)  # 20 for 1.0, 30 for 2.0
+    parser.add_argument("--version", choices=list(NETWORKS), default="2.0")
     parser.add_argument("--batch-size", type=int, help="default: 128 for 1.0, 512 for 2.0")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments().parse_args(argv)
     settings = {**SETTINGS[args.version]}
     if args.batch_size:
         settings["batch_size"] = args.batch_size
@@ -65,7 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     train_images, train_labels = load_cifar10(args.data_dir, "train")
     test_images, test_labels = load_cifar10(args.data_dir, "test")
 
-    model = VERSIONS[args.version]().to(args.device).to(memory_format=torch.channels_last)
+    spec = NETWORKS[args.version]
+    model = build_network(spec).to(args.device).to(memory_format=torch.channels_last)
     steps_per_epoch = len(train_images) // settings["batch_size"]
     if args.version == "1.0":
         optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
@@ -77,16 +84,14 @@ def main(argv: list[str] | None = None) -> None:
                                                        total_steps=args.epochs * steps_per_epoch,
                                                        pct_start=0.25)
     stateful = {"model": model, "optimizer": optimizer, "schedule": schedule, "generator": generator}
-    run = TrainingRun(args, args.checkpoint_dir / f"cifar10-v{args.version}.pt", stateful,
-                      curves=["train loss", "test accuracy"])
+    run = TrainingRun(args, "cifar10", args.version, command_line("training.cifar10", argv), stateful,
+                      curves=["train loss", "test accuracy"], bf16=bf16)
 
-    for epoch in run.epochs():
+    for _ in run.epochs():
         model.train()
-        order = torch.randperm(len(train_images), generator=generator)
         losses = []
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}")
-        for step in bar:
-            batch = order[step * settings["batch_size"]:(step + 1) * settings["batch_size"]]
+        bar = run.batches(len(train_images), settings["batch_size"], generator)
+        for batch in bar:
             x = preprocess(augment(train_images[batch], generator).to(args.device), model.input_size)
             y = train_labels[batch].to(args.device)
             with torch.autocast(args.device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
@@ -101,29 +106,16 @@ def main(argv: list[str] | None = None) -> None:
         run.end_epoch({"train loss": sum(losses) / len(losses),
                        "test accuracy": accuracy(model, test_images, test_labels, args.device, bf16)})
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    name = f"cifar10-v{args.version}"
-    weights = args.out / f"{name}.pt"
-    torch.save(model.state_dict(), weights)
-    plot_curves(run.history, args.out / f"{name}-curve.png", f"CIFAR-10 classifier v{args.version}")
-    write_manifest(args.out / f"{name}.json", {
-        "model": "cifar10",
-        "version": args.version,
-        "architecture": VERSIONS[args.version].__doc__.split("\n")[0] + " " + " ".join(
-            line.strip() for line in VERSIONS[args.version].__doc__.split("\n")[1:]),
-        "parameters": sum(p.numel() for p in model.parameters()),
+    doc = type(model).__doc__
+    run.save(model, title=f"CIFAR-10 classifier v{args.version}", manifest={
+        "architecture": doc.split("\n")[0] + " " + " ".join(line.strip() for line in doc.split("\n")[1:]),
+        "network": spec,
+        "parameters": parameter_count(model),
         "input_size": model.input_size,
         "data": {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.tar.gz)",
                  "train": "50,000 training images", "test": "10,000 test images"},
-        "training": {**settings, "epochs": run.epoch, "seed": args.seed, "bf16_autocast": bf16, "runs": run.runs(),
-                     "augmentation": "4-pixel reflect-padded random crops, horizontal flips"},
-        "command": command_line("training.cifar10"),
-        "seconds": round(run.seconds),
-        "device": args.device + (" (2-core CPU, bf16 autocast)" if args.device == "cpu" and bf16 else ""),
-        "metrics": {"test_accuracy_after_training": run.history["test accuracy"][-1]},
-        "weights": {"file": weights.name, "sha256": sha256_of(weights)},
-    })
-    print(f"wrote {weights}")
+        "training": {**settings, "augmentation": "4-pixel reflect-padded random crops, horizontal flips"},
+    }, metrics={"test_accuracy_after_training": run.history["test accuracy"][-1]})
 
 
 if __name__ == "__main__":

@@ -11,29 +11,23 @@ so that over training the chains run much longer than 60 steps. Loss:
 
 the second term keeping energies near zero. Adam (lr 1e-4, betas (0, 0.999)). `--hours` ends a run
 after the epoch that reaches it; `--resume` continues from the checkpoint, replay buffer included.
-Writes `weights/ebm.pt`, its manifest, a curve plot and a grid of 64 samples (256 steps from
-noise); `training.evaluate_ebm` adds the quality metrics.
+Writes `weights/ebm-v1.0.pt`, its manifest, a curve plot and a grid of 64 samples drawn from noise
+with the served settings (archive/ebm/model-config.yaml); `training.evaluate_ebm` adds the quality metrics.
 """
 
 from __future__ import annotations
 
+import argparse
+
 import torch
-from tqdm import tqdm
 
 from models.ebm import EnergyNet
-from models.images import to_uint8, to_unit_range
+from models.images import to_unit_range
 from models.langevin import GRAD_CLIP, langevin_sample, sample_from_noise
-from models.manifest import sha256_of, write_manifest
+from models.loader import build_network, network_spec
 from training.data import load_cifar10
-from training.run import (
-    TrainingRun,
-    command_line,
-    device_description,
-    plot_curves,
-    save_grid,
-    seed_everything,
-    training_arguments,
-)
+from training.model_config import served_defaults
+from training.run import TrainingRun, command_line, parameter_count, save_grid, seed_everything, training_arguments
 
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-4
@@ -69,28 +63,31 @@ class ReplayBuffer:
         self.images = state["images"].clone()
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = training_arguments(__doc__.splitlines()[0], epochs=10)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--width", type=int, default=1, help="channel multiplier of the energy network")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments().parse_args(argv)
     generator = seed_everything(args.seed)
     images, _ = load_cifar10(args.data_dir, "train")
 
-    model = EnergyNet(width=args.width).to(args.device)
+    spec = network_spec(EnergyNet, width=args.width)
+    model = build_network(spec).to(args.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, betas=(0.0, 0.999))
     buffer = ReplayBuffer(BUFFER_SIZE, generator)
     stateful = {"model": model, "optimizer": optimizer, "buffer": buffer, "generator": generator}
-    run = TrainingRun(args, args.checkpoint_dir / "ebm.pt", stateful,
+    run = TrainingRun(args, "ebm", "1.0", command_line("training.ebm", argv), stateful,
                       curves=["contrastive divergence", "real energy", "sample energy"])
 
-    steps_per_epoch = len(images) // args.batch_size
-    for epoch in run.epochs():
-        order = torch.randperm(len(images), generator=generator)
+    for _ in run.epochs():
         sums = {name: 0.0 for name in run.history}
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}")
-        for step in bar:
-            real = to_unit_range(images[order[step * args.batch_size:(step + 1) * args.batch_size]])
+        bar = run.batches(len(images), args.batch_size, generator)
+        for batch in bar:
+            real = to_unit_range(images[batch])
             real = (real + DATA_NOISE * torch.randn(real.shape, generator=generator)).clamp(-1, 1)
             start, slots = buffer.draw(args.batch_size)
             model.requires_grad_(False)
@@ -109,39 +106,26 @@ def main(argv: list[str] | None = None) -> None:
                                 ("sample energy", sample_energy.mean())):
                 sums[name] += value.item()
             bar.set_postfix(cd=f"{divergence.item():.4f}", real=f"{real_energy.mean().item():.3f}")
-        run.end_epoch({name: total / steps_per_epoch for name, total in sums.items()})
+        run.end_epoch({name: total / len(bar) for name, total in sums.items()})
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    weights = args.out / "ebm.pt"
-    torch.save(model.state_dict(), weights)
-    plot_curves(run.history, args.out / "ebm-curve.png", "Energy-based model (contrastive divergence)")
-    model.eval().requires_grad_(False)
-    samples = sample_from_noise(model, 64, 0, 256, 10.0, 0.01, args.device)
-    save_grid(to_uint8(samples).cpu(), args.out / "ebm-samples.png", columns=8)
-    write_manifest(args.out / "ebm.json", {
-        "model": "ebm",
-        "version": "1.0",
-        "architecture": {"network": EnergyNet.__doc__ + " Four stride-2 convolutions "
-                                    f"{16 * args.width}/{32 * args.width}/{64 * args.width}/{64 * args.width}"
-                                    " with Swish (SiLU), FC 64, FC 1.",
-                         "width": args.width,
+    widths = "/".join(str(channels * args.width) for channels in (16, 32, 64, 64))
+    run.save(model, title="Energy-based model (contrastive divergence)", manifest={
+        "architecture": {"network": f"{EnergyNet.__doc__} Four stride-2 convolutions {widths} with Swish (SiLU), "
+                                    "FC 64, FC 1.",
                          "sampler": f"Langevin dynamics, gradient clipped to +-{GRAD_CLIP}, images in [-1, 1]"},
-        "parameters": sum(p.numel() for p in model.parameters()),
+        "network": spec,
+        "parameters": parameter_count(model),
         "data": {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.tar.gz)",
                  "train": "50,000 training images scaled to [-1, 1], plus N(0, 0.005^2) noise"},
-        "training": {"epochs": run.epoch, "batch_size": args.batch_size, "seed": args.seed,
-                     "optimizer": f"Adam lr {LEARNING_RATE} betas (0.0, 0.999)",
+        "training": {"batch_size": args.batch_size, "optimizer": f"Adam lr {LEARNING_RATE} betas (0.0, 0.999)",
                      "loss": f"contrastive divergence + {ALPHA} * (E_real^2 + E_sample^2)",
-                     "langevin": LANGEVIN, "replay_buffer": {"size": BUFFER_SIZE,
-                                                             "fresh_noise_fraction": FRESH_FRACTION},
-                     "runs": run.runs()},
-        "command": command_line("training.ebm"),
-        "seconds": round(run.seconds),
-        "device": device_description(args.device, False),
-        "metrics": {},
-        "weights": {"file": weights.name, "sha256": sha256_of(weights)},
-    })
-    print(f"wrote {weights}")
+                     "langevin": LANGEVIN,
+                     "replay_buffer": {"size": BUFFER_SIZE, "fresh_noise_fraction": FRESH_FRACTION}},
+    }, metrics={})
+    model.eval().requires_grad_(False)
+    served = served_defaults("ebm")
+    samples = sample_from_noise(model, 64, 0, served["steps"], step_size=served["step_size"], noise=served["noise"])
+    save_grid(samples, run.output("-samples.png"), columns=8)
 
 
 if __name__ == "__main__":

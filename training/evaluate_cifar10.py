@@ -15,19 +15,22 @@ from pathlib import Path
 import matplotlib
 import torch
 
-from models.cifar10 import CLASSES, VERSIONS, preprocess
-from models.manifest import read_manifest, verified_weights, write_manifest
+from models.cifar10 import CLASSES, preprocess
+from models.loader import load_network
+from models.manifest import manifest_name, weights_name
+from training.cifar10 import NETWORKS
 from training.data import load_cifar10
+from training.evaluation import add_metric, evaluation_arguments
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
 @torch.no_grad()
-def confusion_matrix(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def confusion_matrix(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, device: str
+                     ) -> torch.Tensor:
     """counts[true class, predicted class]."""
-    model.eval()
-    predictions = torch.cat([model(preprocess(images[i:i + 500], model.input_size)).argmax(1)
+    predictions = torch.cat([model(preprocess(images[i:i + 500].to(device), model.input_size)).argmax(1).cpu()
                              for i in range(0, len(images), 500)])
     counts = torch.zeros(len(CLASSES), len(CLASSES), dtype=torch.long)
     counts.index_put_((labels, predictions), torch.ones_like(labels), accumulate=True)
@@ -51,35 +54,27 @@ def plot_confusion(counts: torch.Tensor, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", choices=list(VERSIONS), default="2.0")
-    parser.add_argument("--data-dir", type=Path, default=Path("data"))
-    parser.add_argument("--weights-dir", type=Path, default=Path("weights"))
-    args = parser.parse_args()
-    manifest_path = args.weights_dir / f"cifar10-v{args.version}.json"
-    weights, _ = verified_weights(manifest_path)
-    model = VERSIONS[args.version]()
-    model.load_state_dict(torch.load(weights, weights_only=True))
+def arguments() -> argparse.ArgumentParser:
+    return evaluation_arguments(__doc__.splitlines()[0], versions=list(NETWORKS))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments().parse_args(argv)
+    manifest_path = args.weights_dir / manifest_name("cifar10", args.version)
+    model, _ = load_network(manifest_path, args.device)
     images, labels = load_cifar10(args.data_dir, "test")
-    counts = confusion_matrix(model, images, labels)
+    counts = confusion_matrix(model, images, labels, args.device)
     accuracy = counts.diag().sum().item() / counts.sum().item()
     per_class = {name: round(counts[i, i].item() / counts[i].sum().item(), 4) for i, name in enumerate(CLASSES)}
-    plot_path = args.weights_dir / f"cifar10-v{args.version}-confusion.png"
+    plot_path = args.weights_dir / f"{weights_name('cifar10', args.version)}-confusion.png"
     plot_confusion(counts, plot_path, f"CIFAR-10 v{args.version}: test accuracy {accuracy:.2%}")
-    manifest = read_manifest(manifest_path)
-    manifest["metrics"] = {
-        **manifest.get("metrics", {}),
-        "test_accuracy": round(accuracy, 4),
-        "per_class_accuracy": per_class,
-        "confusion_matrix": counts.tolist(),
-        "confusion_plot": plot_path.name,
-        "how": "python -m training.evaluate_cifar10: all 10,000 test images (JPEG CIFAR-10), the "
-               "server's preprocessing, float32, the network in eval mode as served (version 2.0 "
-               "averages each image with its mirror image)",
-    }
-    write_manifest(manifest_path, manifest)
-    print(f"test accuracy {accuracy:.4f}; " + ", ".join(f"{k} {v:.3f}" for k, v in per_class.items()))
+    add_metric(manifest_path, "test_accuracy", round(accuracy, 4))
+    add_metric(manifest_path, "per_class_accuracy", per_class)
+    add_metric(manifest_path, "confusion_matrix", counts.tolist())
+    add_metric(manifest_path, "confusion_plot", plot_path.name)
+    add_metric(manifest_path, "how", "python -m training.evaluate_cifar10: all 10,000 test images (JPEG CIFAR-10), "
+               "the server's preprocessing, float32, the network in eval mode as served (version 2.0 averages "
+               "each image with its mirror image)")
 
 
 if __name__ == "__main__":

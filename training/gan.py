@@ -10,22 +10,33 @@ sample grid; `training.evaluate_gan` adds the quality metrics.
 
 from __future__ import annotations
 
+import argparse
 import copy
 
 import torch
 from torch.nn import functional as F
 from torchvision.utils import save_image
-from tqdm import tqdm
 
-from models.gan import LATENT_DIM, NUM_CLASSES, VERSIONS, sample_inputs
+from models.gan import (
+    LATENT_DIM,
+    NUM_CLASSES,
+    ConditionalGenerator,
+    Discriminator,
+    Generator,
+    ProjectionDiscriminator,
+    sample_inputs,
+)
 from models.images import to_unit_range
-from models.manifest import sha256_of, write_manifest
+from models.loader import build_network, network_spec
 from training.data import load_mnist
 from training.ema import update_ema
-from training.run import TrainingRun, command_line, plot_curves, seed_everything, training_arguments
+from training.run import TrainingRun, command_line, parameter_count, seed_everything, training_arguments
 
 BATCH_SIZE = 128
 EMA_DECAY = 0.999
+# version -> (the generator, which is served, as its manifest builds it; the discriminator)
+NETWORKS = {"1.0": (network_spec(Generator), Discriminator),
+            "2.0": (network_spec(ConditionalGenerator, embedding_dim=32), ProjectionDiscriminator)}
 
 
 def gan_loss(scores: torch.Tensor, real: bool, logits: bool) -> torch.Tensor:
@@ -35,33 +46,34 @@ def gan_loss(scores: torch.Tensor, real: bool, logits: bool) -> torch.Tensor:
     return F.binary_cross_entropy(scores, target)
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = training_arguments(__doc__.splitlines()[0], epochs=20)
-    parser.add_argument("--version", choices=list(VERSIONS), default="2.0")
-    args = parser.parse_args(argv)
+    parser.add_argument("--version", choices=list(NETWORKS), default="2.0")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments().parse_args(argv)
     generator = seed_everything(args.seed)
     images, labels = load_mnist(args.data_dir, "train")
     images = to_unit_range(images)
 
-    G_class, D_class = VERSIONS[args.version]
-    G, D = G_class().to(args.device), D_class().to(args.device)
+    spec, discriminator_class = NETWORKS[args.version]
+    G, D = build_network(spec).to(args.device), discriminator_class().to(args.device)
     conditional = G.conditional
     ema = copy.deepcopy(G).eval() if conditional else None
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     stateful = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "ema": ema, "generator": generator}
-    run = TrainingRun(args, args.checkpoint_dir / f"gan-v{args.version}.pt", stateful,
+    run = TrainingRun(args, "gan", args.version, command_line("training.gan", argv), stateful,
                       curves=["discriminator loss", "generator loss"])
 
-    steps = len(images) // BATCH_SIZE
-    for epoch in run.epochs():
+    for _ in run.epochs():
         G.train()
         D.train()
-        order = torch.randperm(len(images), generator=generator)
         d_losses, g_losses = [], []
-        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{args.epochs}")
-        for step in bar:
-            batch = order[step * BATCH_SIZE:(step + 1) * BATCH_SIZE]
+        bar = run.batches(len(images), BATCH_SIZE, generator)
+        for batch in bar:
             real = images[batch].to(args.device)
             real_digits = labels[batch].to(args.device) if conditional else None
             z = torch.randn(len(batch), LATENT_DIM, generator=generator).to(args.device)
@@ -84,36 +96,23 @@ def main(argv: list[str] | None = None) -> None:
             d_losses.append(d_loss.item())
             g_losses.append(g_loss.item())
             bar.set_postfix(d=f"{d_losses[-1]:.3f}", g=f"{g_losses[-1]:.3f}")
-        run.end_epoch({"discriminator loss": sum(d_losses) / steps, "generator loss": sum(g_losses) / steps})
+        run.end_epoch({"discriminator loss": sum(d_losses) / len(d_losses),
+                       "generator loss": sum(g_losses) / len(g_losses)})
 
     served = (ema if ema is not None else G).eval()
-    name = f"gan-v{args.version}"
-    args.out.mkdir(parents=True, exist_ok=True)
-    weights = args.out / f"{name}.pt"
-    torch.save(served.state_dict(), weights)
-    plot_curves(run.history, args.out / f"{name}-curve.png", f"MNIST GAN v{args.version}")
+    run.save(served, title=f"MNIST GAN v{args.version}", manifest={
+        "architecture": {"generator": type(G).__doc__, "discriminator": type(D).__doc__},
+        "network": spec,
+        "parameters": {"generator": parameter_count(G), "discriminator": parameter_count(D)},
+        "data": {"set": "MNIST (official files)", "train": "60,000 training images"},
+        "training": {"batch_size": BATCH_SIZE, "optimizer": "Adam lr 2e-4 betas (0.5, 0.999)",
+                     "loss": "binary cross-entropy", "ema_decay": EMA_DECAY if conditional else None},
+    }, metrics={})
     with torch.no_grad():
         z, digits = sample_inputs(100, 0, None, conditional, args.device)
         if conditional:
             digits = torch.arange(100, device=args.device) // 10  # one row per digit
-        save_image(served(z, digits) * 0.5 + 0.5, args.out / f"{name}-samples.png", nrow=10)
-    write_manifest(args.out / f"{name}.json", {
-        "model": "gan",
-        "version": args.version,
-        "architecture": {"generator": G_class.__doc__, "discriminator": D_class.__doc__},
-        "parameters": {"generator": sum(p.numel() for p in G.parameters()),
-                       "discriminator": sum(p.numel() for p in D.parameters())},
-        "data": {"set": "MNIST (official files)", "train": "60,000 training images"},
-        "training": {"epochs": run.epoch, "batch_size": BATCH_SIZE, "seed": args.seed, "runs": run.runs(),
-                     "optimizer": "Adam lr 2e-4 betas (0.5, 0.999)", "loss": "binary cross-entropy",
-                     "ema_decay": EMA_DECAY if conditional else None},
-        "command": command_line("training.gan"),
-        "seconds": round(run.seconds),
-        "device": args.device,
-        "metrics": {},
-        "weights": {"file": weights.name, "sha256": sha256_of(weights)},
-    })
-    print(f"wrote {weights}")
+        save_image(served(z, digits) * 0.5 + 0.5, run.output("-samples.png"), nrow=10)
 
 
 if __name__ == "__main__":

@@ -5,14 +5,16 @@
 
 from __future__ import annotations
 
+import argparse
+
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
-from models.manifest import sha256_of, write_manifest
+from models.images import to_unit_range
+from models.loader import build_network, network_spec
 from models.mnist_classifier import MnistClassifier
 from training.data import load_mnist
-from training.run import TrainingRun, command_line, plot_curves, seed_everything, training_arguments
+from training.run import TrainingRun, command_line, parameter_count, seed_everything, training_arguments
 
 BATCH_SIZE = 128
 
@@ -31,25 +33,28 @@ def accuracy(model: MnistClassifier, images: torch.Tensor, labels: torch.Tensor)
     return (predictions.cpu() == labels).float().mean().item()
 
 
-def main() -> None:
-    args = training_arguments(__doc__.splitlines()[0], epochs=4).parse_args()
+def arguments() -> argparse.ArgumentParser:
+    return training_arguments(__doc__.splitlines()[0], epochs=4)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments().parse_args(argv)
     generator = seed_everything(args.seed)
     train_images, train_labels = load_mnist(args.data_dir, "train")
     test_images, test_labels = load_mnist(args.data_dir, "test")
-    train_images, test_images = train_images.float() / 127.5 - 1, test_images.float() / 127.5 - 1
-    model = MnistClassifier().to(args.device)
+    train_images, test_images = to_unit_range(train_images), to_unit_range(test_images)
+    spec = network_spec(MnistClassifier)
+    model = build_network(spec).to(args.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     steps = len(train_images) // BATCH_SIZE
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 3e-3, total_steps=args.epochs * steps)
     stateful = {"model": model, "optimizer": optimizer, "schedule": schedule, "generator": generator}
-    run = TrainingRun(args, args.checkpoint_dir / "mnist-classifier.pt", stateful,
+    run = TrainingRun(args, "mnist-classifier", "1.0", command_line("training.mnist_classifier", argv), stateful,
                       curves=["train loss", "test accuracy"])
-    for epoch in run.epochs():
+    for _ in run.epochs():
         model.train()
-        order = torch.randperm(len(train_images), generator=generator)
         losses = []
-        for step in tqdm(range(steps), desc=f"epoch {epoch + 1}/{args.epochs}"):
-            batch = order[step * BATCH_SIZE:(step + 1) * BATCH_SIZE]
+        for batch in run.batches(len(train_images), BATCH_SIZE, generator):
             x = random_shift(train_images[batch], generator).to(args.device)
             loss = F.cross_entropy(model(x), train_labels[batch].to(args.device))
             optimizer.zero_grad(set_to_none=True)
@@ -59,24 +64,14 @@ def main() -> None:
             losses.append(loss.item())
         run.end_epoch({"train loss": sum(losses) / steps,
                        "test accuracy": accuracy(model, test_images.to(args.device), test_labels)})
-    args.out.mkdir(parents=True, exist_ok=True)
-    weights = args.out / "mnist-classifier.pt"
-    torch.save(model.state_dict(), weights)
-    plot_curves(run.history, args.out / "mnist-classifier-curve.png", "MNIST classifier (GAN evaluation)")
-    write_manifest(args.out / "mnist-classifier.json", {
-        "model": "mnist-classifier",
-        "version": "1.0",
+    run.save(model, title="MNIST classifier (GAN evaluation)", manifest={
         "architecture": MnistClassifier.__doc__,
-        "parameters": sum(p.numel() for p in model.parameters()),
+        "network": spec,
+        "parameters": parameter_count(model),
         "data": {"set": "MNIST (official files)", "train": "60,000 training images",
                  "test": "10,000 test images"},
-        "training": {"epochs": run.epoch, "batch_size": BATCH_SIZE, "seed": args.seed, "runs": run.runs()},
-        "command": command_line("training.mnist_classifier"),
-        "seconds": round(run.seconds),
-        "device": args.device,
-        "metrics": {"test_accuracy": run.history["test accuracy"][-1]},
-        "weights": {"file": weights.name, "sha256": sha256_of(weights)},
-    })
+        "training": {"batch_size": BATCH_SIZE},
+    }, metrics={"test_accuracy": run.history["test accuracy"][-1]})
 
 
 if __name__ == "__main__":

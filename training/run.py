@@ -1,4 +1,5 @@
-"""What every training script shares: arguments, seeding, resumable checkpoints, curves, manifests."""
+"""What every training script shares: arguments, seeding, shuffled batches, resumable checkpoints, curves,
+manifests."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from typing import Any
 import matplotlib
 import numpy as np
 import torch
+from torch import nn
 from torchvision.utils import save_image
+from tqdm import tqdm
 
-from models.manifest import read_manifest, write_manifest
+from models.manifest import sha256_of, weights_name, write_manifest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -45,28 +48,39 @@ def positive_float(text: str) -> float:
 class TrainingRun:
     """One invocation's share of a training that may be done in several runs: it starts from the
     checkpoint with `--resume`, saves one after each epoch, and stops after the epoch that uses
-    up `--hours`. The checkpoint holds the `stateful` objects (modules, optimisers, schedules,
-    RNGs) and the progress: epochs, seconds, the curves' history and the runs so far, each with
-    its device, epochs and seconds (listed in the manifest).
+    up `--hours`. The checkpoint (`<checkpoint-dir>/<model>-v<version>.pt`) holds the `stateful`
+    objects (modules, optimisers, schedules, RNGs) and the progress: epochs, seconds, the curves'
+    history and the runs so far, each with its device, epochs and seconds (listed in the manifest).
 
-        run = TrainingRun(args, checkpoint_path, stateful, curves=["train loss"])
+        run = TrainingRun(args, "ebm", "1.0", command_line("training.ebm", argv), stateful, curves=["train loss"])
         for epoch in run.epochs():
-            ...
+            bar = run.batches(len(images), batch_size, generator)
+            for batch in bar:
+                ...
             run.end_epoch({"train loss": mean_loss})   # once per epoch, last
+        run.save(network, title=..., manifest={...}, metrics={...})
     """
 
-    def __init__(self, args: argparse.Namespace, checkpoint_path: Path, stateful: dict[str, Any],
-                 curves: list[str]) -> None:
-        self.checkpoint_path = checkpoint_path
+    def __init__(self, args: argparse.Namespace, model: str, version: str, command: str,
+                 stateful: dict[str, Any], curves: list[str], bf16: bool = False) -> None:
+        self.model = model
+        self.version = version
+        self.name = weights_name(model, version)
+        self.command = command
+        self.out: Path = args.out
+        self.device: str = args.device
+        self.seed: int = args.seed
+        self.bf16 = bf16
+        self.checkpoint_path: Path = args.checkpoint_dir / f"{self.name}.pt"
         self.stateful = stateful
         self.total_epochs = args.epochs
         self.hours = args.hours
         self.progress = {"epoch": 0, "seconds": 0.0, "runs": [], "history": {name: [] for name in curves}}
-        if args.resume and checkpoint_path.exists():
-            self.progress = restore_checkpoint(checkpoint_path, stateful)
+        if args.resume and self.checkpoint_path.exists():
+            self.progress = restore_checkpoint(self.checkpoint_path, stateful)
         self.history: dict[str, list[float]] = self.progress["history"]
         if set(self.history) != set(curves):
-            raise ValueError(f"{checkpoint_path} has the curves {sorted(self.history)}, not {sorted(curves)}")
+            raise ValueError(f"{self.checkpoint_path} has the curves {sorted(self.history)}, not {sorted(curves)}")
         if "runs" not in self.progress:  # a checkpoint from before runs were recorded
             self.progress["runs"] = [{"device": "not recorded", "first_epoch": 1, "seconds": self.seconds,
                                       "last_epoch": self.epoch}] if self.epoch else []
@@ -92,6 +106,15 @@ class TrainingRun:
             self.epoch_started = time.time()
             yield self.epoch
 
+    def batches(self, size: int, batch_size: int, generator: torch.Generator) -> tqdm:
+        """This epoch's batches: index tensors into a data set of `size` items, in one shuffled order
+        (one `torch.randperm` of `generator`), full batches only. Iterate over the returned progress
+        bar; its `set_postfix` shows running figures."""
+        order = torch.randperm(size, generator=generator)
+        steps = size // batch_size
+        return tqdm((order[step * batch_size:(step + 1) * batch_size] for step in range(steps)), total=steps,
+                    desc=f"epoch {self.epoch + 1}/{self.total_epochs}")
+
     def end_epoch(self, curves: dict[str, float]) -> None:
         """Record the epoch's seconds and curve values, print them and save the checkpoint."""
         seconds = time.time() - self.epoch_started
@@ -112,24 +135,60 @@ class TrainingRun:
         """For the manifest: the runs that trained at least one epoch."""
         return [{**run, "seconds": round(run["seconds"])} for run in self.progress["runs"] if "last_epoch" in run]
 
+    def output(self, suffix: str) -> Path:
+        """A file of this model version's in `--out`: `output("-samples.png")` is `<out>/<name>-samples.png`."""
+        return self.out / f"{self.name}{suffix}"
 
-def add_metric(manifest_path: Path, name: str, value: Any) -> None:
-    """Write one evaluation figure into a manifest at once, so a stopped evaluation keeps what it measured."""
-    manifest = read_manifest(manifest_path)
-    manifest["metrics"] = {**manifest.get("metrics", {}), name: value}
-    write_manifest(manifest_path, manifest)
-    print(name, value)
+    def save(self, network: nn.Module, title: str, manifest: dict[str, Any], metrics: dict[str, Any]) -> Path:
+        """Write what the training made: `<out>/<name>.pt` (the weights of `network`), `<name>-curve.png`
+        (the curves, titled `title`) and the manifest `<name>.json`: model and version, the script's
+        own fields (`manifest`: architecture, the network spec under "network", parameters, data,
+        "training" settings, to which the epochs, seed, bf16 autocast and runs are added), then the
+        command, seconds, device, `metrics` and the weights' sha256. Returns the weights' path."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        weights = self.output(".pt")
+        torch.save(network.state_dict(), weights)
+        plot_curves(self.history, self.output("-curve.png"), title)
+        training = {"epochs": self.epoch, **manifest["training"], "seed": self.seed, "bf16_autocast": self.bf16,
+                    "runs": self.runs()}
+        write_run_manifest(self.output(".json"), {"model": self.model, "version": self.version, **manifest,
+                                                  "training": training},
+                           command=self.command, seconds=round(self.seconds),
+                           device=device_description(self.device, self.bf16), metrics=metrics,
+                           weights=weights_entry(weights))
+        print(f"wrote {weights}")
+        return weights
 
 
-def command_line(module: str) -> str:
-    return " ".join(["python -m", module, *sys.argv[1:]])
+def write_run_manifest(path: Path, description: dict[str, Any], command: str, seconds: float, device: str,
+                       metrics: dict[str, Any], weights: dict[str, str]) -> None:
+    """A manifest: what the script says the weights are (`description`: model, version, architecture,
+    parameters, data, ...), then how they were made and what they score, in the same keys for every model."""
+    write_manifest(path, {**description, "command": command, "seconds": seconds, "device": device,
+                          "metrics": metrics, "weights": weights})
 
 
-def device_description(device: str, bf16: bool) -> str:
-    """What the manifest says a model was trained on."""
+def weights_entry(path: Path) -> dict[str, str]:
+    """A manifest's "weights" for a file next to it."""
+    return {"file": path.name, "sha256": sha256_of(path)}
+
+
+def parameter_count(network: nn.Module) -> int:
+    return sum(p.numel() for p in network.parameters())
+
+
+def command_line(module: str, argv: list[str] | None) -> str:
+    """The command that ran `module`'s main(argv): with `argv` as given, or this process's arguments
+    where main() parsed those."""
+    return " ".join(["python -m", module, *(sys.argv[1:] if argv is None else argv)])
+
+
+def device_description(device: str, bf16: bool = False) -> str:
+    """What a manifest says the weights were made on: "cpu (2-core CPU, bf16 autocast)", "cuda:0 (<GPU name>)"."""
+    autocast = ", bf16 autocast" if bf16 else ""
     if device == "cpu":
-        return f"cpu ({os.cpu_count()}-core CPU{', bf16 autocast' if bf16 else ''})"
-    return f"{device} ({torch.cuda.get_device_name(device)}{', bf16 autocast' if bf16 else ''})"
+        return f"cpu ({os.cpu_count()}-core CPU{autocast})"
+    return f"{device} ({torch.cuda.get_device_name(device)}{autocast})"
 
 
 def seed_everything(seed: int) -> torch.Generator:

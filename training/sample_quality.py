@@ -10,7 +10,6 @@ a stopped evaluation resumes from the last set it completed.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -81,10 +80,3 @@ def content_hash(tensors: Iterable[torch.Tensor]) -> str:
         digest.update(tensor.cpu().numpy().tobytes())
     return digest.hexdigest()[:16]
 
-
-def evaluation_arguments(description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--data-dir", type=Path, default=Path("data"))
-    parser.add_argument("--weights-dir", type=Path, default=Path("weights"))
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    return parser

@@ -33,9 +33,10 @@ def test_training_writes_weights_and_a_manifest(tmp_path):
     (tmp_path / "data" / "text").mkdir(parents=True)
     (tmp_path / "data" / "text" / "monte_cristo.txt").write_text(BOOK * 1)
     main(["--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--holdout-chapters", "1"])
-    manifest = json.loads((tmp_path / "out" / "bigram.json").read_text())
+    manifest = json.loads((tmp_path / "out" / "bigram-v1.0.json").read_text())
     metrics = manifest["metrics"]
     assert 1 < metrics["heldout_perplexity_kneser_ney"] < metrics["heldout_perplexity_add_one"]
-    assert manifest["weights"]["file"] == "bigram.pt" and len(manifest["weights"]["sha256"]) == 64
-    lm = KneserNeyBigramLM.load(tmp_path / "out" / "bigram.pt")
+    assert manifest["weights"]["file"] == "bigram-v1.0.pt" and len(manifest["weights"]["sha256"]) == 64
+    assert manifest["command"].startswith("python -m training.bigram --data-dir ")
+    lm = KneserNeyBigramLM.load(tmp_path / "out" / "bigram-v1.0.pt")
     assert "cat" in lm.vocab

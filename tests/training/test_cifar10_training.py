@@ -2,7 +2,7 @@ import json
 
 import torch
 
-from models.cifar10 import VERSIONS
+from models.loader import load_network
 from tests.tiny_data import make_tiny_cifar10
 from training.cifar10 import augment, main
 
@@ -23,8 +23,9 @@ def test_training_resumes_and_writes_weights_manifest_and_curve(tmp_path):
     main([*common, "--epochs", "2", "--resume"])
     manifest = json.loads((tmp_path / "out" / "cifar10-v1.0.json").read_text())
     checkpoint = torch.load(tmp_path / "ckpt" / "cifar10-v1.0.pt", weights_only=False)
+    assert manifest["network"] == {"class": "models.cifar10.BaselineNet", "args": {}}
     assert checkpoint["progress"]["epoch"] == 2 and len(checkpoint["progress"]["history"]["test accuracy"]) == 2
     assert manifest["training"]["epochs"] == 2 and manifest["seconds"] >= first["seconds"]
     assert (tmp_path / "out" / "cifar10-v1.0-curve.png").exists()
-    model = VERSIONS["1.0"]()
-    model.load_state_dict(torch.load(tmp_path / "out" / "cifar10-v1.0.pt", weights_only=True))
+    model, _ = load_network(tmp_path / "out" / "cifar10-v1.0.json")
+    assert torch.equal(model.state_dict()["conv1.weight"], checkpoint["objects"]["model"]["conv1.weight"])

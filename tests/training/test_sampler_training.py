@@ -5,8 +5,7 @@ import json
 import torch
 from PIL import Image
 
-from models.ebm import EnergyNet
-from models.unet import UNet, UNetConfig
+from models.loader import load_network
 from tests.tiny_data import make_tiny_cifar10
 from training import diffusion, ebm
 
@@ -20,37 +19,36 @@ def common(tmp_path):
 def test_diffusion_training_resumes_with_its_ema_and_writes_weights_curve_and_samples(tmp_path):
     args = [*common(tmp_path), "--widths", "8", "16", "24", "32"]
     diffusion.main([*args, "--epochs", "1"])
-    first = torch.load(tmp_path / "ckpt" / "diffusion.pt", weights_only=False)
+    first = torch.load(tmp_path / "ckpt" / "diffusion-v1.0.pt", weights_only=False)
     diffusion.main([*args, "--epochs", "2", "--resume"])
-    checkpoint = torch.load(tmp_path / "ckpt" / "diffusion.pt", weights_only=False)
+    checkpoint = torch.load(tmp_path / "ckpt" / "diffusion-v1.0.pt", weights_only=False)
     assert checkpoint["progress"]["epoch"] == 2 and len(checkpoint["progress"]["runs"]) == 2
     assert not torch.equal(first["objects"]["ema"]["stem.weight"], checkpoint["objects"]["ema"]["stem.weight"])
     assert checkpoint["objects"]["optimizer"]["state"]  # Adam's moments travel with the checkpoint
-    manifest = json.loads((tmp_path / "out" / "diffusion.json").read_text())
-    assert manifest["training"]["epochs"] == 2 and manifest["architecture"]["widths"] == [8, 16, 24, 32]
+    manifest = json.loads((tmp_path / "out" / "diffusion-v1.0.json").read_text())
+    assert manifest["training"]["epochs"] == 2 and manifest["network"]["args"]["widths"] == [8, 16, 24, 32]
     assert [run["first_epoch"] for run in manifest["training"]["runs"]] == [1, 2]
-    unet = UNet(UNetConfig(widths=(8, 16, 24, 32)))
-    unet.load_state_dict(torch.load(tmp_path / "out" / "diffusion.pt", weights_only=True))
+    unet, _ = load_network(tmp_path / "out" / "diffusion-v1.0.json")
     assert torch.equal(unet.stem.weight, checkpoint["objects"]["ema"]["stem.weight"])  # the EMA is served
-    assert Image.open(tmp_path / "out" / "diffusion-samples.png").size == (8 * 34 + 2, 8 * 34 + 2)
-    assert (tmp_path / "out" / "diffusion-curve.png").exists()
+    assert Image.open(tmp_path / "out" / "diffusion-v1.0-samples.png").size == (8 * 34 + 2, 8 * 34 + 2)
+    assert (tmp_path / "out" / "diffusion-v1.0-curve.png").exists()
 
 
 def test_ebm_training_resumes_with_its_replay_buffer(tmp_path):
     args = common(tmp_path)
     ebm.main([*args, "--epochs", "1"])
-    first = torch.load(tmp_path / "ckpt" / "ebm.pt", weights_only=False)
+    first = torch.load(tmp_path / "ckpt" / "ebm-v1.0.pt", weights_only=False)
     assert first["objects"]["buffer"]["images"].shape == (ebm.BUFFER_SIZE, 3, 32, 32)
     ebm.main([*args, "--epochs", "2", "--resume"])
-    checkpoint = torch.load(tmp_path / "ckpt" / "ebm.pt", weights_only=False)
+    checkpoint = torch.load(tmp_path / "ckpt" / "ebm-v1.0.pt", weights_only=False)
     changed = (first["objects"]["buffer"]["images"] != checkpoint["objects"]["buffer"]["images"]).flatten(1).any(1)
     assert checkpoint["progress"]["epoch"] == 2 and 0 < changed.sum() <= 2 * 8 * 2  # two steps of 8 chains
-    manifest = json.loads((tmp_path / "out" / "ebm.json").read_text())
-    assert manifest["training"]["epochs"] == 2 and manifest["architecture"]["width"] == 1
-    energy = EnergyNet()
-    energy.load_state_dict(torch.load(tmp_path / "out" / "ebm.pt", weights_only=True))
-    assert set(manifest["metrics"]) == set() and (tmp_path / "out" / "ebm-curve.png").exists()
-    assert Image.open(tmp_path / "out" / "ebm-samples.png").size == (8 * 34 + 2, 8 * 34 + 2)
+    manifest = json.loads((tmp_path / "out" / "ebm-v1.0.json").read_text())
+    assert manifest["training"]["epochs"] == 2
+    assert manifest["network"] == {"class": "models.ebm.EnergyNet", "args": {"width": 1}}
+    load_network(tmp_path / "out" / "ebm-v1.0.json")
+    assert set(manifest["metrics"]) == set() and (tmp_path / "out" / "ebm-v1.0-curve.png").exists()
+    assert Image.open(tmp_path / "out" / "ebm-v1.0-samples.png").size == (8 * 34 + 2, 8 * 34 + 2)
 
 
 def test_replay_buffer_draws_mostly_old_chains_and_stores_them_back():
@@ -70,7 +68,7 @@ def test_a_resumed_training_ends_where_an_uninterrupted_one_does(tmp_path):
         diffusion.main(["--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / name), "--checkpoint-dir",
                         str(tmp_path / name / "checkpoints"), "--batch-size", "8", "--device", "cpu",
                         "--widths", "8", "16", "24", "32", *extra])
-        return torch.load(tmp_path / name / "diffusion.pt", weights_only=True)
+        return torch.load(tmp_path / name / "diffusion-v1.0.pt", weights_only=True)
 
     train("split", "--epochs", "1")
     resumed = train("split", "--epochs", "2", "--resume")

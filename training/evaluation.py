@@ -1,0 +1,30 @@
+"""What every evaluation script shares: its arguments and writing each figure into the manifest."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from models.manifest import read_manifest, write_manifest
+
+
+def evaluation_arguments(description: str, versions: list[str] | None = None) -> argparse.ArgumentParser:
+    """--data-dir, --weights-dir, --device and, for a model with versions, --version (default: the last)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--weights-dir", type=Path, default=Path("weights"))
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    if versions:
+        parser.add_argument("--version", choices=versions, default=versions[-1])
+    return parser
+
+
+def add_metric(manifest_path: Path, name: str, value: Any) -> None:
+    """Write one evaluation figure into a manifest at once, so a stopped evaluation keeps what it measured."""
+    manifest = read_manifest(manifest_path)
+    manifest["metrics"] = {**manifest.get("metrics", {}), name: value}
+    write_manifest(manifest_path, manifest)
+    print(name, value)
