@@ -1,0 +1,55 @@
+"""archive/build.py: what it finds, what each archive holds, and config.properties' load order."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archive.build import CONFIG, ROOT, find_archives, load_models, stage
+from scripts.server import read_properties
+
+ARCHIVES = find_archives()
+
+
+def test_every_model_folder_gives_an_archive_per_version_and_the_newest_is_the_default():
+    models = {archive.model for archive in ARCHIVES.values()}
+    assert models == {"bigram", "embed", "similar", "cifar10", "gan", "ebm", "diffusion"}
+    for model in models:
+        versions = sorted((a.version, a.default_version, name) for name, a in ARCHIVES.items() if a.model == model)
+        *older, newest = versions
+        assert newest[1:] == (True, model) and all(not default for _, default, _ in older)
+    assert ARCHIVES["cifar10"].version == "2.0" and ARCHIVES["cifar10_v1.0"].version == "1.0"
+
+
+def test_config_properties_loads_every_archive_each_default_first():
+    """Run `make archive` (archive/build.py --update-config) when this fails."""
+    assert read_properties(CONFIG)["load_models"] == load_models(ARCHIVES)
+    names = load_models(ARCHIVES).split(",")
+    for name, archive in ARCHIVES.items():
+        default = names.index(f"{archive.model}.mar")
+        assert default <= names.index(f"{name}.mar")
+
+
+@pytest.mark.parametrize("name", sorted(ARCHIVES))
+def test_an_archive_holds_every_module_its_handler_and_network_import(name, tmp_path):
+    """The staged files alone, without the repository on the path, import the handler and the
+    network its manifest names, as a TorchServe worker does."""
+    archive = ARCHIVES[name]
+    stage(archive, tmp_path)
+    shutil.copy(ROOT / archive.handler, tmp_path / f"{archive.model}.py")  # the handler sits at the root
+    check = f"""
+import json, sys
+sys.path.insert(0, {str(tmp_path)!r})
+import {archive.model}
+from models.loader import build_network
+manifest = json.load(open({str(tmp_path / Path(archive.manifest).name)!r}))
+if "network" in manifest:
+    build_network(manifest["network"])
+project = [m for name, m in sys.modules.items() if name.split(".")[0] in ("handlers", "models")]
+print([m.__file__ for m in project if not m.__file__.startswith({str(tmp_path)!r})])
+"""
+    result = subprocess.run([sys.executable, "-I", "-c", check], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"  # no module came from elsewhere
