@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from handlers.request_handler import RequestError
+from handlers.request_handler import RequestError, utf8_text
 
 # Where TorchServe puts an image: "body" for a raw body, the field name for a multipart upload.
 IMAGE_KEYS = ("body", "data", "image", "file")
@@ -51,10 +51,7 @@ def image_request(request: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
 def _query_value(value: Any) -> Any:
     """A form field's value: a number if it reads as one, else text."""
     if isinstance(value, (bytes, bytearray)):
-        try:
-            value = value.decode("utf-8")
-        except UnicodeDecodeError:
-            raise RequestError("a form field is not UTF-8 text") from None
+        value = utf8_text(value, "a form field is not UTF-8 text")
     if isinstance(value, str):
         try:
             return json.loads(value)

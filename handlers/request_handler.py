@@ -113,10 +113,7 @@ def parse_body(request: dict[str, Any]) -> dict[str, Any]:
     passes anything it cannot decode as bytes."""
     body = request.get("body", request.get("data"))
     if isinstance(body, (bytes, bytearray)):
-        try:
-            body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise RequestError("the request body is not UTF-8 text; send a JSON object") from None
+        body = utf8_text(body, "the request body is not UTF-8 text; send a JSON object")
     if isinstance(body, str):
         try:
             body = json.loads(body)
@@ -126,6 +123,14 @@ def parse_body(request: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise RequestError("the request body must be a JSON object")
     return body
+
+
+def utf8_text(data: bytes | bytearray, refusal: str) -> str:
+    """Bytes a client sent as text, or a RequestError with the message `refusal`."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestError(refusal) from None
 
 
 def validate(body: dict[str, Any], fields: dict[str, Field]) -> dict[str, Any]:
