@@ -38,8 +38,9 @@ data:
 	cp $(SHARED_DATA)/MNIST/raw/*.gz $(DATA)/MNIST/raw/
 	test -d $(DATA)/cifar10 || tar -xzf $(SHARED_DATA)/cifar10-jpeg.tar.gz -C $(DATA)
 
+# Every archive of every model, and config.properties' load_models (each model's default version first).
 archive: install
-	$(PY) archive/build.py
+	$(PY) archive/build.py --update-config
 
 serve: archive
 	$(PY) scripts/server.py start
