@@ -6,9 +6,7 @@ SHARED_DATA ?= ../shared/data
 DATA := data
 MODEL ?=
 
-.PHONY: install install-eval check-java data archive serve stop register unregister test lint \
-	train-bigram train-word-vectors train-cifar10 evaluate-cifar10 train-gan evaluate-gan \
-	train-ebm evaluate-ebm train-diffusion evaluate-diffusion
+.PHONY: install install-eval check-java data archive serve stop register unregister test lint train evaluate
 
 install: check-java $(VENV)/.installed
 
@@ -62,38 +60,14 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 
-train-bigram: install
-	$(PY) -m training.bigram --data-dir $(DATA) --out weights
+# Training and evaluation, one model at a time: MODEL names the script, python -m training.$(MODEL) or
+# training.evaluate_$(MODEL); ARGS are its own flags (see README, Retraining). For example:
+#   make train MODEL=ebm ARGS="--hours 2 --resume"
+#   make evaluate MODEL=cifar10 ARGS="--version 1.0"
+train: install
+	@test -n "$(MODEL)" || { echo 'usage: make train MODEL=script ARGS="flags"'; exit 1; }
+	$(PY) -m training.$(MODEL) --out weights $(ARGS)
 
-train-word-vectors: install
-	$(PY) -m training.word_vectors --out weights
-
-# VERSION=1.0 for the course baseline; add DEVICE=cuda on a GPU machine.
-VERSION ?= 2.0
-DEVICE ?= cpu
-train-cifar10: install
-	$(PY) -m training.cifar10 --version $(VERSION) --device $(DEVICE) --data-dir $(DATA) --out weights --resume
-
-evaluate-cifar10: install
-	$(PY) -m training.evaluate_cifar10 --version $(VERSION) --data-dir $(DATA) --weights-dir weights
-
-train-gan: install
-	$(PY) -m training.mnist_classifier --device $(DEVICE) --data-dir $(DATA) --out weights
-	$(PY) -m training.gan --version $(VERSION) --device $(DEVICE) --data-dir $(DATA) --out weights --resume
-
-evaluate-gan: install-eval
-	$(PY) -m training.evaluate_gan --version $(VERSION) --data-dir $(DATA) --weights-dir weights
-
-# Long runs: HOURS bounds one run; run the target again to continue from the checkpoint.
-HOURS ?= 2
-train-ebm: install
-	$(PY) -m training.ebm --device $(DEVICE) --data-dir $(DATA) --out weights --hours $(HOURS) --resume
-
-evaluate-ebm: install-eval
-	$(PY) -m training.evaluate_ebm --data-dir $(DATA) --weights-dir weights
-
-train-diffusion: install
-	$(PY) -m training.diffusion --device $(DEVICE) --data-dir $(DATA) --out weights --hours $(HOURS) --resume
-
-evaluate-diffusion: install-eval
-	$(PY) -m training.evaluate_diffusion --data-dir $(DATA) --weights-dir weights --device $(DEVICE)
+evaluate: install-eval
+	@test -n "$(MODEL)" || { echo 'usage: make evaluate MODEL=model ARGS="flags"'; exit 1; }
+	$(PY) -m training.evaluate_$(MODEL) --data-dir $(DATA) --weights-dir weights $(ARGS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-import scipy.linalg
 import torch
 from tqdm import tqdm
 
@@ -42,6 +41,8 @@ def batches_of(images: torch.Tensor, size: int = 50) -> Iterator[torch.Tensor]:
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """FID between two feature sets: |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2)."""
+    import scipy.linalg  # requirements-eval.txt: imported here, so the evaluations' arguments read without it
+
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root, _ = scipy.linalg.sqrtm(cov_a @ cov_b, disp=False)

@@ -1,0 +1,38 @@
+"""The README's table of flags (section "Retraining") is true: each script it names accepts each flag
+listed for it, and it names every script in training/ (a script is a module with a `main`)."""
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# A value for each flag that takes one, different from its default.
+VALUES = {"--data-dir": "d", "--weights-dir": "w", "--out": "o", "--checkpoint-dir": "c", "--epochs": "3",
+          "--device": "meta", "--seed": "7", "--hours": "0.5", "--version": "1.0", "--batch-size": "4",
+          "--text": "t.txt", "--holdout-chapters": "2", "--min-count": "1", "--resume": None}
+
+
+def readme_flags() -> list[tuple[str, list[str]]]:
+    """(script, flags) for each script in each row of the table."""
+    section = (ROOT / "README.md").read_text().split("## Retraining", 1)[1].split("\n## ", 1)[0]
+    claims = []
+    for row in re.findall(r"^\| (`.*`) \| (`.*`) \|$", section, re.MULTILINE):
+        scripts, flags = (cell.replace("`", "").split() for cell in row)
+        claims += [(script, flags) for script in scripts]
+    return claims
+
+
+def test_the_table_names_every_script():
+    scripts = {path.stem for path in (ROOT / "training").glob("*.py") if "\ndef main(" in path.read_text()}
+    assert {script for script, _ in readme_flags()} == scripts
+
+
+@pytest.mark.parametrize(("script", "flags"), readme_flags())
+def test_each_script_accepts_the_flags_the_readme_lists(script, flags):
+    argv = [item for flag in flags for item in ([flag] if VALUES[flag] is None else [flag, VALUES[flag]])]
+    args = importlib.import_module(f"training.{script}").arguments().parse_args(argv)
+    for flag in flags:
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        assert (value is True) if VALUES[flag] is None else (str(value) == VALUES[flag]), flag
