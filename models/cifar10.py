@@ -84,5 +84,3 @@ class ResidualNet(nn.Module):
         # Scaled down so the logits start small: keeps the early, large-learning-rate steps stable.
         return self.head(torch.amax(x, dim=(2, 3))) * self.logit_scale
 
-
-VERSIONS = {"1.0": BaselineNet, "2.0": ResidualNet}

@@ -90,8 +90,6 @@ class ProjectionDiscriminator(nn.Module):
         return self.linear(h).squeeze(1) + (self.embed(digits) * h).sum(dim=1)
 
 
-VERSIONS = {"1.0": (Generator, Discriminator), "2.0": (ConditionalGenerator, ProjectionDiscriminator)}
-
 
 def sample_inputs(num_samples: int, seed: int, digit: int | None, conditional: bool,
                   device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor | None]:

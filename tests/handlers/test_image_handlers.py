@@ -10,9 +10,8 @@ from PIL import Image
 
 from handlers.cifar10 import Cifar10Handler
 from handlers.gan import GanHandler
-from models.cifar10 import CLASSES
-from models.cifar10 import VERSIONS as CIFAR10_VERSIONS
-from models.gan import VERSIONS as GAN_VERSIONS
+from models.cifar10 import CLASSES, BaselineNet, ResidualNet
+from models.gan import ConditionalGenerator, Generator
 from tests.helpers import decode_png, handle, json_request, loaded, save_weights
 
 
@@ -30,7 +29,8 @@ def with_random_weights(handler_class, model, version, network, model_dir):
 @pytest.fixture(params=["1.0", "2.0"])
 def cifar10(request, tmp_path):
     torch.manual_seed(0)
-    return with_random_weights(Cifar10Handler, "cifar10", request.param, CIFAR10_VERSIONS[request.param](), tmp_path)
+    network = {"1.0": BaselineNet, "2.0": ResidualNet}[request.param]()
+    return with_random_weights(Cifar10Handler, "cifar10", request.param, network, tmp_path)
 
 
 def test_cifar10_answers_each_way_of_sending_an_image(cifar10):
@@ -63,7 +63,7 @@ def test_cifar10_refuses_bad_images_and_parameters(cifar10):
 @pytest.fixture
 def gan(tmp_path):
     torch.manual_seed(0)
-    return with_random_weights(GanHandler, "gan", "2.0", GAN_VERSIONS["2.0"][0]().eval(), tmp_path)
+    return with_random_weights(GanHandler, "gan", "2.0", ConditionalGenerator().eval(), tmp_path)
 
 
 def test_gan_grid_images_and_png_formats(gan):
@@ -88,6 +88,6 @@ def test_gan_limits_and_unconditional_version(gan, tmp_path):
                                          json_request({"digit": 10}), json_request({"format": "gif"})])
     assert [s for s, _ in results] == [400] * 4
     assert [json.loads(a)["field"] for _, a in results] == ["num_samples", "num_samples", "digit", "format"]
-    v1, v1_context = with_random_weights(GanHandler, "gan", "1.0", GAN_VERSIONS["1.0"][0](), tmp_path)
+    v1, v1_context = with_random_weights(GanHandler, "gan", "1.0", Generator(), tmp_path)
     [(status, answer)] = handle(v1, v1_context, [json_request({"digit": 3})])
     assert status == 400 and "unconditional" in json.loads(answer)["error"]

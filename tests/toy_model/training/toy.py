@@ -3,6 +3,8 @@
     python -m training.toy --out weights
 """
 
+import argparse
+
 import torch
 
 from models.loader import build_network, network_spec
@@ -10,8 +12,12 @@ from models.toy import Line
 from training.run import TrainingRun, command_line, parameter_count, seed_everything, training_arguments
 
 
+def arguments() -> argparse.ArgumentParser:
+    return training_arguments(__doc__.splitlines()[0], epochs=30)
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = training_arguments(__doc__.splitlines()[0], epochs=30).parse_args(argv)
+    args = arguments().parse_args(argv)
     generator = seed_everything(args.seed)
     x = torch.rand(256, 1, generator=generator) * 4 - 2
     y = 2 * x + 1 + 0.01 * torch.randn(256, 1, generator=generator)
