@@ -1,5 +1,7 @@
 """`make serve` (scripts/server.py) and a plain `torchserve --start --ts-config config.properties`
-serve the same thing: the same versions and default versions, workers, batching, limits and answers."""
+serve the same thing: the same versions and default versions, workers, batching, limits and answers.
+
+Each way starts a server of its own (one at a time), since other tests change the shared one."""
 
 import os
 import subprocess
@@ -18,23 +20,15 @@ SETTINGS = ("modelVersion", "modelUrl", "minWorkers", "maxWorkers", "batchSize",
             "deviceType", "loadedAtStartup")
 
 
-@pytest.fixture(scope="module")
-def plain_server(tmp_path_factory, model_store):
-    """TorchServe started by hand, as the README's alternative to `make serve` says, nothing called after."""
-    workdir = tmp_path_factory.mktemp("plain-torchserve")
-    config = server_config(workdir, model_store)
-    server = Server(workdir, config, model_store)
-    (workdir / "tmp").mkdir()
-    env = {**os.environ, "TMPDIR": str(workdir / "tmp"), "LOG_LOCATION": str(workdir / "logs")}
-    torchserve = Path(sys.executable).parent / "torchserve"
-    with open(workdir / "torchserve.out", "w") as out:
-        subprocess.run([str(torchserve), "--start", "--ts-config", str(config)], cwd=workdir, env=env,
-                       stdout=out, stderr=subprocess.STDOUT, check=True)
-    try:
-        server.wait_until_ready(MODELS)
-        yield server
-    finally:
-        server.stop()
+def start_plainly(server: Server) -> None:
+    """`torchserve --start --ts-config <config>` by hand, nothing called after (the pid file and logs go
+    to the server's folder, as they would to a user's)."""
+    (server.workdir / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(server.workdir / "tmp"), "LOG_LOCATION": str(server.workdir / "logs")}
+    with open(server.workdir / "torchserve.out", "w") as out:
+        subprocess.run([str(Path(sys.executable).parent / "torchserve"), "--start", "--ts-config", str(server.config)],
+                       cwd=server.workdir, env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
+    server.wait_until_ready(MODELS)
 
 
 def description(server: Server, path: str) -> list[dict]:
@@ -44,25 +38,42 @@ def description(server: Server, path: str) -> list[dict]:
             for version in response.json()]
 
 
-@pytest.mark.parametrize("model", MODELS)
-def test_both_ways_serve_the_same_versions_defaults_and_settings(server, plain_server, model):
-    assert description(server, model) == description(plain_server, model)  # the default version
-    assert description(server, f"{model}/all") == description(plain_server, f"{model}/all")
-
-
-def test_the_newest_version_is_the_default_without_any_call(plain_server):
-    assert description(plain_server, "cifar10")[0]["modelVersion"] == "2.0"
-    assert description(plain_server, "gan")[0]["modelVersion"] == "2.0"
-
-
-class PlainClient:
+class Caller:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.headers = server.headers("inference")
 
 
-@pytest.mark.parametrize("name, path, payload, headers", CASES, ids=[case[0] for case in CASES])
-def test_both_ways_give_the_same_answers(client, plain_server, name, path, payload, headers):
-    made, plain = send(client, path, payload, headers), send(PlainClient(plain_server), path, payload, headers)
-    assert (made.status_code, made.headers["Content-Type"], made.content) == \
-        (plain.status_code, plain.headers["Content-Type"], plain.content)
+def served(start, workdir: Path, model_store: Path) -> dict:
+    """What a server started by `start` serves: each model's default and every version, and the
+    answers to the recorded requests."""
+    server = Server(workdir, server_config(workdir, model_store), model_store)
+    try:
+        start(server)
+        models = {path: description(server, path) for model in MODELS for path in (model, f"{model}/all")}
+        answers = {}
+        for name, path, payload, headers in CASES:
+            response = send(Caller(server), path, payload, headers)
+            answers[name] = (response.status_code, response.headers["Content-Type"], response.content)
+        return {"models": models, "answers": answers}
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def both_ways(tmp_path_factory, model_store) -> tuple[dict, dict]:
+    return (served(Server.start_serving, tmp_path_factory.mktemp("make-serve"), model_store),
+            served(start_plainly, tmp_path_factory.mktemp("plain-torchserve"), model_store))
+
+
+def test_both_ways_serve_the_same_versions_defaults_and_settings(both_ways):
+    made, plain = both_ways
+    assert made["models"] == plain["models"]
+    assert made["models"]["cifar10"][0]["modelVersion"] == "2.0"  # the newest version, without any call
+    assert made["models"]["gan"][0]["modelVersion"] == "2.0"
+
+
+@pytest.mark.parametrize("name", [case[0] for case in CASES])
+def test_both_ways_give_the_same_answers(both_ways, name):
+    made, plain = both_ways
+    assert made["answers"][name] == plain["answers"][name]
