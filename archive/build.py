@@ -99,21 +99,23 @@ def module_path(module: str) -> str:
     return module.replace(".", "/") + ".py"
 
 
-def imported_modules(files: list[str]) -> list[str]:
-    """The files and the modules of `handlers` and `models` they import, directly or through each other."""
+def imported_modules(files: list[str], root: Path = ROOT) -> list[str]:
+    """The files and the modules of `handlers` and `models` they import, directly or through each
+    other (paths relative to the project's `root`)."""
     found = set(files)
     todo = list(files)
     while todo:
-        for node in ast.walk(ast.parse((ROOT / todo.pop()).read_text())):
+        for node in ast.walk(ast.parse((root / todo.pop()).read_text())):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
+                # `from models.x import y` imports models.x; `from models import x` imports models.x too.
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
             else:
                 continue
             for name in names:
                 path = module_path(name)
-                if name.split(".")[0] in PACKAGES and (ROOT / path).exists() and path not in found:
+                if name.split(".")[0] in PACKAGES and (root / path).exists() and path not in found:
                     found.add(path)
                     todo.append(path)
     return sorted(found)

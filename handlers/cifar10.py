@@ -22,9 +22,9 @@ class Cifar10Handler(ImageInputHandler):
         batch = torch.cat([preprocess(request["image"][None].to(self.device), size) for request in requests])
         with torch.inference_mode():
             probs = torch.softmax(self.network(batch), dim=1)
-        return [self.classification(p, request["top_k"]) for p, request in zip(probs, requests)]
+        return [self.answer(top_k=request["top_k"], probs=p) for p, request in zip(probs, requests)]
 
-    def classification(self, probs: torch.Tensor, top_k: int) -> dict[str, Any]:
+    def answer(self, top_k: int, probs: torch.Tensor) -> dict[str, Any]:
         best = torch.topk(probs, top_k)
         pred_id = int(best.indices[0])
         return {"pred_id": pred_id, "pred_label": CLASSES[pred_id], "probs": probs.tolist(),

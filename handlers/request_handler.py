@@ -1,10 +1,11 @@
 """What every handler shares: request parsing and validation, JSON errors, answer encoding.
 
 A model's handler subclasses `JsonHandler` and says two things: the fields a request may have
-(`request_fields`, each field's range and default taken from the model-config's `handler.limits`
+(`request_fields`, each number's range and default taken from the model-config's `handler.limits`
 and `handler.defaults` by `field`) and how to answer one valid request (`answer`). Handlers that
-answer a whole batch at once (one matrix product) override `predict` instead, and handlers whose
-model is not a network of models/ override `load`. TorchServe sends a batch of requests; each is
+work on a whole batch at once (one matrix product) override `predict`, which then hands each
+request's share of the result to `answer`; handlers whose model is not a network of models/
+override `load`. TorchServe sends a batch of requests; each is
 parsed and validated on its own, so one bad request gets its own 4xx answer and the others in the
 batch are still served.
 """
@@ -173,11 +174,9 @@ class JsonHandler:
         self.load(Path(context.system_properties["model_dir"]) / manifest_name(model, self.version))
 
     def field(self, type: type, name: str, **options: Any) -> Field:
-        """A request field whose range (`handler.limits`) and default (`handler.defaults`) come from
-        the model-config."""
-        bounds = self.limits.get(name)
-        return Field(type, default=self.defaults.get(name), bounds=None if bounds is None else tuple(bounds),
-                     **options)
+        """A number field whose range (`handler.limits`, required) and default (`handler.defaults`,
+        if any) come from the model-config."""
+        return Field(type, default=self.defaults.get(name), bounds=tuple(self.limits[name]), **options)
 
     def request_fields(self) -> dict[str, Field]:
         raise NotImplementedError
@@ -195,7 +194,8 @@ class JsonHandler:
         return [self.answer(**request) for request in requests]
 
     def answer(self, **params: Any) -> Any:
-        """The answer to one validated request, or a RequestError that refuses it."""
+        """The answer to one validated request (and its share of a batch's result, where `predict`
+        computes one), or a RequestError that refuses it."""
         raise NotImplementedError
 
     def handle(self, batch: list[dict[str, Any]], context: Any) -> list[str]:

@@ -21,10 +21,9 @@ class SimilarHandler(JsonHandler):
         # One matrix product for the whole batch, at the largest top_k asked for.
         k = max(request["top_k"] for request in requests)
         found = self.similar_words.most_similar([request["word"] for request in requests], k)
-        return [self.neighbours(**request, found=results) for request, results in zip(requests, found)]
+        return [self.answer(**request, found=results) for request, results in zip(requests, found)]
 
-    def neighbours(self, word: str, top_k: int, found: list[tuple[str, float]] | None
-                   ) -> dict[str, Any] | RequestError:
+    def answer(self, word: str, top_k: int, found: list[tuple[str, float]] | None) -> dict[str, Any] | RequestError:
         if found is None:
             return RequestError(f"{word!r} has no word vector, so it has no neighbours",
                                 "word", "a word or phrase with a vector", status=422)

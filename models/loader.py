@@ -32,6 +32,8 @@ def build_network(spec: dict[str, Any]) -> nn.Module:
     if module_name.split(".")[0] != "models":  # a manifest may only name this project's networks
         raise ValueError(f"network class {spec['class']!r} is not in the package 'models'")
     network_class = getattr(importlib.import_module(module_name), class_name)
+    if not (isinstance(network_class, type) and issubclass(network_class, nn.Module)):
+        raise ValueError(f"{spec['class']!r} is not a network (a torch.nn.Module)")
     return network_class(**spec.get("args", {}))
 
 

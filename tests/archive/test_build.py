@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.build import CONFIG, ROOT, find_archives, load_models, stage
+from archive.build import CONFIG, ROOT, find_archives, imported_modules, load_models, stage
 from scripts.server import read_properties
 
 ARCHIVES = find_archives()
@@ -21,6 +21,17 @@ def test_every_model_folder_gives_an_archive_per_version_and_the_newest_is_the_d
         *older, newest = versions
         assert newest[1:] == (True, model) and all(not default for _, default, _ in older)
     assert ARCHIVES["cifar10"].version == "2.0" and ARCHIVES["cifar10_v1.0"].version == "1.0"
+
+
+def test_imports_are_followed_in_every_form_and_through_each_other(tmp_path):
+    files = {"handlers/toy.py": "import os\nfrom models import line\nimport models.plot\nfrom handlers.base import A",
+             "handlers/base.py": "from models.images import to_uint8", "models/line.py": "", "models/plot.py": "",
+             "models/images.py": "import torch", "models/unused.py": ""}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert imported_modules(["handlers/toy.py"], tmp_path) == [
+        "handlers/base.py", "handlers/toy.py", "models/images.py", "models/line.py", "models/plot.py"]
 
 
 def test_config_properties_loads_every_archive_each_default_first():

@@ -21,6 +21,8 @@ def test_a_spec_names_the_class_and_its_arguments_and_builds_it():
 def test_only_networks_of_this_project_are_built():
     with pytest.raises(ValueError, match="models"):
         build_network({"class": "os.system", "args": {}})
+    with pytest.raises(ValueError, match="not a network"):
+        build_network({"class": "models.images.to_uint8", "args": {}})
 
 
 def test_load_network_checks_the_weights_and_returns_them_frozen_in_eval_mode(tmp_path):
