@@ -25,7 +25,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from archive.build import find_archives  # noqa: E402
+from archive.build import find_archives, load_models  # noqa: E402
 
 DEFAULT_WORKDIR = ROOT / ".torchserve"
 
@@ -128,8 +128,12 @@ class Server:
     def start_serving(self) -> None:
         """Start and wait until every version of every model is READY. Nothing is set after the
         start: the configuration alone decides what is served (default versions included)."""
+        archives = find_archives()
+        if read_properties(self.config).get("load_models") != load_models(archives):
+            raise RuntimeError(f"{self.config}: load_models is not every archive, each model's default first "
+                               f"({load_models(archives)}); run make archive")
         self.start()
-        self.wait_until_ready(sorted({archive.model for archive in find_archives().values()}))
+        self.wait_until_ready(sorted({archive.model for archive in archives.values()}))
 
     def ready(self, model: str) -> bool:
         response = self.management("GET", f"/models/{model}/all")

@@ -1,15 +1,19 @@
 """What the tests share: a stand-in for TorchServe's Context, handlers loaded and called as
-TorchServe calls them, weights files in a temporary folder, tiny networks and PNG decoding."""
+TorchServe calls them, weights files in a temporary folder, tiny networks, tiny stand-ins for the
+data sets (so no test needs ../shared/data), and PNG encoding and decoding."""
 
 import base64
 import io
+import struct
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import yaml
 from PIL import Image
 
+from models.cifar10 import CLASSES
 from models.loader import network_spec
 from models.manifest import sha256_of, weights_name, write_manifest
 from models.unet import UNet
@@ -82,3 +86,33 @@ def decode_png(data: str | bytes) -> Image.Image:
     image = Image.open(io.BytesIO(base64.b64decode(data) if isinstance(data, str) else data))
     image.load()
     return image
+
+
+def png_bytes(mode: str = "RGB", size: tuple[int, int] = (40, 30), color: Any = (200, 10, 10)) -> bytes:
+    """A one-colour image as PNG bytes (grey 128 in mode L)."""
+    buffer = io.BytesIO()
+    Image.new(mode, size, color if mode != "L" else 128).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_tiny_cifar10(root, per_class=2):
+    rng = np.random.default_rng(0)
+    for split in ["train", "test"]:
+        for label, name in enumerate(CLASSES):
+            (root / "cifar10" / split / name).mkdir(parents=True)
+            for i in range(per_class):
+                pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                pixels[..., label % 3] = 25 * label  # a class-dependent channel
+                Image.fromarray(pixels).save(root / "cifar10" / split / name / f"{i:04d}.jpg")
+
+
+def write_idx_mnist(root, count=256):
+    """Tiny MNIST in the official (uncompressed) idx format, where torchvision looks for it."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in [("train", count), ("t10k", 64)]:
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes())
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, n) + labels.tobytes())

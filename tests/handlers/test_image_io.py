@@ -8,12 +8,7 @@ from PIL import Image
 
 from handlers.image_io import decode_image, encode_png, grid, image_request, image_tensor
 from handlers.request_handler import RequestError
-
-
-def png_bytes(mode="RGB", size=(40, 30), color=(200, 10, 10)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new(mode, size, color if mode != "L" else 128).save(buffer, format="PNG")
-    return buffer.getvalue()
+from tests.helpers import decode_png, png_bytes
 
 
 def test_raw_body_with_form_parameters():
@@ -71,10 +66,10 @@ def test_pixel_limit_is_checked_before_decoding():
 
 def test_png_round_trip_and_grid_layout():
     images = torch.randint(0, 256, (5, 3, 8, 6), dtype=torch.uint8)
-    decoded = image_tensor(Image.open(io.BytesIO(encode_png(images[0]))))
+    decoded = image_tensor(decode_png(encode_png(images[0])))
     assert torch.equal(decoded, images[0])
     tiled = grid(images, padding=2)
     assert tiled.shape == (3, 2 * 10 + 2, 3 * 8 + 2)  # 3 columns, 2 rows
     assert torch.equal(tiled[:, 2:10, 2:8], images[0]) and torch.equal(tiled[:, 12:20, 2:8], images[3])
     gray = encode_png(torch.zeros(1, 28, 28, dtype=torch.uint8))
-    assert Image.open(io.BytesIO(gray)).mode == "L"
+    assert decode_png(gray).mode == "L"

@@ -36,7 +36,7 @@ def answer(handler, context, body, headers=None):
 @pytest.mark.parametrize("sampler", ["ebm", "diffusion"])
 def test_samplers_answer_a_grid_individual_images_and_png_bytes(sampler, request):
     handler, context = request.getfixturevalue(sampler)
-    steps = {"ebm": "steps", "diffusion": "diffusion_steps"}[sampler]
+    steps = handler.steps_field
     status, out = answer(handler, context, {"num_samples": 4, steps: 3, "seed": 1})
     body = json.loads(out)
     assert status == 200 and body["num_samples"] == 4 and body["seed"] == 1 and body[steps] == 3
@@ -93,7 +93,7 @@ def test_stream_sends_each_step_then_previews_then_the_result(sampler, request, 
     sent = []
     monkeypatch.setattr(handlers.stream, "send_intermediate_predict_response",
                         lambda ret, ids, message, code, ctx: sent.append((ids, ret)))
-    steps = {"ebm": "steps", "diffusion": "diffusion_steps"}[sampler]
+    steps = handler.steps_field
     status, final = answer(handler, context, {"num_samples": 5, steps: 16, "seed": 4, "stream": True})
     messages = [json.loads(ret[0]) for _, ret in sent]
     assert status == 200 and all(ids == {0: "request-0"} for ids, _ in sent)

@@ -10,7 +10,6 @@ Record again (only when an answer is meant to change) with:
 """
 
 import base64
-import io
 import json
 import os
 from pathlib import Path
@@ -19,7 +18,8 @@ import numpy as np
 import pytest
 import requests
 import torch
-from PIL import Image
+
+from tests.helpers import decode_png
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cifar10"
 RECORDED = Path(__file__).resolve().parent / "recorded_answers.json"
@@ -137,5 +137,5 @@ def assert_json_close(actual, expected) -> None:
 
 
 def assert_images_close(actual: bytes, expected: bytes) -> None:
-    a, e = (np.asarray(Image.open(io.BytesIO(data))).astype(int) for data in (actual, expected))
+    a, e = (np.asarray(decode_png(data)).astype(int) for data in (actual, expected))
     assert a.shape == e.shape and np.abs(a - e).max() <= 1

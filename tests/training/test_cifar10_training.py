@@ -3,7 +3,7 @@ import json
 import torch
 
 from models.loader import load_network
-from tests.tiny_data import make_tiny_cifar10
+from tests.helpers import make_tiny_cifar10
 from training.cifar10 import augment, main
 
 

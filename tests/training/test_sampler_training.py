@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from models.loader import load_network
-from tests.tiny_data import make_tiny_cifar10
+from tests.helpers import make_tiny_cifar10
 from training import diffusion, ebm
 
 
