@@ -1,6 +1,7 @@
 """One real TorchServe for the whole test run, on free ports, serving freshly built archives of
 every model, started as `make serve` starts it (scripts/server.py)."""
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,40 +20,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def build_archives(model_store: Path, *names: str, root: Path = ROOT) -> None:
-    """Build archives (all if no names) with the build script of the project at `root`."""
-    subprocess.run([sys.executable, str(root / "archive" / "build.py"), "--model-store", str(model_store), *names],
-                   check=True, cwd=root)
-
-
-def server_config(workdir: Path, model_store: Path) -> Path:
-    """The repository's config.properties on free ports, serving `model_store`; nothing else changed."""
-    properties = read_properties(ROOT / "config.properties")
+def on_free_ports(config: Path, **changes: str) -> Path:
+    """Rewrite a config.properties so that every address is on a free port; also apply `changes`.
+    Nothing else changes."""
+    properties = read_properties(config)
     properties.update({
         "inference_address": f"http://127.0.0.1:{free_port()}",
         "management_address": f"http://127.0.0.1:{free_port()}",
         "metrics_address": f"http://127.0.0.1:{free_port()}",
         "grpc_inference_port": str(free_port()),
         "grpc_management_port": str(free_port()),
-        "model_store": str(model_store),
         # Workers talk to the frontend over /tmp/.ts.sock.<port>: keep clear of another server's.
         "initial_worker_port": str(free_port()),
+        **changes,
     })
-    write_properties(properties, workdir / "config.properties")
-    return workdir / "config.properties"
+    write_properties(properties, config)
+    return config
 
 
 @pytest.fixture(scope="session")
 def model_store(tmp_path_factory) -> Path:
     model_store = tmp_path_factory.mktemp("model-store")
-    build_archives(model_store)
+    subprocess.run([sys.executable, str(ROOT / "archive" / "build.py"), "--model-store", str(model_store)], check=True)
     return model_store
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory, model_store) -> Server:
     workdir = tmp_path_factory.mktemp("torchserve")
-    server = Server(workdir, server_config(workdir, model_store), model_store)
+    config = on_free_ports(Path(shutil.copy(ROOT / "config.properties", workdir)), model_store=str(model_store))
+    server = Server(workdir, config, model_store)
     try:
         server.start_serving()
         yield server

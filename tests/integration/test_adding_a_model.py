@@ -1,6 +1,6 @@
 """Adding a model, exactly as the README's "Adding a model" says, with the toy model of tests/toy_model/
-(a straight line): its files are written into a copy of the project, `make train MODEL=toy` and
-`make archive` run there, and its archive is registered and served next to the real models."""
+(a straight line): its four files are written into a copy of the project, and there `make train
+MODEL=toy` and `make serve` (which builds the archives) serve it next to the real models."""
 
 import shutil
 import subprocess
@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from scripts.server import read_properties
+from scripts.server import Server
 from tests.helpers import ROOT
+from tests.integration.conftest import Client, on_free_ports
 
 TOY = ROOT / "tests" / "toy_model"
-PROJECT = ("Makefile", "requirements.txt", "config.properties", "handlers", "models", "training", "archive", "weights")
+PROJECT = ("Makefile", "requirements.txt", "config.properties", "handlers", "models", "training", "scripts", "archive",
+           "weights")
 
 
 def toy_files() -> list[Path]:
@@ -22,7 +24,7 @@ def toy_files() -> list[Path]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """A copy of the project with the toy model's files added and nothing else changed."""
+    """A copy of the project (its server on free ports) with the toy model's files added, nothing else changed."""
     project = tmp_path_factory.mktemp("project")
     for name in PROJECT:
         source = ROOT / name
@@ -30,6 +32,7 @@ def project(tmp_path_factory) -> Path:
             shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("model-store", "__pycache__"))
         else:
             shutil.copy2(source, project / name)
+    on_free_ports(project / "config.properties")
     (project / ".venv").symlink_to(ROOT / ".venv")
     for file in toy_files():
         assert not (project / file).exists(), f"{file} would replace a file of the project"
@@ -49,21 +52,19 @@ def test_the_toy_model_is_four_small_files():
     assert sum(len((TOY / f).read_text().splitlines()) for f in toy_files()) < 100
 
 
-def test_the_toy_model_trains_builds_and_is_served_next_to_the_real_ones(project, server, client, model_store):
+def test_the_toy_model_trains_and_is_served_next_to_the_real_ones(project):
     make(project, "train", "MODEL=toy")
-    make(project, "archive")
-    assert "toy.mar" in read_properties(project / "config.properties")["load_models"].split(",")
-    shutil.copy(project / "archive" / "model-store" / "toy.mar", model_store / "toy.mar")
-    registered = server.management("POST", "/models", params={"url": "toy.mar", "synchronous": "true",
-                                                               "initial_workers": 1})
     try:
-        assert registered.status_code == 200, registered.text
+        make(project, "serve")
+        server = Server(project / ".torchserve", project / "config.properties", project / "archive" / "model-store")
+        client = Client(server)
         answer = client.predict("toy", {"x": 1.5})
         assert answer.status_code == 200, answer.text
         assert answer.json()["x"] == 1.5 and answer.json()["y"] == pytest.approx(4.0, abs=0.05)  # y = 2x + 1
         refused = client.predict("toy", {"x": 1000})
         assert refused.status_code == 400 and refused.json()["field"] == "x" and "-100.0..100.0" in refused.text
         assert client.predict("bigram", {"start_word": "the", "seed": 1}).status_code == 200
+        assert client.predict("cifar10", data=(ROOT / "tests/fixtures/cifar10/ship.jpg").read_bytes(),
+                              headers={"Content-Type": "image/jpeg"}).json()["pred_label"] == "ship"
     finally:
-        server.management("DELETE", "/models/toy")
-        (model_store / "toy.mar").unlink()
+        make(project, "stop")

@@ -1,9 +1,11 @@
 """`make serve` (scripts/server.py) and a plain `torchserve --start --ts-config config.properties`
 serve the same thing: the same versions and default versions, workers, batching, limits and answers.
 
-Each way starts a server of its own (one at a time), since other tests change the shared one."""
+Each way starts a server of its own (one at a time), since other tests change the shared one, from
+the repository's config.properties with only its ports changed."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,8 @@ import pytest
 
 from archive.build import find_archives
 from scripts.server import Server
-from tests.integration.conftest import server_config
+from tests.helpers import ROOT
+from tests.integration.conftest import Client, on_free_ports
 from tests.integration.test_recorded_answers import CASES, send
 
 MODELS = sorted({archive.model for archive in find_archives().values()})
@@ -21,8 +24,11 @@ SETTINGS = ("modelVersion", "modelUrl", "minWorkers", "maxWorkers", "batchSize",
 
 
 def start_plainly(server: Server) -> None:
-    """`torchserve --start --ts-config <config>` by hand, nothing called after (the pid file and logs go
-    to the server's folder, as they would to a user's)."""
+    """`torchserve --start --ts-config config.properties` by hand from a folder laid out as the
+    repository (its relative `model_store=archive/model-store`), nothing called after. The pid file
+    and logs go to that folder."""
+    (server.workdir / "archive").mkdir()
+    (server.workdir / "archive" / "model-store").symlink_to(server.model_store)
     (server.workdir / "tmp").mkdir()
     env = {**os.environ, "TMPDIR": str(server.workdir / "tmp"), "LOG_LOCATION": str(server.workdir / "logs")}
     with open(server.workdir / "torchserve.out", "w") as out:
@@ -38,22 +44,16 @@ def description(server: Server, path: str) -> list[dict]:
             for version in response.json()]
 
 
-class Caller:
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.headers = server.headers("inference")
-
-
 def served(start, workdir: Path, model_store: Path) -> dict:
     """What a server started by `start` serves: each model's default and every version, and the
     answers to the recorded requests."""
-    server = Server(workdir, server_config(workdir, model_store), model_store)
+    server = Server(workdir, on_free_ports(Path(shutil.copy(ROOT / "config.properties", workdir))), model_store)
     try:
         start(server)
         models = {path: description(server, path) for model in MODELS for path in (model, f"{model}/all")}
         answers = {}
         for name, path, payload, headers in CASES:
-            response = send(Caller(server), path, payload, headers)
+            response = send(Client(server), path, payload, headers)
             answers[name] = (response.status_code, response.headers["Content-Type"], response.content)
         return {"models": models, "answers": answers}
     finally:
