@@ -56,6 +56,20 @@ CASES = [
     ("diffusion stream", "diffusion", {"num_samples": 2, "diffusion_steps": 8, "seed": 3, "stream": True}, {}),
     ("diffusion images png", "diffusion", {"num_samples": 2, "diffusion_steps": 5, "seed": 4},
      {"Accept": "image/png"}),
+    # The defaults and ranges that moved into the model-configs, and the field order in "allowed fields".
+    ("bigram default length", "bigram", {"start_word": "sea", "seed": 2}, {}),
+    ("bigram unknown field", "bigram", {"start_word": "sea", "colour": 1}, {}),
+    ("embed unknown field", "embed", {"word": "sea", "colour": 1}, {}),
+    ("similar bad top_k", "similar", {"word": "sea", "top_k": 101}, {}),
+    ("cifar10 unknown field", "cifar10", {"image": "cifar10/cat.jpg", "colour": 1}, {}),
+    ("cifar10 bad top_k", "cifar10", {"image": "cifar10/cat.jpg", "top_k": 11}, {}),
+    ("gan default num_samples", "gan", {"seed": 4}, {}),
+    ("gan bad digit", "gan", {"digit": 10}, {}),
+    ("gan unknown field", "gan", {"colour": 1}, {}),
+    ("ebm bad step_size", "ebm", {"step_size": -1}, {}),
+    ("ebm unknown field", "ebm", {"colour": 1}, {}),
+    ("diffusion bad eta", "diffusion", {"eta": 2}, {}),
+    ("diffusion unknown field", "diffusion", {"colour": 1}, {}),
 ]
 
 
