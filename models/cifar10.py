@@ -83,4 +83,3 @@ class ResidualNet(nn.Module):
         x = self.groups(self.stem(x))
         # Scaled down so the logits start small: keeps the early, large-learning-rate steps stable.
         return self.head(torch.amax(x, dim=(2, 3))) * self.logit_scale
-

@@ -90,7 +90,6 @@ class ProjectionDiscriminator(nn.Module):
         return self.linear(h).squeeze(1) + (self.embed(digits) * h).sum(dim=1)
 
 
-
 def sample_inputs(num_samples: int, seed: int, digit: int | None, conditional: bool,
                   device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor | None]:
     """Noise and digits for a request; the same seed gives the same inputs on every device.

@@ -79,4 +79,3 @@ def content_hash(tensors: Iterable[torch.Tensor]) -> str:
     for tensor in tensors:
         digest.update(tensor.cpu().numpy().tobytes())
     return digest.hexdigest()[:16]
-
