@@ -1,18 +1,31 @@
-"""`ebm`: {"num_samples": 16, "steps": 256, "step_size": 10.0, "noise": 0.01, "seed": 1}
+"""`ebm`: {"num_samples": 16, "steps": 50, "step_size": 1.0, "noise": 0.0, "seed": 1}
 -> {"num_samples", "image_base64_png", "seed", "steps"}.
 
-Langevin dynamics on the energy network, from uniform noise. The sampler turns gradients on
-itself (it needs dE/dx), whatever mode the caller runs in.
+Langevin dynamics on the energy network's gradient with respect to the images, taken by autograd
+(the samplers turn gradients on themselves, whatever mode the caller runs in):
+- version 2.0 (the default): annealed Langevin on a noise-conditional energy, from Gaussian noise
+  down the noise levels (models/annealed_langevin.py); `step_size` scales the move down the
+  energy and `noise` the Gaussian noise, each relative to the step between two noise levels;
+- version 1.0: the course recipe's chains from uniform noise (models/langevin.py); `step_size`
+  multiplies the clipped gradient and `noise` is the standard deviation of each step's noise.
 """
+
+from pathlib import Path
 
 from handlers.iterative_sampler import IterativeSamplerHandler
 from handlers.request_handler import Field
+from models.annealed_langevin import annealed_langevin
 from models.langevin import sample_from_noise
+
+SAMPLERS = {"1.0": sample_from_noise, "2.0": annealed_langevin}
 
 
 class EbmHandler(IterativeSamplerHandler):
     steps_field = "steps"
-    sampler = staticmethod(sample_from_noise)
 
     def settings_fields(self) -> dict[str, Field]:
         return {"step_size": self.field(float, "step_size"), "noise": self.field(float, "noise")}
+
+    def load(self, manifest_path: Path) -> None:
+        super().load(manifest_path)
+        self.sampler = SAMPLERS[self.version]

@@ -164,9 +164,11 @@ class JsonHandler:
         config = (context.model_yaml_config or {}).get("handler", {})
         # Several workers share the CPU: each gets the threads its model-config gives it.
         torch.set_num_threads(int(config["torch_threads"]))
-        self.limits = config["limits"]
-        self.defaults = config.get("defaults", {})
         self.version = context.manifest["model"]["modelVersion"]
+        # The versions of a model share its model-config; `versions.<version>` says where one differs.
+        own = config.get("versions", {}).get(self.version, {})
+        self.limits = {**config["limits"], **own.get("limits", {})}
+        self.defaults = {**config.get("defaults", {}), **own.get("defaults", {})}
         self.fields = self.request_fields()
         gpu = context.system_properties.get("gpu_id")
         self.device = torch.device(f"cuda:{gpu}" if gpu is not None and torch.cuda.is_available() else "cpu")

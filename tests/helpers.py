@@ -16,6 +16,7 @@ from PIL import Image
 from models.cifar10 import CLASSES
 from models.loader import network_spec
 from models.manifest import sha256_of, weights_name, write_manifest
+from models.noise_conditional_energy import NoiseConditionalEnergy
 from models.unet import UNet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +80,13 @@ def tiny_unet() -> UNet:
     unet = UNet(**TINY_UNET_ARGS)
     torch.nn.init.normal_(unet.head[-1].weight, std=0.1)
     return unet.eval()
+
+
+def tiny_energy() -> NoiseConditionalEnergy:
+    """A small noise-conditional energy whose UNet is tiny_unet()."""
+    energy = NoiseConditionalEnergy(**TINY_UNET_ARGS)
+    energy.unet.load_state_dict(tiny_unet().state_dict())
+    return energy.eval()
 
 
 def decode_png(data: str | bytes) -> Image.Image:

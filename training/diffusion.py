@@ -46,6 +46,32 @@ def diffusion_loss(model: torch.nn.Module, images: torch.Tensor, generator: torc
     return F.mse_loss(model(noisy, noise_variance).float(), noise)
 
 
+def train_noise_predictor(run: TrainingRun, model: torch.nn.Module, ema: torch.nn.Module,
+                          optimizer: torch.optim.Optimizer, warmup: torch.optim.lr_scheduler.LRScheduler,
+                          images: torch.Tensor, generator: torch.Generator, batch_size: int, bf16: bool) -> None:
+    """This run's epochs of noise-prediction training on uint8 `images` (randomly flipped), with an
+    EMA of the weights: the diffusion model's, and ebm 2.0's (training/ebm_denoising.py)."""
+    for epoch in run.epochs():
+        model.train()
+        losses = []
+        bar = run.batches(len(images), batch_size, generator)
+        for step, indices in enumerate(bar):
+            batch = images[indices]
+            flip = torch.rand(len(batch), generator=generator) < 0.5
+            batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(-1), batch)
+            with torch.autocast(run.device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+                loss = diffusion_loss(model, normalize(batch.to(run.device)), generator)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
+            optimizer.step()
+            warmup.step()
+            update_ema(ema, model, warmed_up_decay(epoch * len(bar) + step, EMA_DECAY))
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
+        run.end_epoch({"train loss": sum(losses) / len(losses)})
+
+
 def arguments() -> argparse.ArgumentParser:
     parser = training_arguments(__doc__.splitlines()[0], epochs=40)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
@@ -69,26 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     run = TrainingRun(args, "diffusion", "1.0", command_line("training.diffusion", argv), stateful,
                       curves=["train loss"], bf16=bf16)
 
-    for epoch in run.epochs():
-        model.train()
-        losses = []
-        bar = run.batches(len(images), args.batch_size, generator)
-        for step, indices in enumerate(bar):
-            batch = images[indices]
-            flip = torch.rand(len(batch), generator=generator) < 0.5
-            batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(-1), batch)
-            with torch.autocast(args.device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-                loss = diffusion_loss(model, normalize(batch.to(args.device)), generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
-            optimizer.step()
-            warmup.step()
-            update_ema(ema, model, warmed_up_decay(epoch * len(bar) + step, EMA_DECAY))
-            losses.append(loss.item())
-            bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
-        run.end_epoch({"train loss": sum(losses) / len(losses)})
-
+    train_noise_predictor(run, model, ema, optimizer, warmup, images, generator, args.batch_size, bf16)
     run.save(ema, title="Diffusion model (UNet noise predictor)", manifest={
         "architecture": {"network": "UNet noise predictor: residual blocks (GroupNorm, SiLU, noise "
                                     "embedding added in each), skip connections, sinusoidal embedding "
@@ -106,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
                      "loss": "mean squared error of the predicted noise",
                      "ema_decay": f"{EMA_DECAY}, warmed up as min({EMA_DECAY}, (1 + step) / (10 + step))"},
     }, metrics={})
-    served = served_defaults("diffusion")
+    served = served_defaults("diffusion", "1.0")
     samples = reverse_diffusion(ema, 64, 0, served["diffusion_steps"], eta=served["eta"])
     save_grid(samples, run.output("-samples.png"), columns=8)
 

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
                      "replay_buffer": {"size": BUFFER_SIZE, "fresh_noise_fraction": FRESH_FRACTION}},
     }, metrics={})
     model.eval().requires_grad_(False)
-    served = served_defaults("ebm")
+    served = served_defaults("ebm", "1.0")
     samples = sample_from_noise(model, 64, 0, served["steps"], step_size=served["step_size"], noise=served["noise"])
     save_grid(samples, run.output("-samples.png"), columns=8)
 

@@ -41,7 +41,7 @@ def generate(model: torch.nn.Module, count: int, steps: int, eta: float) -> torc
 def arguments() -> argparse.ArgumentParser:
     parser = evaluation_arguments(__doc__.splitlines()[0])
     parser.add_argument("--fid-samples", type=int, default=10_000)
-    parser.add_argument("--fid-steps", type=int, default=served_defaults("diffusion")["diffusion_steps"])
+    parser.add_argument("--fid-steps", type=int, default=served_defaults("diffusion", "1.0")["diffusion_steps"])
     parser.add_argument("--table-samples", type=int, default=2000)
     parser.add_argument("--table-steps", type=int, nargs="*", default=[10, 20, 50, 100])
     return parser
@@ -49,7 +49,7 @@ def arguments() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
-    eta = served_defaults("diffusion")["eta"]
+    eta = served_defaults("diffusion", "1.0")["eta"]
     manifest_path = args.weights_dir / manifest_name("diffusion", "1.0")
     model, _ = load_network(manifest_path, args.device)
     reference = Cifar10Reference(args.data_dir, args.device)

@@ -49,13 +49,13 @@ def mean_drift(energy: torch.nn.Module, images: torch.Tensor, step_size: float, 
 def arguments() -> argparse.ArgumentParser:
     parser = evaluation_arguments(__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10_000)
-    parser.add_argument("--steps", type=int, default=served_defaults("ebm")["steps"])
+    parser.add_argument("--steps", type=int, default=served_defaults("ebm", "1.0")["steps"])
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
-    served = served_defaults("ebm")
+    served = served_defaults("ebm", "1.0")
     step_size, noise = served["step_size"], served["noise"]
     manifest_path = args.weights_dir / manifest_name("ebm", "1.0")
     trained, manifest = load_network(manifest_path, args.device)

@@ -11,7 +11,8 @@ import yaml
 ARCHIVE = Path(__file__).resolve().parent.parent / "archive"
 
 
-def served_defaults(model: str) -> dict[str, Any]:
-    """What a request to `model` gets for a field it leaves out (`handler.defaults`)."""
-    config = yaml.safe_load((ARCHIVE / model / "model-config.yaml").read_text())
-    return config["handler"]["defaults"]
+def served_defaults(model: str, version: str) -> dict[str, Any]:
+    """What a request to `version` of `model` gets for a field it leaves out: `handler.defaults`,
+    updated by that version's own (`handler.versions.<version>.defaults`)."""
+    config = yaml.safe_load((ARCHIVE / model / "model-config.yaml").read_text())["handler"]
+    return {**config["defaults"], **config.get("versions", {}).get(version, {}).get("defaults", {})}

@@ -11,7 +11,17 @@ import handlers.stream
 from handlers.diffusion import DiffusionHandler
 from handlers.ebm import EbmHandler
 from models.ebm import EnergyNet
-from tests.helpers import TINY_UNET_ARGS, FakeContext, decode_png, handle, json_request, loaded, save_weights, tiny_unet
+from tests.helpers import (
+    TINY_UNET_ARGS,
+    FakeContext,
+    decode_png,
+    handle,
+    json_request,
+    loaded,
+    save_weights,
+    tiny_energy,
+    tiny_unet,
+)
 
 
 @pytest.fixture
@@ -19,6 +29,12 @@ def ebm(tmp_path):
     torch.manual_seed(0)
     save_weights(tmp_path, "ebm", "1.0", EnergyNet(width=1), {"width": 1})
     return loaded(EbmHandler, "ebm", tmp_path)
+
+
+@pytest.fixture
+def ebm2(tmp_path):
+    save_weights(tmp_path, "ebm", "2.0", tiny_energy(), TINY_UNET_ARGS)
+    return loaded(EbmHandler, "ebm", tmp_path, "2.0")
 
 
 @pytest.fixture
@@ -33,7 +49,7 @@ def answer(handler, context, body, headers=None):
     return status, out
 
 
-@pytest.mark.parametrize("sampler", ["ebm", "diffusion"])
+@pytest.mark.parametrize("sampler", ["ebm", "ebm2", "diffusion"])
 def test_samplers_answer_a_grid_individual_images_and_png_bytes(sampler, request):
     handler, context = request.getfixturevalue(sampler)
     steps = handler.steps_field
@@ -60,6 +76,22 @@ def test_ebm_follows_the_energy_gradient_inside_inference_mode(ebm):
                                              "seed": 3, "format": "images"})
     pixels = [[np.asarray(decode_png(i)) for i in json.loads(a)["images_base64_png"]] for a in (still, moved)]
     assert all(not np.array_equal(a, b) for a, b in zip(*pixels))  # only the gradient changed them
+
+
+def test_ebm_2_has_its_own_defaults_and_cost_cap_and_follows_the_energy_in_inference_mode(ebm2):
+    handler, context = ebm2
+    assert (handler.defaults["steps"], handler.limits["max_sample_steps"]) == (50, 3200)  # model-config, 2.0
+    with torch.inference_mode():
+        status, out = answer(handler, context, {"num_samples": 1, "seed": 3})
+        _, still = answer(handler, context, {"num_samples": 2, "steps": 3, "step_size": 0.0, "seed": 3,
+                                             "format": "images"})
+        _, moved = answer(handler, context, {"num_samples": 2, "steps": 3, "step_size": 1.0, "seed": 3,
+                                             "format": "images"})
+    assert status == 200 and json.loads(out)["steps"] == 50
+    pixels = [[np.asarray(decode_png(i)) for i in json.loads(a)["images_base64_png"]] for a in (still, moved)]
+    assert all(not np.array_equal(a, b) for a, b in zip(*pixels))
+    status, out = answer(handler, context, {"num_samples": 64, "steps": 51})
+    assert status == 400 and json.loads(out)["allowed"] == "num_samples x steps <= 3200"
 
 
 @pytest.mark.parametrize("body, field", [
