@@ -16,18 +16,20 @@ from torch import nn
 class EnergyNet(nn.Module):
     """(N, 3, 32, 32) images in [-1, 1] -> (N,) energies."""
 
-    def __init__(self, width: int = 1) -> None:
+    def __init__(self, width: int = 1, spectral_norm: bool = False) -> None:
         super().__init__()
         c1, c2, c3, c4 = (16 * width, 32 * width, 64 * width, 64 * width)
         self.width = width
+        # Spectral norm bounds each layer's Lipschitz constant, so the energy cannot grow steep walls.
+        layer = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda module: module)
         self.features = nn.Sequential(
-            nn.Conv2d(3, c1, 5, stride=2, padding=2), nn.SiLU(),   # 16x16
-            nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.SiLU(),  # 8x8
-            nn.Conv2d(c2, c3, 3, stride=2, padding=1), nn.SiLU(),  # 4x4
-            nn.Conv2d(c3, c4, 3, stride=2, padding=1), nn.SiLU(),  # 2x2
+            layer(nn.Conv2d(3, c1, 5, stride=2, padding=2)), nn.SiLU(),   # 16x16
+            layer(nn.Conv2d(c1, c2, 3, stride=2, padding=1)), nn.SiLU(),  # 8x8
+            layer(nn.Conv2d(c2, c3, 3, stride=2, padding=1)), nn.SiLU(),  # 4x4
+            layer(nn.Conv2d(c3, c4, 3, stride=2, padding=1)), nn.SiLU(),  # 2x2
             nn.Flatten(),
         )
-        self.head = nn.Sequential(nn.Linear(c4 * 4, 64), nn.SiLU(), nn.Linear(64, 1))
+        self.head = nn.Sequential(layer(nn.Linear(c4 * 4, 64)), nn.SiLU(), layer(nn.Linear(64, 1)))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images)).squeeze(1)

@@ -66,7 +66,12 @@ class ReplayBuffer:
 def arguments() -> argparse.ArgumentParser:
     parser = training_arguments(__doc__.splitlines()[0], epochs=10)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    # The known fixes of the course recipe, to try one at a time (issue 11): --data-noise 0.03,
+    # --alpha 1, --spectral-norm, --width 2.
     parser.add_argument("--width", type=int, default=1, help="channel multiplier of the energy network")
+    parser.add_argument("--spectral-norm", action="store_true", help="spectral norm on every layer")
+    parser.add_argument("--data-noise", type=float, default=DATA_NOISE, help="std of the noise on real images")
+    parser.add_argument("--alpha", type=float, default=ALPHA, help="weight of the energies' L2 term")
     return parser
 
 
@@ -75,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     generator = seed_everything(args.seed)
     images, _ = load_cifar10(args.data_dir, "train")
 
-    spec = network_spec(EnergyNet, width=args.width)
+    spec = network_spec(EnergyNet, width=args.width, **({"spectral_norm": True} if args.spectral_norm else {}))
     model = build_network(spec).to(args.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, betas=(0.0, 0.999))
     buffer = ReplayBuffer(BUFFER_SIZE, generator)
@@ -88,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         bar = run.batches(len(images), args.batch_size, generator)
         for batch in bar:
             real = to_unit_range(images[batch])
-            real = (real + DATA_NOISE * torch.randn(real.shape, generator=generator)).clamp(-1, 1)
+            real = (real + args.data_noise * torch.randn(real.shape, generator=generator)).clamp(-1, 1)
             start, slots = buffer.draw(args.batch_size)
             model.requires_grad_(False)
             samples = langevin_sample(model, start.to(args.device), generator=generator, **LANGEVIN)
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             energies = model(torch.cat([real.to(args.device), samples]))
             real_energy, sample_energy = energies[:args.batch_size], energies[args.batch_size:]
             divergence = real_energy.mean() - sample_energy.mean()
-            loss = divergence + ALPHA * (real_energy ** 2 + sample_energy ** 2).mean()
+            loss = divergence + args.alpha * (real_energy ** 2 + sample_energy ** 2).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -116,9 +121,9 @@ def main(argv: list[str] | None = None) -> None:
         "network": spec,
         "parameters": parameter_count(model),
         "data": {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.tar.gz)",
-                 "train": "50,000 training images scaled to [-1, 1], plus N(0, 0.005^2) noise"},
+                 "train": f"50,000 training images scaled to [-1, 1], plus N(0, {args.data_noise:g}^2) noise"},
         "training": {"batch_size": args.batch_size, "optimizer": f"Adam lr {LEARNING_RATE} betas (0.0, 0.999)",
-                     "loss": f"contrastive divergence + {ALPHA} * (E_real^2 + E_sample^2)",
+                     "loss": f"contrastive divergence + {args.alpha:g} * (E_real^2 + E_sample^2)",
                      "langevin": LANGEVIN,
                      "replay_buffer": {"size": BUFFER_SIZE, "fresh_noise_fraction": FRESH_FRACTION}},
     }, metrics={})

@@ -15,6 +15,15 @@ def test_energy_net_gives_one_energy_per_image():
         assert EnergyNet(width)(torch.zeros(5, 3, 32, 32)).shape == (5,)
 
 
+def test_spectral_norm_bounds_every_layer():
+    energy = EnergyNet(spectral_norm=True)
+    for _ in range(20):  # power iterations run in training mode
+        energy(torch.rand(2, 3, 32, 32))
+    linear = energy.head[2]
+    assert torch.linalg.matrix_norm(linear.weight, ord=2) == pytest.approx(1.0, abs=1e-3)
+    assert energy(torch.zeros(5, 3, 32, 32)).shape == (5,)
+
+
 def initial_noise(n, seed):
     return torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
