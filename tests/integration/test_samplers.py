@@ -10,7 +10,7 @@ import requests
 
 from tests.helpers import decode_png
 
-STEPS = {"ebm": "steps", "diffusion": "diffusion_steps"}
+STEPS = {"ebm": "steps", "ebm/1.0": "steps", "diffusion": "diffusion_steps"}  # the field that counts the steps
 
 
 def stream(client, model: str, body: dict) -> requests.Response:
@@ -18,7 +18,7 @@ def stream(client, model: str, body: dict) -> requests.Response:
                          headers=client.headers, stream=True, timeout=120)
 
 
-@pytest.mark.parametrize("model", ["ebm", "diffusion"])
+@pytest.mark.parametrize("model", ["ebm", "ebm/1.0", "diffusion"])
 def test_samplers_answer_a_grid_that_repeats_by_seed(client, model):
     body = {"num_samples": 16, STEPS[model]: 10, "seed": 5}
     first = client.predict(model, body)
@@ -33,13 +33,24 @@ def test_samplers_answer_a_grid_that_repeats_by_seed(client, model):
     assert png.content == base64.b64decode(answer["image_base64_png"])
 
 
-def test_ebm_takes_the_original_request(client):
-    response = client.predict("ebm", {"num_samples": 4, "steps": 256, "step_size": 10.0, "noise": 0.01, "seed": 1})
+def test_ebm_serves_version_2_0_by_default_and_1_0_by_name(client, server):
+    versions = server.management("GET", "/models/ebm/all").json()
+    assert sorted(v["modelVersion"] for v in versions) == ["1.0", "2.0"]
+    body = {"num_samples": 2, "seed": 7}
+    default, v2, v1 = (client.predict(path, body).json() for path in ("ebm", "ebm/2.0", "ebm/1.0"))
+    assert default == v2 and default["steps"] == 50  # each version's served defaults (model-config)
+    assert v1["steps"] == 256 and v1["image_base64_png"] != default["image_base64_png"]
+    refused = client.predict("ebm", {"num_samples": 64, "steps": 51})
+    assert refused.status_code == 400 and refused.json()["allowed"] == "num_samples x steps <= 3200"
+
+
+def test_ebm_1_0_takes_the_original_request(client):
+    response = client.predict("ebm/1.0", {"num_samples": 4, "steps": 256, "step_size": 10.0, "noise": 0.01, "seed": 1})
     assert response.status_code == 200, response.text
     assert decode_png(response.json()["image_base64_png"]).size == (70, 70)
 
 
-@pytest.mark.parametrize("model", ["ebm", "diffusion"])
+@pytest.mark.parametrize("model", ["ebm", "ebm/1.0", "diffusion"])
 def test_stream_arrives_in_order_and_ends_with_a_png(client, model):
     response = stream(client, model, {"num_samples": 6, STEPS[model]: 24, "seed": 2})
     assert response.status_code == 200
