@@ -15,9 +15,11 @@ from pathlib import Path
 from handlers.iterative_sampler import IterativeSamplerHandler
 from handlers.request_handler import Field
 from models.annealed_langevin import annealed_langevin
+from models.ebm import EnergyNet
 from models.langevin import sample_from_noise
+from models.noise_conditional_energy import NoiseConditionalEnergy
 
-SAMPLERS = {"1.0": sample_from_noise, "2.0": annealed_langevin}
+SAMPLERS = {EnergyNet: sample_from_noise, NoiseConditionalEnergy: annealed_langevin}  # by the network's class
 
 
 class EbmHandler(IterativeSamplerHandler):
@@ -28,4 +30,4 @@ class EbmHandler(IterativeSamplerHandler):
 
     def load(self, manifest_path: Path) -> None:
         super().load(manifest_path)
-        self.sampler = SAMPLERS[self.version]
+        self.sampler = SAMPLERS[type(self.network)]

@@ -166,7 +166,7 @@ class JsonHandler:
         torch.set_num_threads(int(config["torch_threads"]))
         self.version = context.manifest["model"]["modelVersion"]
         # The versions of a model share its model-config; `versions.<version>` says where one differs.
-        own = config.get("versions", {}).get(self.version, {})
+        own = {str(version): part for version, part in config.get("versions", {}).items()}.get(self.version, {})
         self.limits = {**config["limits"], **own.get("limits", {})}
         self.defaults = {**config.get("defaults", {}), **own.get("defaults", {})}
         self.fields = self.request_fields()

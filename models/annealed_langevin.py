@@ -2,18 +2,21 @@
 ebm 2.0's sampler.
 
 The chain starts from Gaussian noise at the top noise level of the diffusion schedule and walks the
-levels down to clean images in `steps` steps (Song & Ermon, 2019, with one step a level). A step
-at level σ (signal rate a, the next level's a', σ') is a Langevin step on the energy:
+levels down to clean images in `steps` steps, one step a level (Song & Ermon, 2019, anneal the same
+way but take many Langevin steps at each level; one step a level is what a few-second request
+affords). A step at level σ (signal rate a; the next level's a', σ') moves down the energy and adds
+Gaussian noise:
 
     x <- (a'/a) x  -  step_size · c · σ ∇ₓE(x, σ²)  +  noise · s · z,    z ~ N(0, I)
 
-(a'/a rescales the chain to the next level of the variance-preserving schedule). c and s are the
-move and the noise that carry the chain's distribution from one level to the next: with step_size 1
-and noise 1 the step is the reverse diffusion's ancestral (DDPM) step; with noise 0 it is the
-deterministic DDIM step, which needs fewest steps. `step_size` scales the move down the energy,
-`noise` the Gaussian noise (with c adjusted so that the chain keeps the next level's variance).
-This is the DDIM update of models/diffusion_schedule.py (eta = noise) on the noise σ ∇ₓE the
-energy implies, scaled by step_size, which is how it is computed.
+a'/a rescales the chain to the next level of the variance-preserving schedule; s is the noise and c
+the move that carry the chain's distribution from one level to the next. With step_size 1 and
+noise 1 the step is the Langevin-type ancestral step of reverse diffusion (DDPM); with noise 0 it
+is its deterministic limit, the DDIM step (c grows as noise shrinks, so that the chain keeps the
+next level's variance). step_size scales the energy's gradient everywhere in the step, the
+estimate of the clean images included, so values other than 1 bias the chain; the last step lands
+on that estimate. Computed as the DDIM update of models/diffusion_schedule.py (eta = noise) on
+step_size · σ ∇ₓE.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from models.progress import StepCallback
 def annealed_langevin(energy: torch.nn.Module, num_samples: int, seed: int, steps: int,
                       on_step: StepCallback | None = None, *, step_size: float, noise: float,
                       image_size: int = 32) -> torch.Tensor:
-    """uint8 images (N, 3, size, size) on the CPU, on the energy's device (the samplers' contract,
-    models/progress.py); `noise` in 0..1."""
-    predictor = EnergyNoisePredictor(energy, scale=step_size).eval()
+    """uint8 images (N, 3, size, size), returned on the CPU and computed on the energy's device (the
+    samplers' contract, models/progress.py); `noise` in 0..1."""
+    predictor = EnergyNoisePredictor(energy, scale=step_size)
     return reverse_diffusion(predictor, num_samples, seed, steps, on_step, eta=noise, image_size=image_size)

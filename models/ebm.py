@@ -20,7 +20,8 @@ class EnergyNet(nn.Module):
         super().__init__()
         c1, c2, c3, c4 = (16 * width, 32 * width, 64 * width, 64 * width)
         self.width = width
-        # Spectral norm bounds each layer's Lipschitz constant, so the energy cannot grow steep walls.
+        # Spectral norm keeps each layer's weights (a conv's kernel as a matrix) at norm 1, so the
+        # energy cannot grow arbitrarily steep walls.
         layer = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda module: module)
         self.features = nn.Sequential(
             layer(nn.Conv2d(3, c1, 5, stride=2, padding=2)), nn.SiLU(),   # 16x16

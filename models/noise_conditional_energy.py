@@ -4,15 +4,15 @@ The images are CIFAR-10 images noised to a level of the diffusion schedule
 (models/diffusion_schedule.py), normalised as in models/images.py, and σ² is that level's noise
 variance. The model's score is −∇ₓE, taken by autograd, and σ ∇ₓE is the noise it says the images
 hold: denoising score matching (training/ebm_denoising.py) trains that to match the noise that was
-added, as the diffusion model's UNet is trained to predict it directly (Salimans & Ho, 2021: an
-energy so trained matches a score model of the same structure). The energy is an inner product
-with a UNet's output (models/unet.py):
+added, as the diffusion model's UNet is trained to predict it directly (Salimans & Ho, 2021, report
+that an energy so trained does about as well as a score model of the same structure). The energy
+is an inner product with a UNet's output (models/unet.py):
 
     E(x, σ²) = ⟨x, g(x, σ²)⟩ / (2σ)
 
 so that σ ∇ₓE = (g + J_gᵀ x) / 2, which is g itself wherever g is linear in x with a symmetric
-Jacobian (the exact noise predictor of Gaussian data is). A UNet trained as a noise predictor is
-therefore a good start for g.
+Jacobian (the exact noise predictor of zero-mean Gaussian data is). A UNet trained as a noise
+predictor is therefore a good start for g.
 """
 
 from __future__ import annotations
@@ -52,12 +52,13 @@ def predicted_noise(energy: nn.Module, images: torch.Tensor, noise_variance: tor
 
 class EnergyNoisePredictor(nn.Module):
     """An energy seen as a noise predictor (the diffusion UNet's interface): `scale` σ ∇ₓE,
-    differentiable in training mode."""
+    differentiable itself with `create_graph` (training)."""
 
-    def __init__(self, energy: nn.Module, scale: float = 1.0) -> None:
+    def __init__(self, energy: nn.Module, scale: float = 1.0, create_graph: bool = False) -> None:
         super().__init__()
         self.energy = energy
         self.scale = scale
+        self.create_graph = create_graph
 
     def forward(self, images: torch.Tensor, noise_variance: torch.Tensor) -> torch.Tensor:
-        return self.scale * predicted_noise(self.energy, images, noise_variance, create_graph=self.training)
+        return self.scale * predicted_noise(self.energy, images, noise_variance, self.create_graph)

@@ -48,7 +48,7 @@ def diffusion_loss(model: torch.nn.Module, images: torch.Tensor, generator: torc
 
 def train_noise_predictor(run: TrainingRun, model: torch.nn.Module, ema: torch.nn.Module,
                           optimizer: torch.optim.Optimizer, warmup: torch.optim.lr_scheduler.LRScheduler,
-                          images: torch.Tensor, generator: torch.Generator, batch_size: int, bf16: bool) -> None:
+                          images: torch.Tensor, generator: torch.Generator, batch_size: int) -> None:
     """This run's epochs of noise-prediction training on uint8 `images` (randomly flipped), with an
     EMA of the weights: the diffusion model's, and ebm 2.0's (training/ebm_denoising.py)."""
     for epoch in run.epochs():
@@ -59,7 +59,7 @@ def train_noise_predictor(run: TrainingRun, model: torch.nn.Module, ema: torch.n
             batch = images[indices]
             flip = torch.rand(len(batch), generator=generator) < 0.5
             batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(-1), batch)
-            with torch.autocast(run.device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+            with torch.autocast(run.device.split(":")[0], dtype=torch.bfloat16, enabled=run.bf16):
                 loss = diffusion_loss(model, normalize(batch.to(run.device)), generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     run = TrainingRun(args, "diffusion", "1.0", command_line("training.diffusion", argv), stateful,
                       curves=["train loss"], bf16=bf16)
 
-    train_noise_predictor(run, model, ema, optimizer, warmup, images, generator, args.batch_size, bf16)
+    train_noise_predictor(run, model, ema, optimizer, warmup, images, generator, args.batch_size)
     run.save(ema, title="Diffusion model (UNet noise predictor)", manifest={
         "architecture": {"network": "UNet noise predictor: residual blocks (GroupNorm, SiLU, noise "
                                     "embedding added in each), skip connections, sinusoidal embedding "

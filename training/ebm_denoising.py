@@ -2,10 +2,11 @@
 
     python -m training.ebm_denoising --epochs 10 --hours 2 --data-dir data --out weights --resume
 
-The energy (models/noise_conditional_energy.py) is trained exactly as the diffusion model's UNet
-is (training/diffusion.py: random flips, the offset-cosine schedule, AdamW with a warm-up, an EMA
-of the weights, which is what gets served), except that its noise prediction is σ ∇ₓE, taken by
-autograd, so every step differentiates through a gradient. Its UNet starts from the diffusion
+The energy (models/noise_conditional_energy.py) is trained as the diffusion model's UNet is
+(training/diffusion.py: random flips, the offset-cosine schedule, AdamW with a warm-up, an EMA of
+the weights, which is what gets served), with a smaller learning rate and a shorter warm-up since
+it starts from trained weights, and with σ ∇ₓE, taken by autograd, as its noise prediction, so
+every step differentiates through a gradient. Its UNet starts from the diffusion
 model's weights (`--init`, a weights manifest; `--init none` starts from random weights). Each run
 writes `weights/ebm-v2.0.pt`, its manifest, a curve plot and a grid of 64 samples drawn with the
 served settings (archive/ebm/model-config.yaml, version 2.0); `training.evaluate_ebm` adds the
@@ -55,14 +56,14 @@ def main(argv: list[str] | None = None) -> None:
         spec = network_spec(NoiseConditionalEnergy, **unet_manifest["network"]["args"])
         energy = build_network(spec)
         energy.unet.load_state_dict(unet.state_dict())
-    model = EnergyNoisePredictor(energy.to(args.device).requires_grad_(True))
-    ema = copy.deepcopy(model).eval()
+    model = EnergyNoisePredictor(energy.to(args.device).requires_grad_(True), create_graph=True)
+    ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
     warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / WARMUP_STEPS))
     stateful = {"model": model, "ema": ema, "optimizer": optimizer, "warmup": warmup, "generator": generator}
     run = TrainingRun(args, "ebm", "2.0", command_line("training.ebm_denoising", argv), stateful,
                       curves=["train loss"], bf16=bf16)
-    train_noise_predictor(run, model, ema, optimizer, warmup, images, generator, args.batch_size, bf16)
+    train_noise_predictor(run, model, ema, optimizer, warmup, images, generator, args.batch_size)
 
     run.save(ema.energy, title="ebm 2.0 (noise-conditional energy, denoising score matching)", manifest={
         "architecture": {"network": NoiseConditionalEnergy.__doc__ + " E(x, s^2) = <x, g(x, s^2)> / (2 s), g a "

@@ -64,7 +64,8 @@ def arguments() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
     served = served_defaults("ebm", args.version)
-    args.fid_steps = args.fid_steps or served["steps"]
+    if args.fid_steps is None:
+        args.fid_steps = served["steps"]
     manifest_path = args.weights_dir / manifest_name("ebm", args.version)
     nearest = args.weights_dir / f"{weights_name('ebm', args.version)}-nearest.png"
     if args.version == "2.0":

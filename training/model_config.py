@@ -15,4 +15,5 @@ def served_defaults(model: str, version: str) -> dict[str, Any]:
     """What a request to `version` of `model` gets for a field it leaves out: `handler.defaults`,
     updated by that version's own (`handler.versions.<version>.defaults`)."""
     config = yaml.safe_load((ARCHIVE / model / "model-config.yaml").read_text())["handler"]
-    return {**config["defaults"], **config.get("versions", {}).get(version, {}).get("defaults", {})}
+    own = {str(key): part for key, part in config.get("versions", {}).items()}.get(version, {})
+    return {**config["defaults"], **own.get("defaults", {})}

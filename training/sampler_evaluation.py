@@ -25,8 +25,8 @@ from training.sample_quality import Cifar10Reference
 SAMPLES_PER_SEED = 100
 
 
-def sampler_arguments(description: str, steps: int) -> argparse.ArgumentParser:
-    """The evaluation's arguments; `steps` is the served number of steps."""
+def sampler_arguments(description: str, steps: int | None) -> argparse.ArgumentParser:
+    """The evaluation's arguments; `steps` is the served number of steps (None: decided later)."""
     parser = evaluation_arguments(description)
     parser.add_argument("--fid-samples", type=int, default=10_000)
     parser.add_argument("--fid-steps", type=int, default=steps)

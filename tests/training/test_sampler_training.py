@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from models.loader import load_network
-from tests.helpers import make_tiny_cifar10
-from training import diffusion, ebm
+from tests.helpers import TINY_UNET_ARGS, make_tiny_cifar10, save_weights, tiny_unet
+from training import diffusion, ebm, ebm_denoising
 
 
 def common(tmp_path):
@@ -32,6 +32,24 @@ def test_diffusion_training_resumes_with_its_ema_and_writes_weights_curve_and_sa
     assert torch.equal(unet.stem.weight, checkpoint["objects"]["ema"]["stem.weight"])  # the EMA is served
     assert Image.open(tmp_path / "out" / "diffusion-v1.0-samples.png").size == (8 * 34 + 2, 8 * 34 + 2)
     assert (tmp_path / "out" / "diffusion-v1.0-curve.png").exists()
+
+
+def test_ebm_2_training_starts_from_a_diffusion_unet_resumes_and_serves_its_ema(tmp_path):
+    save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS)
+    args = [*common(tmp_path), "--init", str(tmp_path / "diffusion-v1.0.json")]
+    ebm_denoising.main([*args, "--epochs", "1"])
+    ebm_denoising.main([*args, "--epochs", "2", "--resume"])
+    checkpoint = torch.load(tmp_path / "ckpt" / "ebm-v2.0.pt", weights_only=False)
+    assert checkpoint["progress"]["epoch"] == 2 and len(checkpoint["progress"]["runs"]) == 2
+    manifest = json.loads((tmp_path / "out" / "ebm-v2.0.json").read_text())
+    assert manifest["model"] == "ebm" and manifest["version"] == "2.0" and manifest["training"]["epochs"] == 2
+    assert manifest["network"] == {"class": "models.noise_conditional_energy.NoiseConditionalEnergy",
+                                   "args": TINY_UNET_ARGS}
+    energy, _ = load_network(tmp_path / "out" / "ebm-v2.0.json")
+    ema = checkpoint["objects"]["ema"]
+    assert torch.equal(energy.unet.stem.weight, ema["energy.unet.stem.weight"])  # the EMA is served
+    assert not torch.equal(energy.unet.stem.weight, tiny_unet().stem.weight)  # trained from the UNet's weights
+    assert Image.open(tmp_path / "out" / "ebm-v2.0-samples.png").size == (8 * 34 + 2, 8 * 34 + 2)
 
 
 def test_ebm_training_resumes_with_its_replay_buffer(tmp_path):
