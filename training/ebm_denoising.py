@@ -38,7 +38,7 @@ def arguments() -> argparse.ArgumentParser:
     parser = training_arguments(__doc__.splitlines()[0], epochs=10)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--init", default="weights/diffusion-v1.0.json",
-                        help="the weights manifest of a UNet to start from, or 'none'")
+                        help="the weights manifest of a UNet or of an energy to start from, or 'none'")
     return parser
 
 
@@ -51,11 +51,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.init == "none":
         spec = network_spec(NoiseConditionalEnergy)
         energy = build_network(spec)
-    else:
-        unet, unet_manifest = load_network(Path(args.init))
-        spec = network_spec(NoiseConditionalEnergy, **unet_manifest["network"]["args"])
+    else:  # a UNet noise predictor, or an energy trained before (a later session goes on from its weights)
+        start, start_manifest = load_network(Path(args.init))
+        spec = network_spec(NoiseConditionalEnergy, **start_manifest["network"]["args"])
         energy = build_network(spec)
-        energy.unet.load_state_dict(unet.state_dict())
+        (energy if isinstance(start, NoiseConditionalEnergy) else energy.unet).load_state_dict(start.state_dict())
     model = EnergyNoisePredictor(energy.to(args.device).requires_grad_(True), create_graph=True)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
