@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import yaml
 
 from handlers.request_handler import Field, JsonHandler, RequestError, parse_body, validate
 from tests.helpers import FakeContext, json_request
@@ -102,3 +103,22 @@ def test_a_bad_request_does_not_affect_the_others_in_its_batch(tmp_path):
     assert [context.status(i) for i in range(5)] == [200, 400, 400, 422, 200]
     assert answers[2]["field"] == "n" and "0..10" in answers[2]["error"]
     assert all(context.content_types[i] == "application/json" for i in range(6))
+
+
+@pytest.mark.parametrize("version, n, m", [("1.0", (0, 10), 2), ("2.0", (0, 3), 4)])
+def test_a_version_section_overrides_only_what_it_names(tmp_path, version, n, m):
+    context = FakeContext("bigram", tmp_path, version)
+    context.model_yaml_config = yaml.safe_load("""
+handler:
+  torch_threads: 1
+  limits: {n: [0, 10], m: [1, 5]}
+  defaults: {m: 2}
+  versions:
+    2.0:  # unquoted: YAML reads a number
+      limits: {n: [0, 3]}
+      defaults: {m: 4}
+""")
+    handler = EchoHandler()
+    handler.initialize(context)
+    assert handler.fields["n"].bounds == n and handler.fields["m"].bounds == (1, 5)
+    assert handler.fields["m"].default == m
