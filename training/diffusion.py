@@ -36,6 +36,10 @@ WARMUP_STEPS = 1000
 GRAD_CLIP = 1.0
 WEIGHT_DECAY = 1e-4
 EMA_DECAY = 0.999
+CIFAR10_TRAINING_DATA = {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.tar.gz)",
+                         "train": "50,000 training images, random horizontal flips",
+                         "normalization": "per-channel CIFAR-10 mean and std (models/images.py)"}
+SCHEDULE = "offset cosine, signal rate 0.95 (t=0) to 0.02 (t=1)"
 
 
 def diffusion_loss(model: torch.nn.Module, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -46,15 +50,21 @@ def diffusion_loss(model: torch.nn.Module, images: torch.Tensor, generator: torc
     return F.mse_loss(model(noisy, noise_variance).float(), noise)
 
 
-def train_noise_predictor(run: TrainingRun, model: torch.nn.Module, ema: torch.nn.Module,
-                          optimizer: torch.optim.Optimizer, warmup: torch.optim.lr_scheduler.LRScheduler,
-                          images: torch.Tensor, generator: torch.Generator, batch_size: int) -> None:
-    """This run's epochs of noise-prediction training on uint8 `images` (randomly flipped), with an
-    EMA of the weights: the diffusion model's, and ebm 2.0's (training/ebm_denoising.py)."""
+def train_noise_predictor(args: argparse.Namespace, model: torch.nn.Module, images: torch.Tensor,
+                          generator: torch.Generator, name: tuple[str, str, str], learning_rate: float,
+                          warmup_steps: int) -> tuple[TrainingRun, torch.nn.Module]:
+    """This run's epochs of noise-prediction training of `model` on uint8 `images` (randomly
+    flipped): AdamW with a warm-up and an EMA of the weights, for the diffusion model and ebm 2.0
+    (training/ebm_denoising.py). `name` is (model, version, command line). Returns the run and the EMA."""
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=WEIGHT_DECAY)
+    warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup_steps))
+    stateful = {"model": model, "ema": ema, "optimizer": optimizer, "warmup": warmup, "generator": generator}
+    run = TrainingRun(args, *name, stateful, curves=["train loss"], bf16=bf16_autocast_supported(args.device))
     for epoch in run.epochs():
         model.train()
         losses = []
-        bar = run.batches(len(images), batch_size, generator)
+        bar = run.batches(len(images), args.batch_size, generator)
         for step, indices in enumerate(bar):
             batch = images[indices]
             flip = torch.rand(len(batch), generator=generator) < 0.5
@@ -70,6 +80,14 @@ def train_noise_predictor(run: TrainingRun, model: torch.nn.Module, ema: torch.n
             losses.append(loss.item())
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
         run.end_epoch({"train loss": sum(losses) / len(losses)})
+    return run, ema
+
+
+def optimizer_description(learning_rate: float, warmup_steps: int) -> dict[str, str]:
+    """The manifest's words for train_noise_predictor's optimiser and EMA."""
+    return {"optimizer": f"AdamW lr {learning_rate} (warm-up {warmup_steps} steps), weight decay {WEIGHT_DECAY}, "
+                         f"gradient norm clipped to {GRAD_CLIP}",
+            "ema_decay": f"{EMA_DECAY}, warmed up as min({EMA_DECAY}, (1 + step) / (10 + step))"}
 
 
 def arguments() -> argparse.ArgumentParser:
@@ -83,35 +101,23 @@ def arguments() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
     generator = seed_everything(args.seed)
-    bf16 = bf16_autocast_supported(args.device)
     images, _ = load_cifar10(args.data_dir, "train")
 
     spec = network_spec(UNet, widths=args.widths, block_depth=2, embedding_dim=32, groups=8)
     model = build_network(spec).to(args.device)
-    ema = copy.deepcopy(model).eval()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
-    warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / WARMUP_STEPS))
-    stateful = {"model": model, "ema": ema, "optimizer": optimizer, "warmup": warmup, "generator": generator}
-    run = TrainingRun(args, "diffusion", "1.0", command_line("training.diffusion", argv), stateful,
-                      curves=["train loss"], bf16=bf16)
-
-    train_noise_predictor(run, model, ema, optimizer, warmup, images, generator, args.batch_size)
+    run, ema = train_noise_predictor(args, model, images, generator,
+                                     ("diffusion", "1.0", command_line("training.diffusion", argv)),
+                                     LEARNING_RATE, WARMUP_STEPS)
     run.save(ema, title="Diffusion model (UNet noise predictor)", manifest={
         "architecture": {"network": "UNet noise predictor: residual blocks (GroupNorm, SiLU, noise "
                                     "embedding added in each), skip connections, sinusoidal embedding "
                                     "of the noise variance",
-                         "schedule": "offset cosine, signal rate 0.95 (t=0) to 0.02 (t=1)",
-                         "sampler": "DDIM (eta 0 by default)"},
+                         "schedule": SCHEDULE, "sampler": "DDIM (eta 0 by default)"},
         "network": spec,
         "parameters": parameter_count(model),
-        "data": {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.tar.gz)",
-                 "train": "50,000 training images, random horizontal flips",
-                 "normalization": "per-channel CIFAR-10 mean and std (models/images.py)"},
-        "training": {"batch_size": args.batch_size,
-                     "optimizer": f"AdamW lr {LEARNING_RATE} (warm-up {WARMUP_STEPS} steps), "
-                                  f"weight decay {WEIGHT_DECAY}, gradient norm clipped to {GRAD_CLIP}",
-                     "loss": "mean squared error of the predicted noise",
-                     "ema_decay": f"{EMA_DECAY}, warmed up as min({EMA_DECAY}, (1 + step) / (10 + step))"},
+        "data": CIFAR10_TRAINING_DATA,
+        "training": {"batch_size": args.batch_size, "loss": "mean squared error of the predicted noise",
+                     **optimizer_description(LEARNING_RATE, WARMUP_STEPS)},
     }, metrics={})
     served = served_defaults("diffusion", "1.0")
     samples = reverse_diffusion(ema, 64, 0, served["diffusion_steps"], eta=served["eta"])

@@ -16,18 +16,15 @@ quality metrics.
 from __future__ import annotations
 
 import argparse
-import copy
 from pathlib import Path
-
-import torch
 
 from models.annealed_langevin import annealed_langevin
 from models.loader import build_network, load_network, network_spec
 from models.noise_conditional_energy import EnergyNoisePredictor, NoiseConditionalEnergy
-from training.data import bf16_autocast_supported, load_cifar10
-from training.diffusion import EMA_DECAY, GRAD_CLIP, WEIGHT_DECAY, train_noise_predictor
+from training.data import load_cifar10
+from training.diffusion import CIFAR10_TRAINING_DATA, SCHEDULE, optimizer_description, train_noise_predictor
 from training.model_config import served_defaults
-from training.run import TrainingRun, command_line, parameter_count, save_grid, seed_everything, training_arguments
+from training.run import command_line, parameter_count, save_grid, seed_everything, training_arguments
 
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-4
@@ -45,7 +42,6 @@ def arguments() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
     generator = seed_everything(args.seed)
-    bf16 = bf16_autocast_supported(args.device)
     images, _ = load_cifar10(args.data_dir, "train")
 
     if args.init == "none":
@@ -57,30 +53,22 @@ def main(argv: list[str] | None = None) -> None:
         energy = build_network(spec)
         (energy if isinstance(start, NoiseConditionalEnergy) else energy.unet).load_state_dict(start.state_dict())
     model = EnergyNoisePredictor(energy.to(args.device).requires_grad_(True), create_graph=True)
-    ema = copy.deepcopy(model).requires_grad_(False)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
-    warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / WARMUP_STEPS))
-    stateful = {"model": model, "ema": ema, "optimizer": optimizer, "warmup": warmup, "generator": generator}
-    run = TrainingRun(args, "ebm", "2.0", command_line("training.ebm_denoising", argv), stateful,
-                      curves=["train loss"], bf16=bf16)
-    train_noise_predictor(run, model, ema, optimizer, warmup, images, generator, args.batch_size)
+    run, ema = train_noise_predictor(args, model, images, generator,
+                                     ("ebm", "2.0", command_line("training.ebm_denoising", argv)),
+                                     LEARNING_RATE, WARMUP_STEPS)
 
     run.save(ema.energy, title="ebm 2.0 (noise-conditional energy, denoising score matching)", manifest={
         "architecture": {"network": NoiseConditionalEnergy.__doc__ + " E(x, s^2) = <x, g(x, s^2)> / (2 s), g a "
                                     "UNet (the diffusion model's design); the noise it implies is s dE/dx",
-                         "schedule": "offset cosine, signal rate 0.95 (t=0) to 0.02 (t=1)",
+                         "schedule": SCHEDULE,
                          "sampler": "annealed Langevin dynamics on dE/dx, one step a noise level "
                                     "(models/annealed_langevin.py)"},
         "network": spec,
         "parameters": parameter_count(energy),
-        "data": {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.tar.gz)",
-                 "train": "50,000 training images, random horizontal flips",
-                 "normalization": "per-channel CIFAR-10 mean and std (models/images.py)"},
+        "data": CIFAR10_TRAINING_DATA,
         "training": {"batch_size": args.batch_size, "init": args.init,
-                     "optimizer": f"AdamW lr {LEARNING_RATE} (warm-up {WARMUP_STEPS} steps), "
-                                  f"weight decay {WEIGHT_DECAY}, gradient norm clipped to {GRAD_CLIP}",
                      "loss": "denoising score matching: mean squared error of s dE/dx against the added noise",
-                     "ema_decay": f"{EMA_DECAY}, warmed up as min({EMA_DECAY}, (1 + step) / (10 + step))"},
+                     **optimizer_description(LEARNING_RATE, WARMUP_STEPS)},
     }, metrics={})
     served = served_defaults("ebm", "2.0")
     samples = annealed_langevin(ema.energy, 64, 0, served["steps"], step_size=served["step_size"],
