@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from handlers.model_config import version_settings
 from models.loader import load_network
 from models.manifest import manifest_name
 
@@ -165,10 +166,8 @@ class JsonHandler:
         # Several workers share the CPU: each gets the threads its model-config gives it.
         torch.set_num_threads(int(config["torch_threads"]))
         self.version = context.manifest["model"]["modelVersion"]
-        # The versions of a model share its model-config; `versions.<version>` says where one differs.
-        own = {str(version): part for version, part in config.get("versions", {}).items()}.get(self.version, {})
-        self.limits = {**config["limits"], **own.get("limits", {})}
-        self.defaults = {**config.get("defaults", {}), **own.get("defaults", {})}
+        settings = version_settings(config, self.version)
+        self.limits, self.defaults = settings["limits"], settings["defaults"]
         self.fields = self.request_fields()
         gpu = context.system_properties.get("gpu_id")
         self.device = torch.device(f"cuda:{gpu}" if gpu is not None and torch.cuda.is_available() else "cpu")

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from handlers.model_config import version_settings
+
 ARCHIVE = Path(__file__).resolve().parent.parent / "archive"
 
 
@@ -15,5 +17,4 @@ def served_defaults(model: str, version: str) -> dict[str, Any]:
     """What a request to `version` of `model` gets for a field it leaves out: `handler.defaults`,
     updated by that version's own (`handler.versions.<version>.defaults`)."""
     config = yaml.safe_load((ARCHIVE / model / "model-config.yaml").read_text())["handler"]
-    own = {str(key): part for key, part in config.get("versions", {}).items()}.get(version, {})
-    return {**config["defaults"], **own.get("defaults", {})}
+    return version_settings(config, version)["defaults"]
