@@ -1,13 +1,17 @@
-"""`diffusion`: {"num_samples": 16, "diffusion_steps": 50, "seed": 1}
+"""`diffusion`: {"num_samples": 16, "diffusion_steps": 50, "sampler": "ddim", "eta": 0.0, "seed": 1}
 -> {"num_samples", "image_base64_png", "seed", "diffusion_steps"}.
 
-DDIM reverse diffusion with the EMA weights of the UNet; `eta` > 0 adds fresh noise at each step
-(eta = 1 is DDPM-like), 0 (the default) is deterministic given the seed.
+Reverse diffusion with the EMA weights of the UNet, one network call a step, by `sampler`:
+- "ddim": `eta` > 0 adds fresh noise at each step (eta = 1 is DDPM-like), 0 is deterministic
+  given the seed;
+- "dpmpp_2m" (DPM-Solver++(2M), second-order): deterministic given the seed; it takes eta 0 only.
 """
 
+from typing import Any
+
 from handlers.iterative_sampler import IterativeSamplerHandler
-from handlers.request_handler import Field
-from models.diffusion_sampler import reverse_diffusion
+from handlers.request_handler import Field, RequestError
+from models.diffusion_sampler import SAMPLERS, reverse_diffusion
 
 
 class DiffusionHandler(IterativeSamplerHandler):
@@ -15,4 +19,12 @@ class DiffusionHandler(IterativeSamplerHandler):
     sampler = staticmethod(reverse_diffusion)
 
     def settings_fields(self) -> dict[str, Field]:
-        return {"eta": self.field(float, "eta")}
+        return {"sampler": Field(str, default=self.defaults["sampler"], choices=SAMPLERS),
+                "eta": self.field(float, "eta")}
+
+    def parse(self, request: dict[str, Any]) -> dict[str, Any]:
+        params = super().parse(request)
+        if params["sampler"] != "ddim" and params["eta"] != 0:
+            raise RequestError(f"'eta' is {params['eta']}; it applies to the ddim sampler only, and "
+                               f"{params['sampler']} takes 0", "eta", f"0 with sampler {params['sampler']}")
+        return params

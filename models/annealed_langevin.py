@@ -34,4 +34,5 @@ def annealed_langevin(energy: torch.nn.Module, num_samples: int, seed: int, step
     """uint8 images (N, 3, size, size), returned on the CPU and computed on the energy's device (the
     samplers' contract, models/progress.py); `noise` in 0..1."""
     predictor = EnergyNoisePredictor(energy, scale=step_size)
-    return reverse_diffusion(predictor, num_samples, seed, steps, on_step, eta=noise, image_size=image_size)
+    return reverse_diffusion(predictor, num_samples, seed, steps, on_step, sampler="ddim", eta=noise,
+                             image_size=image_size)

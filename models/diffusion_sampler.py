@@ -3,6 +3,9 @@
 The network works on images normalised with the CIFAR-10 channel mean and standard deviation
 (models/images.py), as in training; `reverse_diffusion` starts from pure noise in that space and
 undoes the normalisation at the end. It keeps the samplers' contract (models/progress.py).
+
+Two schedulers walk the same times: DDIM (models/diffusion_schedule.py), first-order, with `eta`
+for fresh noise, and DPM-Solver++(2M) (models/dpm_solver.py), second-order and deterministic.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
+from models.dpm_solver import DPMSolver2MScheduler
 from models.images import denormalize
 from models.progress import StepCallback
 
@@ -22,15 +26,30 @@ def add_noise(images: torch.Tensor, noise: torch.Tensor, diffusion_times: torch.
     return noisy, noise_rates ** 2
 
 
+SAMPLERS = ("ddim", "dpmpp_2m")
+
+
+def make_scheduler(sampler: str, eta: float) -> DDIMScheduler | DPMSolver2MScheduler:
+    if sampler == "ddim":
+        return DDIMScheduler(eta)
+    if sampler == "dpmpp_2m":
+        if eta != 0:
+            raise ValueError(f"eta applies to ddim only; dpmpp_2m takes eta 0, not {eta}")
+        return DPMSolver2MScheduler()
+    raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}")
+
+
 @torch.no_grad()
 def reverse_diffusion(model: torch.nn.Module, num_samples: int, seed: int, steps: int,
-                      on_step: StepCallback | None = None, *, eta: float, image_size: int = 32) -> torch.Tensor:
-    """`num_samples` uint8 images (N, 3, size, size) on the CPU after `steps` DDIM steps, on the
-    model's device. The noise comes from a CPU generator seeded with `seed`: the same noise on any
-    device. `on_step` sees the current estimate of the clean images."""
+                      on_step: StepCallback | None = None, *, sampler: str, eta: float, image_size: int = 32
+                      ) -> torch.Tensor:
+    """`num_samples` uint8 images (N, 3, size, size) on the CPU after `steps` steps of `sampler`
+    (one network call each), on the model's device. The noise comes from a CPU generator seeded
+    with `seed`: the same noise on any device. `on_step` sees the current estimate of the clean
+    images."""
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
-    scheduler = DDIMScheduler(eta)
+    scheduler = make_scheduler(sampler, eta)
     scheduler.set_timesteps(steps)
     images = torch.randn(num_samples, 3, image_size, image_size, generator=generator).to(device)
     for index, t in enumerate(scheduler.timesteps):

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
                      **optimizer_description(LEARNING_RATE, WARMUP_STEPS)},
     }, metrics={})
     served = served_defaults("diffusion", "1.0")
-    samples = reverse_diffusion(ema, 64, 0, served["diffusion_steps"], eta=served["eta"])
+    samples = reverse_diffusion(ema, 64, 0, served["diffusion_steps"], sampler=served["sampler"], eta=served["eta"])
     save_grid(samples, run.output("-samples.png"), columns=8)
 
 

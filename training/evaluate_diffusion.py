@@ -1,13 +1,14 @@
 """Evaluate the diffusion model and write the results into its manifest.
 
-    python -m training.evaluate_diffusion --data-dir data --weights-dir weights
+    python -m training.evaluate_diffusion --data-dir data --weights-dir weights [--sampler dpmpp_2m]
 
-- FID and KID of 10,000 samples (the served DDIM steps and eta: archive/diffusion/model-config.yaml)
-  against 10,000 CIFAR-10 training images, next to the real-vs-real floor (the test images scored
-  the same way).
-- Quality against the number of steps (10, 20, 50, 100) on 2,000 samples each, with the
-  real-vs-real floor at that size.
-- The copy check: samples' nearest training images (weights/diffusion-v1.0-nearest.png).
+With the served sampler and eta (archive/diffusion/model-config.yaml) unless `--sampler` says
+otherwise (another sampler takes eta 0, and its metrics' names end in _<sampler>):
+- quality against the number of steps (10, 20, 50, 100) on 2,000 samples each, with the
+  real-vs-real floor at that size;
+- FID and KID of 10,000 samples at the served steps against 10,000 CIFAR-10 training images, next
+  to the real-vs-real floor (the test images scored the same way); `--fid-samples 0` skips them;
+- the copy check: samples' nearest training images (weights/diffusion-v1.0-nearest.png).
 Samples are drawn as the server draws them, 100 per seed (seeds 0, 1, 2, ...). Each result goes
 into the manifest as soon as it is measured, and samples and features are cached, so a stopped
 evaluation, run again, resumes from the last sample set it completed.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 
-from models.diffusion_sampler import reverse_diffusion
+from models.diffusion_sampler import SAMPLERS, reverse_diffusion
 from models.loader import load_network
 from models.manifest import manifest_name, weights_name
 from training.model_config import served_defaults
@@ -26,27 +27,33 @@ from training.sampler_evaluation import SAMPLES_PER_SEED, evaluate_sampler, samp
 
 
 def arguments() -> argparse.ArgumentParser:
-    return sampler_arguments(__doc__.splitlines()[0], served_defaults("diffusion", "1.0")["diffusion_steps"])
+    served = served_defaults("diffusion", "1.0")
+    parser = sampler_arguments(__doc__.splitlines()[0], served["diffusion_steps"])
+    parser.add_argument("--sampler", choices=SAMPLERS, default=served["sampler"])
+    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
-    eta = served_defaults("diffusion", "1.0")["eta"]
+    served = served_defaults("diffusion", "1.0")
+    eta = served["eta"] if args.sampler == served["sampler"] else 0.0
     manifest_path = args.weights_dir / manifest_name("diffusion", "1.0")
     model, _ = load_network(manifest_path, args.device)
 
     def sample(count: int, steps: int):
-        return samples_by_seed(lambda seed: reverse_diffusion(model, SAMPLES_PER_SEED, seed, steps, eta=eta), count,
-                               f"sampling ({steps} steps)")
+        return samples_by_seed(lambda seed: reverse_diffusion(model, SAMPLES_PER_SEED, seed, steps,
+                                                              sampler=args.sampler, eta=eta),
+                               count, f"sampling ({steps} steps)")
 
     def cache_name(count: int, steps: int) -> str:
-        # eta is named only where it is not 0, so the sets cached when it was always 0 keep their names.
+        # DDIM's eta 0 is named by nothing, so the sets cached before the other sampler keep their names.
         name = f"diffusion-{content_hash(model.state_dict().values())}-{steps}-steps-{count}"
-        return name + (f"-eta-{eta}" if eta else "")
+        return name + (f"-eta-{eta}" if eta else "") + ("" if args.sampler == "ddim" else f"-{args.sampler}")
 
     nearest = args.weights_dir / f"{weights_name('diffusion', '1.0')}-nearest.png"
-    evaluate_sampler(args, manifest_path, nearest, sample, cache_name, f"DDIM, eta {eta:g}")
-
+    settings = f"DDIM, eta {eta:g}" if args.sampler == "ddim" else "DPM-Solver++(2M)"
+    evaluate_sampler(args, manifest_path, nearest, sample, cache_name, settings,
+                     "" if args.sampler == "ddim" else f"_{args.sampler}")
 
 if __name__ == "__main__":
     main()

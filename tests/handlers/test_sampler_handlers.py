@@ -112,11 +112,22 @@ def test_ebm_limits_answer_400_naming_the_field(ebm, body, field):
     ({"diffusion_steps": 1001}, "diffusion_steps", "an integer in 1..1000"),
     ({"num_samples": 64, "diffusion_steps": 101}, "num_samples", "num_samples x diffusion_steps <= 6400"),
     ({"eta": 1.5}, "eta", "a number in 0.0..1.0"), ({"eta": float("nan")}, "eta", "a number in 0.0..1.0"),
+    ({"sampler": "euler"}, "sampler", "one of ddim, dpmpp_2m"), ({"sampler": 2}, "sampler", "one of ddim, dpmpp_2m"),
+    ({"sampler": "dpmpp_2m", "eta": 0.5}, "eta", "0 with sampler dpmpp_2m"),
 ])
 def test_diffusion_limits_quote_the_limit(diffusion, body, field, allowed):
     handler, context = diffusion
     status, out = answer(handler, context, body)
     assert status == 400 and json.loads(out)["field"] == field and json.loads(out)["allowed"] == allowed
+
+
+def test_diffusion_serves_both_samplers_by_seed(diffusion):
+    handler, context = diffusion
+    body = {"num_samples": 2, "diffusion_steps": 4, "seed": 5}
+    ddim = answer(handler, context, body)
+    assert ddim[0] == 200 and ddim == answer(handler, context, {**body, "sampler": "ddim"})
+    dpm = answer(handler, context, {**body, "sampler": "dpmpp_2m"})
+    assert dpm[0] == 200 and dpm == answer(handler, context, {**body, "sampler": "dpmpp_2m"}) and dpm != ddim
 
 
 @pytest.mark.parametrize("sampler", ["ebm", "diffusion"])
