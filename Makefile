@@ -6,7 +6,7 @@ SHARED_DATA ?= ../shared/data
 DATA := data
 MODEL ?=
 
-.PHONY: install install-eval check-java data archive serve stop register unregister test lint train evaluate
+.PHONY: install install-eval check-java data archive serve stop register unregister test lint train evaluate bench
 
 install: check-java $(VENV)/.installed
 
@@ -56,6 +56,10 @@ unregister: install
 
 test: install
 	$(PY) -m pytest -q tests
+
+# Speed, measured side by side in one run (a few minutes; not part of make test): see README, Speed.
+bench: archive
+	$(PY) -m bench $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

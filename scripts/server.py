@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +43,30 @@ def read_properties(path: Path) -> dict[str, str]:
 
 def write_properties(properties: dict[str, str], path: Path) -> None:
     Path(path).write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def on_free_ports(config: Path, **changes: str) -> Path:
+    """Rewrite a config.properties so that every address is on a free port; also apply `changes`.
+    Nothing else changes."""
+    properties = read_properties(config)
+    properties.update({
+        "inference_address": f"http://127.0.0.1:{free_port()}",
+        "management_address": f"http://127.0.0.1:{free_port()}",
+        "metrics_address": f"http://127.0.0.1:{free_port()}",
+        "grpc_inference_port": str(free_port()),
+        "grpc_management_port": str(free_port()),
+        # Workers talk to the frontend over /tmp/.ts.sock.<port>: keep clear of another server's.
+        "initial_worker_port": str(free_port()),
+        **changes,
+    })
+    write_properties(properties, config)
+    return config
 
 
 class Server:

@@ -1,6 +1,6 @@
-"""What the tests share: a stand-in for TorchServe's Context, handlers loaded and called as
-TorchServe calls them, weights files in a temporary folder, tiny networks, tiny stand-ins for the
-data sets (so no test needs ../shared/data), and PNG encoding and decoding."""
+"""What the tests share: handlers loaded and called as TorchServe calls them (through
+handlers/local_context.py), weights files in a temporary folder, tiny networks, tiny stand-ins for
+the data sets (so no test needs ../shared/data), and PNG encoding and decoding."""
 
 import base64
 import io
@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from PIL import Image
 
+from handlers.local_context import LocalContext
 from models.cifar10 import CLASSES
 from models.loader import network_spec
 from models.manifest import sha256_of, weights_name, write_manifest
@@ -23,42 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY_UNET_ARGS = {"widths": [8, 16, 24, 32], "block_depth": 1, "embedding_dim": 16, "groups": 4}
 
 
-class FakeContext:
-    def __init__(self, model: str, model_dir: Path, version: str = "1.0") -> None:
-        self.manifest = {"model": {"modelName": model, "modelVersion": version}}
-        self.model_yaml_config = yaml.safe_load((ROOT / "archive" / model / "model-config.yaml").read_text())
-        self.system_properties = {"model_dir": str(model_dir)}
-        self.statuses: dict[int, int] = {}
-        self.request_headers: dict[int, dict[str, str]] = {}
-        self.content_types: dict[int, str] = {}
-        self.request_ids = {i: f"request-{i}" for i in range(16)}
-
-    def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
-        self.statuses[idx] = code
-
-    def set_response_content_type(self, idx: int, value: str) -> None:
-        self.content_types[idx] = value
-
-    def get_all_request_header(self, idx: int) -> dict[str, str]:
-        return self.request_headers.get(idx, {})
-
-    def status(self, idx: int) -> int:
-        return self.statuses.get(idx, 200)
-
-
 def json_request(body: Any) -> dict[str, Any]:
     """A request as TorchServe passes an application/json body to a handler: already decoded."""
     return {"body": body}
 
 
-def loaded(handler_class: type, model: str, model_dir: Path, version: str = "1.0") -> tuple[Any, FakeContext]:
+def loaded(handler_class: type, model: str, model_dir: Path, version: str = "1.0") -> tuple[Any, LocalContext]:
     """A handler initialised as TorchServe initialises it, from the weights in `model_dir`."""
-    handler, context = handler_class(), FakeContext(model, model_dir, version)
+    handler, context = handler_class(), LocalContext(model, model_dir, version)
     handler.initialize(context)
     return handler, context
 
 
-def handle(handler: Any, context: FakeContext, requests: list[dict[str, Any]]) -> list[tuple[int, Any]]:
+def handle(handler: Any, context: LocalContext, requests: list[dict[str, Any]]) -> list[tuple[int, Any]]:
     """(status, encoded answer) for each request of one batch."""
     context.statuses.clear()
     return [(context.status(i), answer) for i, answer in enumerate(handler.handle(requests, context))]

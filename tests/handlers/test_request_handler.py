@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from handlers.request_handler import Field, JsonHandler, RequestError, parse_body, validate
-from tests.helpers import FakeContext, json_request
+from tests.helpers import LocalContext, json_request
 
 FIELDS = {
     "text": Field(str, required=True, max_length=5),
@@ -90,7 +90,7 @@ class EchoHandler(JsonHandler):
 
 def test_a_bad_request_does_not_affect_the_others_in_its_batch(tmp_path):
     handler = EchoHandler()
-    context = FakeContext("bigram", tmp_path)
+    context = LocalContext("bigram", tmp_path)
     context.model_yaml_config = {"handler": {"torch_threads": 1, "limits": {"n": [0, 10], "m": [1, 5]},
                                              "defaults": {"m": 2}}}
     handler.initialize(context)
@@ -107,7 +107,7 @@ def test_a_bad_request_does_not_affect_the_others_in_its_batch(tmp_path):
 
 @pytest.mark.parametrize("version, n, m", [("1.0", (0, 10), 2), ("2.0", (0, 3), 4)])
 def test_a_version_section_overrides_only_what_it_names(tmp_path, version, n, m):
-    context = FakeContext("bigram", tmp_path, version)
+    context = LocalContext("bigram", tmp_path, version)
     context.model_yaml_config = yaml.safe_load("""
 handler:
   torch_threads: 1

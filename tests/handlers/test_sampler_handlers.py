@@ -13,7 +13,7 @@ from handlers.ebm import EbmHandler
 from models.ebm import EnergyNet
 from tests.helpers import (
     TINY_UNET_ARGS,
-    FakeContext,
+    LocalContext,
     decode_png,
     handle,
     json_request,
@@ -180,7 +180,7 @@ def test_previews_are_evenly_spaced_and_end_at_the_last_step(steps, expected, mo
     sent = []
     monkeypatch.setattr(handlers.stream, "send_intermediate_predict_response",
                         lambda ret, ids, message, code, ctx: sent.append(json.loads(ret[2])))
-    context = FakeContext("ebm", ".")
+    context = LocalContext("ebm", ".")
     progress = handlers.stream.ProgressStream(context, 2, previews=8, preview_samples=4)
     for step in range(1, steps + 1):
         progress(step, steps, torch.zeros(6, 3, 8, 8, dtype=torch.uint8))

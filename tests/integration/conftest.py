@@ -2,7 +2,6 @@
 every model, started as `make serve` starts it (scripts/server.py)."""
 
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,32 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from scripts.server import Server, read_properties, write_properties
+from scripts.server import Server, on_free_ports
 from tests.helpers import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def on_free_ports(config: Path, **changes: str) -> Path:
-    """Rewrite a config.properties so that every address is on a free port; also apply `changes`.
-    Nothing else changes."""
-    properties = read_properties(config)
-    properties.update({
-        "inference_address": f"http://127.0.0.1:{free_port()}",
-        "management_address": f"http://127.0.0.1:{free_port()}",
-        "metrics_address": f"http://127.0.0.1:{free_port()}",
-        "grpc_inference_port": str(free_port()),
-        "grpc_management_port": str(free_port()),
-        # Workers talk to the frontend over /tmp/.ts.sock.<port>: keep clear of another server's.
-        "initial_worker_port": str(free_port()),
-        **changes,
-    })
-    write_properties(properties, config)
-    return config
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts.server import Server
+from scripts.server import Server, on_free_ports
 from tests.helpers import ROOT
-from tests.integration.conftest import Client, on_free_ports
+from tests.integration.conftest import Client
 
 TOY = ROOT / "tests" / "toy_model"
 PROJECT = ("Makefile", "requirements.txt", "config.properties", "handlers", "models", "training", "scripts", "archive",

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from archive.build import find_archives
-from scripts.server import Server
+from scripts.server import Server, on_free_ports
 from tests.helpers import ROOT
-from tests.integration.conftest import Client, on_free_ports
+from tests.integration.conftest import Client
 from tests.integration.test_recorded_answers import CASES, send
 
 MODELS = sorted({archive.model for archive in find_archives().values()})

@@ -1,0 +1,57 @@
+"""The machine a benchmark ran on, and the physical limit it is measured against: the
+matrix-multiply peak (GFLOP/s) at a number of threads and a precision, measured in the same run."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import time
+from typing import Any
+
+import torch
+
+MATMUL_SIZE = 1024
+
+
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def native_bf16() -> bool:
+    """Whether oneDNN runs bf16 in hardware here (AVX-512 BF16 or AMX): elsewhere it is emulated,
+    several times slower than fp32, and the bench leaves it out."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def describe() -> dict[str, Any]:
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "capability": torch.backends.cpu.get_cpu_capability(),
+            "native_bf16": native_bf16(), "torch": torch.__version__}
+
+
+def slug(machine: dict[str, Any]) -> str:
+    """A file name for the machine: its CPU, cores and capability."""
+    text = f"{machine['cpu']}-{machine['cores']}-cores-{machine['capability']}"
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def matmul_peak(dtype: torch.dtype, seconds: float = 1.0) -> float:
+    """GFLOP/s of square matrix multiplies at the current number of threads: the best of a few
+    one-second rounds."""
+    a = torch.randn(MATMUL_SIZE, MATMUL_SIZE).to(dtype)
+    b = torch.randn(MATMUL_SIZE, MATMUL_SIZE).to(dtype)
+    torch.mm(a, b)
+    best = 0.0
+    for _ in range(3):
+        count, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds / 3:
+            torch.mm(a, b)
+            count += 1
+        best = max(best, 2 * MATMUL_SIZE ** 3 * count / elapsed / 1e9)
+    return best

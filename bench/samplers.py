@@ -1,0 +1,158 @@
+"""The iterative samplers' cost: seconds per sample-step of their networks, the GFLOP/s that is,
+against the matrix-multiply peak at the same threads and precision (bench/machine.py), over
+threads (1 or every core), memory layout (channels-last or not) and precision (fp32, and bf16 where
+the CPU has it natively); then whole requests of 16 samples at the served threads: DDIM against
+DPM-Solver++(2M) at equal quality, and the ebm samplers against the course recipe's loop
+(bench/reference_ebm.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch.utils.flop_counter import FlopCounterMode
+
+from bench.machine import matmul_peak, native_bf16
+from bench.reference_ebm import CourseEnergy, course_langevin
+from bench.timing import median_seconds
+from models.annealed_langevin import annealed_langevin
+from models.diffusion_sampler import reverse_diffusion
+from models.langevin import sample_from_noise
+from models.loader import load_network
+from models.manifest import manifest_name
+from models.noise_conditional_energy import predicted_noise
+from training.model_config import ARCHIVE, served_defaults
+
+BATCH = 16
+NOISE_VARIANCE = 0.5  # any level: the cost of a step does not depend on it
+
+
+@dataclass
+class NetworkStep:
+    """What one sampler step asks of a network, for a batch of images. `same_work` does the same
+    arithmetic in a form that FlopCounterMode can follow: its module tracker fails inside
+    torch.autograd.grad, and `.backward()` of the energy takes the same gradient (the weights
+    ask for none)."""
+    name: str
+    network: torch.nn.Module
+    call: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]
+    same_work: Callable[[torch.nn.Module, torch.Tensor], object]
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return self.call(self.network, images)
+
+
+def network_steps(weights: Path) -> list[NetworkStep]:
+    """A forward pass of the diffusion UNet; a forward and a backward pass (the gradient with
+    respect to the images) of the ebm 2.0 energy."""
+    variance = torch.full((BATCH,), NOISE_VARIANCE)
+    unet, _ = load_network(weights / manifest_name("diffusion", "1.0"), "cpu")
+    energy, _ = load_network(weights / manifest_name("ebm", "2.0"), "cpu")
+    return [NetworkStep("diffusion 1.0 (UNet forward)", unet, lambda net, x: net(x, variance),
+                        lambda net, x: net(x, variance)),
+            NetworkStep("ebm 2.0 (energy forward + backward)", energy,
+                        lambda net, x: predicted_noise(net, x, variance),
+                        lambda net, x: net(x.detach().requires_grad_(True), variance).sum().backward())]
+
+
+def flops_of(step: NetworkStep, images: torch.Tensor) -> int:
+    counter = FlopCounterMode(display=False)
+    with counter, torch.enable_grad():
+        step.same_work(step.network, images)
+    return counter.get_total_flops()
+
+
+def precisions() -> list[str]:
+    return ["fp32", "bf16"] if native_bf16() else ["fp32"]
+
+
+def precision(name: str) -> contextlib.AbstractContextManager:
+    return torch.autocast("cpu", dtype=torch.bfloat16) if name == "bf16" else contextlib.nullcontext()
+
+
+def network_rows(weights: Path, repeats: int = 3) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """(a row per network and setting, the matmul peaks in GFLOP/s by "<precision>, <threads> threads")."""
+    rows, peaks = [], {}
+    steps = network_steps(weights)
+    images = torch.randn(BATCH, 3, 32, 32)
+    flops = {step.name: flops_of(step, images) for step in steps}
+    for threads in sorted({1, os.cpu_count() or 1}):
+        torch.set_num_threads(threads)
+        for dtype in precisions():
+            peak_name = f"{dtype}, {threads} threads"
+            peaks[peak_name] = matmul_peak(torch.float32 if dtype == "fp32" else torch.bfloat16)
+            for channels_last in (False, True):
+                layout = torch.channels_last if channels_last else torch.contiguous_format
+                batch = images.contiguous(memory_format=layout)
+                for step in steps:
+                    step.network.to(memory_format=layout)
+
+                    def call(step=step, batch=batch, dtype=dtype):
+                        with torch.no_grad(), precision(dtype):
+                            step(batch)
+
+                    seconds = median_seconds(call, repeats)
+                    gflops = flops[step.name] / seconds / 1e9
+                    rows.append({"network": step.name, "threads": threads, "channels_last": channels_last,
+                                 "precision": dtype, "ms_per_sample_step": round(1000 * seconds / BATCH, 3),
+                                 "gflop_per_sample_step": round(flops[step.name] / BATCH / 1e9, 3),
+                                 "gflops": round(gflops, 1), "of_peak": round(gflops / peaks[peak_name], 3)})
+    return rows, {name: round(value, 1) for name, value in peaks.items()}
+
+
+def served_threads(model: str) -> int:
+    return int(yaml.safe_load((ARCHIVE / model / "model-config.yaml").read_text())["handler"]["torch_threads"])
+
+
+def equal_quality_steps(manifest: dict[str, Any], reference_steps: int = 50) -> tuple[int | None, str]:
+    """The fewest DPM-Solver++(2M) steps whose KID on the steps table is within one standard error
+    of DDIM's at `reference_steps` (the evaluation's tables), and how that was decided."""
+    metrics = manifest.get("metrics", {})
+    ddim, dpm = metrics.get("steps_table", {}), metrics.get("steps_table_dpmpp_2m", {})
+    if str(reference_steps) not in ddim or not dpm:
+        return None, "no DPM-Solver++ quality table in the diffusion manifest yet"
+    bar = ddim[str(reference_steps)]["kid"] + ddim[str(reference_steps)]["kid_std"]
+    matching = sorted(int(steps) for steps, row in dpm.items() if steps.isdigit() and row["kid"] <= bar)
+    if not matching:
+        return None, f"no DPM-Solver++ row reaches DDIM-{reference_steps}'s KID"
+    return matching[0], f"KID within one standard error of DDIM-{reference_steps}'s ({bar:.5f})"
+
+
+def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:
+    """Seconds for 16 samples at the served threads, fp32, as a request asks for them."""
+    rows = []
+    unet, manifest = load_network(weights / manifest_name("diffusion", "1.0"), "cpu")
+    torch.set_num_threads(served_threads("diffusion"))
+    ddim_steps = 50
+    dpm_steps, why = equal_quality_steps(manifest, ddim_steps)
+    rows.append({"request": f"diffusion, DDIM {ddim_steps} steps", "seconds": median_seconds(
+        partial(reverse_diffusion, unet, BATCH, 0, ddim_steps, sampler="ddim", eta=0.0), repeats, warmup=0)})
+    if dpm_steps is None:
+        dpm_steps, why = 20, why + "; timed at 20 steps"
+    rows.append({"request": f"diffusion, DPM-Solver++(2M) {dpm_steps} steps", "note": why,
+                 "seconds": median_seconds(
+                     partial(reverse_diffusion, unet, BATCH, 0, dpm_steps, sampler="dpmpp_2m", eta=0.0), repeats,
+                     warmup=0)})
+
+    torch.set_num_threads(served_threads("ebm"))
+    for version, sampler in (("2.0", annealed_langevin), ("1.0", sample_from_noise)):
+        energy, _ = load_network(weights / manifest_name("ebm", version), "cpu")
+        settings = served_defaults("ebm", version)
+        steps = settings.pop("steps")
+        settings.pop("num_samples", None)
+        rows.append({"request": f"ebm {version}, {steps} steps (served defaults)", "seconds": median_seconds(
+            partial(sampler, energy, BATCH, 0, steps, **settings), repeats, warmup=0)})
+    torch.manual_seed(0)
+    course = CourseEnergy()
+    rows.append({"request": "ebm, the course recipe's loop (256 steps, written plainly)",
+                 "seconds": median_seconds(partial(course_langevin, course, BATCH), repeats, warmup=0)})
+    for row in rows:
+        row["seconds"] = round(row["seconds"], 3)
+    return rows

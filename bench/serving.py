@@ -1,0 +1,127 @@
+"""What serving adds to each model's own work: every model's example request (its model-config's
+`example_request`) answered in this process by its handler, called as a worker calls it
+(handlers/local_context.py), against the same request answered by a real TorchServe over HTTP;
+and the throughput of that TorchServe at 1, 4 and 16 concurrent clients."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from archive.build import find_archives
+from handlers.local_context import LocalContext
+from scripts.server import ROOT, Server, on_free_ports
+
+CONCURRENCY = (1, 4, 16)
+
+
+def handler_class(model: str) -> type:
+    """The class TorchServe instantiates: the one class that handlers/<model>.py defines."""
+    module = importlib.import_module(f"handlers.{model}")
+    [cls] = [c for _, c in inspect.getmembers(module, inspect.isclass) if c.__module__ == module.__name__]
+    return cls
+
+
+def example_request(model: str) -> dict[str, Any] | None:
+    return yaml.safe_load((ROOT / "archive" / model / "model-config.yaml").read_text()).get("example_request")
+
+
+class Example:
+    """A model's example request, as TorchServe hands it to the handler and as a client sends it."""
+
+    def __init__(self, example: dict[str, Any]) -> None:
+        if "json" in example:
+            self.json, self.data, self.headers = example["json"], None, {}
+        else:
+            self.json, self.data = None, (ROOT / example["file"]).read_bytes()
+            self.headers = {"Content-Type": example["content_type"]}
+
+    def handler_request(self) -> dict[str, Any]:
+        return {"body": self.json if self.json is not None else bytearray(self.data)}
+
+    def send(self, session: requests.Session, url: str) -> requests.Response:
+        response = session.post(url, json=self.json, data=self.data, headers=self.headers, timeout=120)
+        response.raise_for_status()
+        return response
+
+
+def in_process_ms(model: str, version: str, example: Example, weights: Path, count: int) -> float:
+    handler, context = handler_class(model)(), LocalContext(model, weights, version)
+    handler.initialize(context)  # sets the model-config's torch threads, as a worker does
+    context.request_headers = {0: example.headers}
+    times = []
+    for _ in range(count + 1):
+        start = time.perf_counter()
+        handler.handle([example.handler_request()], context)
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times[1:])
+
+
+def served_ms(session: requests.Session, url: str, example: Example, count: int) -> float:
+    times = []
+    for _ in range(count + 1):
+        start = time.perf_counter()
+        example.send(session, url)
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times[1:])
+
+
+def throughput(url: str, headers: dict[str, str], example: Example, clients: int, seconds: float) -> float:
+    """Requests per second that `clients` threads, each with its own keep-alive session, get
+    answered in `seconds`."""
+    done = [0] * clients
+    deadline = time.perf_counter() + seconds
+
+    def client(index: int) -> None:
+        with requests.Session() as session:
+            session.headers.update(headers)
+            while time.perf_counter() < deadline:
+                example.send(session, url)
+                done[index] += 1
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.perf_counter() - start)
+
+
+def serving_rows(weights: Path, model_store: Path, count: int = 30, seconds: float = 3.0) -> list[dict[str, Any]]:
+    defaults = {archive.model: archive for archive in find_archives().values() if archive.default_version}
+    workdir = Path(tempfile.mkdtemp(prefix="bench-torchserve-"))
+    server = Server(workdir, on_free_ports(Path(shutil.copy(ROOT / "config.properties", workdir))), model_store)
+    rows = []
+    try:
+        server.start_serving()
+        headers = server.headers("inference")
+        for model, archive in sorted(defaults.items()):
+            config = example_request(model)
+            if config is None:
+                continue
+            example = Example(config)
+            url = f"{server.inference_url}/predictions/{model}"
+            with requests.Session() as session:
+                session.headers.update(headers)
+                served = served_ms(session, url, example, count)
+            local = in_process_ms(model, archive.version, example, weights, count)
+            row = {"model": model, "version": archive.version, "in_process_p50_ms": round(local, 2),
+                   "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2)}
+            for clients in CONCURRENCY:
+                row[f"requests_per_s_{clients}"] = round(throughput(url, headers, example, clients, seconds), 1)
+            rows.append(row)
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return rows

@@ -1,0 +1,32 @@
+"""TorchServe's Context, as far as this project's handlers use it, to call a handler in this
+process as a worker calls it (the tests and `make bench` do): the model's name and version, its
+model-config, a folder with its weights, and the per-request headers and answers."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class LocalContext:
+    def __init__(self, model: str, model_dir: Path, version: str = "1.0") -> None:
+        self.manifest = {"model": {"modelName": model, "modelVersion": version}}
+        self.model_yaml_config = yaml.safe_load((ROOT / "archive" / model / "model-config.yaml").read_text())
+        self.system_properties = {"model_dir": str(model_dir)}
+        self.statuses: dict[int, int] = {}
+        self.request_headers: dict[int, dict[str, str]] = {}
+        self.content_types: dict[int, str] = {}
+        self.request_ids = {i: f"request-{i}" for i in range(16)}
+
+    def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
+        self.statuses[idx] = code
+
+    def set_response_content_type(self, idx: int, value: str) -> None:
+        self.content_types[idx] = value
+
+    def get_all_request_header(self, idx: int) -> dict[str, str]:
+        return self.request_headers.get(idx, {})
+
+    def status(self, idx: int) -> int:
+        return self.statuses.get(idx, 200)

@@ -1,0 +1,81 @@
+"""`make bench`'s parts, on the committed weights (the timings themselves are not tested)."""
+
+import json
+
+import pytest
+import torch
+
+from archive.build import find_archives
+from bench.report import END, START, markdown, update_readme
+from bench.samplers import BATCH, equal_quality_steps, flops_of, network_steps
+from bench.serving import Example, example_request, handler_class
+from handlers.local_context import LocalContext
+from tests.helpers import ROOT
+
+WEIGHTS = ROOT / "weights"
+
+
+@pytest.mark.parametrize("archive", sorted(find_archives()))
+def test_every_model_answers_its_example_request_in_process(archive):
+    archive = find_archives()[archive]
+    config = example_request(archive.model)
+    assert config is not None, f"archive/{archive.model}/model-config.yaml has no example_request"
+    example = Example(config)
+    handler, context = handler_class(archive.model)(), LocalContext(archive.model, WEIGHTS, archive.version)
+    handler.initialize(context)
+    context.request_headers = {0: example.headers}
+    [answer] = handler.handle([example.handler_request()], context)
+    assert context.status(0) == 200, answer
+    assert json.loads(answer)
+
+
+def test_flops_are_counted_for_the_unet_and_for_the_energy_gradient():
+    images = torch.randn(BATCH, 3, 32, 32)
+    unet, energy = network_steps(WEIGHTS)
+    unet_flops, energy_flops = flops_of(unet, images), flops_of(energy, images)
+    assert 0.5e9 < unet_flops / BATCH < 0.6e9  # 0.548 GFLOP per image per step
+    # The energy is the same UNet and an inner product; its gradient costs one more pass.
+    assert energy_flops == pytest.approx(2 * unet_flops, rel=0.02)
+
+
+def table_row(kid, kid_std=0.0008):
+    return {"fid": 40.0, "kid": kid, "kid_std": kid_std, "samples": 2000}
+
+
+def test_equal_quality_steps_are_the_fewest_within_one_standard_error_of_ddim_50():
+    manifest = {"metrics": {
+        "steps_table": {"how": "...", "50": table_row(0.0130), "10": table_row(0.0190)},
+        "steps_table_dpmpp_2m": {"how": "...", "10": table_row(0.0150), "15": table_row(0.0137),
+                                 "20": table_row(0.0131), "50": table_row(0.0128)}}}
+    assert equal_quality_steps(manifest)[0] == 15
+    manifest["metrics"]["steps_table_dpmpp_2m"]["15"] = table_row(0.0139)
+    assert equal_quality_steps(manifest)[0] == 20
+    assert equal_quality_steps({"metrics": {}})[0] is None
+
+
+def results():
+    return {"machine": {"cpu": "Test CPU", "cores": 2, "capability": "AVX2", "native_bf16": False, "torch": "2"},
+            "date": "2026-11-29", "matmul_peak_gflops": {"fp32, 1 threads": 90.0},
+            "networks": [{"network": "unet", "threads": 1, "channels_last": True, "precision": "fp32",
+                          "ms_per_sample_step": 4.0, "gflop_per_sample_step": 0.548, "gflops": 137.0,
+                          "of_peak": 0.5}],
+            "requests": [{"request": "diffusion, DDIM 50 steps", "seconds": 3.1}],
+            "serving": [{"model": "bigram", "version": "1.0", "in_process_p50_ms": 1.0, "served_p50_ms": 20.0,
+                         "overhead_ms": 19.0, "requests_per_s_1": 40.0, "requests_per_s_4": 80.0,
+                         "requests_per_s_16": 120.0}]}
+
+
+def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
+    text = markdown(results())
+    assert "Test CPU, 2 cores, AVX2, native bf16: no" in text and "| bigram 1.0 | 1.0 | 20.0 | 19.0 |" in text
+    assert "3.0x" in text and "50%" in text
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{START}\nold table\n{END}\n\n## Next\n")
+    update_readme(readme, text)
+    update_readme(readme, text)
+    content = readme.read_text()
+    assert content.startswith("# Title\n\n") and content.endswith("\n\n## Next\n")
+    assert "old table" not in content and content.count(text) == 1
+    readme.write_text("# No markers\n")
+    with pytest.raises(ValueError, match="bench"):
+        update_readme(readme, text)

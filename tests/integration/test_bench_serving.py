@@ -1,0 +1,22 @@
+"""`make bench`'s client side against the tests' TorchServe: each timing gets real answers."""
+
+import pytest
+import requests
+
+from bench.serving import Example, example_request, served_ms, throughput
+
+
+def test_served_latency_and_throughput_come_from_answered_requests(server):
+    example = Example(example_request("cifar10"))  # raw image bytes: the form furthest from JSON
+    url = f"{server.inference_url}/predictions/cifar10"
+    headers = server.headers("inference")
+    with requests.Session() as session:
+        session.headers.update(headers)
+        assert example.send(session, url).json()["pred_label"] == "ship"
+        assert served_ms(session, url, example, 3) > 0
+    assert throughput(url, headers, example, clients=2, seconds=0.5) > 0
+    bad = Example({"json": {"colour": 1}})
+    with requests.Session() as session:
+        session.headers.update(headers)
+        with pytest.raises(requests.HTTPError, match="400"):  # a refused request does not count as answered
+            bad.send(session, url)
