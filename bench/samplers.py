@@ -11,7 +11,6 @@ import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from models.langevin import sample_from_noise
 from models.loader import load_network
 from models.manifest import manifest_name
 from models.noise_conditional_energy import predicted_noise
+from models.seeds import Seeds
 from training.model_config import ARCHIVE, served_defaults
 
 BATCH = 16
@@ -125,34 +125,35 @@ def equal_quality_steps(manifest: dict[str, Any], reference_steps: int = 50) -> 
     return matching[0], f"KID within one standard error of DDIM-{reference_steps}'s ({bar:.5f})"
 
 
+def seconds_for_16(sampler: Callable[..., torch.Tensor], network: torch.nn.Module, steps: int, repeats: int,
+                   **settings: Any) -> float:
+    return round(median_seconds(lambda: sampler(network, Seeds.one(BATCH, 0), steps, **settings), repeats,
+                                warmup=0), 3)
+
+
 def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:
     """Seconds for 16 samples at the served threads, fp32, as a request asks for them."""
     rows = []
     unet, manifest = load_network(weights / manifest_name("diffusion", "1.0"), "cpu")
     torch.set_num_threads(served_threads("diffusion"))
-    ddim_steps = 50
-    dpm_steps, why = equal_quality_steps(manifest, ddim_steps)
-    rows.append({"request": f"diffusion, DDIM {ddim_steps} steps", "seconds": median_seconds(
-        partial(reverse_diffusion, unet, BATCH, 0, ddim_steps, sampler="ddim", eta=0.0), repeats, warmup=0)})
+    rows.append({"request": "diffusion, DDIM 50 steps",
+                 "seconds": seconds_for_16(reverse_diffusion, unet, 50, repeats, sampler="ddim", eta=0.0)})
+    dpm_steps, why = equal_quality_steps(manifest, 50)
     if dpm_steps is None:
         dpm_steps, why = 20, why + "; timed at 20 steps"
     rows.append({"request": f"diffusion, DPM-Solver++(2M) {dpm_steps} steps", "note": why,
-                 "seconds": median_seconds(
-                     partial(reverse_diffusion, unet, BATCH, 0, dpm_steps, sampler="dpmpp_2m", eta=0.0), repeats,
-                     warmup=0)})
+                 "seconds": seconds_for_16(reverse_diffusion, unet, dpm_steps, repeats, sampler="dpmpp_2m", eta=0.0)})
 
     torch.set_num_threads(served_threads("ebm"))
     for version, sampler in (("2.0", annealed_langevin), ("1.0", sample_from_noise)):
         energy, _ = load_network(weights / manifest_name("ebm", version), "cpu")
         settings = served_defaults("ebm", version)
         steps = settings.pop("steps")
-        settings.pop("num_samples", None)
-        rows.append({"request": f"ebm {version}, {steps} steps (served defaults)", "seconds": median_seconds(
-            partial(sampler, energy, BATCH, 0, steps, **settings), repeats, warmup=0)})
+        settings.pop("num_samples")
+        rows.append({"request": f"ebm {version}, {steps} steps (served defaults)",
+                     "seconds": seconds_for_16(sampler, energy, steps, repeats, **settings)})
     torch.manual_seed(0)
     course = CourseEnergy()
     rows.append({"request": "ebm, the course recipe's loop (256 steps, written plainly)",
-                 "seconds": median_seconds(partial(course_langevin, course, BATCH), repeats, warmup=0)})
-    for row in rows:
-        row["seconds"] = round(row["seconds"], 3)
+                 "seconds": round(median_seconds(lambda: course_langevin(course, BATCH), repeats, warmup=0), 3)})
     return rows

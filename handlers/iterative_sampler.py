@@ -7,7 +7,8 @@ so that a request ends well inside the model's responseTimeout.
 
 A handler says which field counts the steps (`steps_field`), which sampler of models/ it serves
 (`sampler`, with the samplers' contract of models/progress.py) and the sampler's own settings
-(`settings_fields`).
+(`settings_fields`). Requests that TorchServe hands over in one batch with the same steps and
+settings run as one sampler call over all their samples (`merged`), each with its own seed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
 from handlers.request_handler import Field, RequestError, resolve_seed
 from handlers.stream import NDJSON, ProgressStream, StreamFailure
+from models.seeds import Seeds
 
 logger = logging.getLogger(__name__)
 
@@ -48,25 +50,53 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
 
     def answer_batch(self, valid: list[tuple[int, dict[str, Any]]],
                      context: Any) -> list[GeneratedImages | StreamFailure]:
-        answers = []
-        for index, params in valid:
-            on_step = ProgressStream(context, index, self.limits["stream_previews"],
-                                     self.limits["preview_samples"]) if params["stream"] else None
-            answers.append(self.answer(**params, on_step=on_step))
-        return answers
+        answers: dict[int, GeneratedImages | StreamFailure] = {}
+        for group in self.merged(valid):
+            answers.update(self.sample(group, context))
+        return [answers[index] for index, _ in valid]
 
-    def answer(self, num_samples: int, seed: int | None, format: str, stream: bool, on_step: ProgressStream | None,
-               **params: Any) -> GeneratedImages | StreamFailure:
-        seed = resolve_seed(seed)
-        steps = params.pop(self.steps_field)
+    def merged(self, valid: list[tuple[int, dict[str, Any]]]) -> list[list[tuple[int, dict[str, Any]]]]:
+        """The batch's requests in groups that one sampler call serves: the same steps and settings,
+        all streamed or none, and together at most `max_sample_steps` (a group then costs no more
+        than the largest single request)."""
+        groups: dict[tuple, list[list[tuple[int, dict[str, Any]]]]] = {}
+        for index, params in valid:
+            key = tuple(sorted((name, value) for name, value in params.items()
+                               if name not in ("num_samples", "seed", "format")))
+            packs = groups.setdefault(key, [[]])
+            samples = sum(p["num_samples"] for _, p in packs[-1]) + params["num_samples"]
+            if packs[-1] and samples * params[self.steps_field] > self.limits["max_sample_steps"]:
+                packs.append([])
+            packs[-1].append((index, params))
+        return [pack for packs in groups.values() for pack in packs]
+
+    def sample(self, group: list[tuple[int, dict[str, Any]]],
+               context: Any) -> dict[int, GeneratedImages | StreamFailure]:
+        """One sampler call for a group of requests; each request's samples come from its own seed
+        (models/seeds.py), so they are the ones it would get alone."""
+        first = group[0][1]
+        streamed, steps = first["stream"], first[self.steps_field]
+        settings = {name: first[name] for name in self.settings_fields()}
+        chosen_seeds = [resolve_seed(params["seed"]) for _, params in group]
+        seeds = Seeds([(params["num_samples"], seed) for (_, params), seed in zip(group, chosen_seeds)])
+        on_step = None
+        if streamed:
+            streams = [ProgressStream(context, index, self.limits["stream_previews"], self.limits["preview_samples"])
+                       for index, _ in group]
+
+            def on_step(step: int, steps: int, images: torch.Tensor) -> None:
+                for stream, part in zip(streams, seeds.split(images)):
+                    stream(step, steps, part)
         try:
-            images = self.sampler(self.network, num_samples, seed, steps, on_step=on_step, **params)
+            images = self.sampler(self.network, seeds, steps, on_step=on_step, **settings)
         except Exception as error:
-            if not stream:
+            if not streamed:
                 raise  # TorchServe answers it with its own error status
             logger.exception("sampling failed during a streamed request")
-            return StreamFailure(error)
-        return GeneratedImages(images, format, {"seed": seed, self.steps_field: steps}, streamed=stream)
+            return {index: StreamFailure(error) for index, _ in group}
+        return {index: GeneratedImages(part, params["format"], {"seed": seed, self.steps_field: steps},
+                                       streamed=streamed)
+                for (index, params), seed, part in zip(group, chosen_seeds, seeds.split(images))}
 
     def encode(self, context: Any, index: int, answer: Any) -> str | bytes:
         if isinstance(answer, StreamFailure):

@@ -26,13 +26,12 @@ import torch
 from models.diffusion_sampler import reverse_diffusion
 from models.noise_conditional_energy import EnergyNoisePredictor
 from models.progress import StepCallback
+from models.seeds import Seeds
 
 
-def annealed_langevin(energy: torch.nn.Module, num_samples: int, seed: int, steps: int,
-                      on_step: StepCallback | None = None, *, step_size: float, noise: float,
-                      image_size: int = 32) -> torch.Tensor:
+def annealed_langevin(energy: torch.nn.Module, seeds: Seeds, steps: int, on_step: StepCallback | None = None, *,
+                      step_size: float, noise: float, image_size: int = 32) -> torch.Tensor:
     """uint8 images (N, 3, size, size), returned on the CPU and computed on the energy's device (the
     samplers' contract, models/progress.py); `noise` in 0..1."""
     predictor = EnergyNoisePredictor(energy, scale=step_size)
-    return reverse_diffusion(predictor, num_samples, seed, steps, on_step, sampler="ddim", eta=noise,
-                             image_size=image_size)
+    return reverse_diffusion(predictor, seeds, steps, on_step, sampler="ddim", eta=noise, image_size=image_size)

@@ -16,6 +16,7 @@ from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
 from models.dpm_solver import DPMSolver2MScheduler
 from models.images import denormalize
 from models.progress import StepCallback
+from models.seeds import Seeds
 
 
 def add_noise(images: torch.Tensor, noise: torch.Tensor, diffusion_times: torch.Tensor
@@ -40,23 +41,20 @@ def make_scheduler(sampler: str, eta: float) -> DDIMScheduler | DPMSolver2MSched
 
 
 @torch.no_grad()
-def reverse_diffusion(model: torch.nn.Module, num_samples: int, seed: int, steps: int,
-                      on_step: StepCallback | None = None, *, sampler: str, eta: float, image_size: int = 32
-                      ) -> torch.Tensor:
-    """`num_samples` uint8 images (N, 3, size, size) on the CPU after `steps` steps of `sampler`
-    (one network call each), on the model's device. The noise comes from a CPU generator seeded
-    with `seed`: the same noise on any device. `on_step` sees the current estimate of the clean
-    images."""
+def reverse_diffusion(model: torch.nn.Module, seeds: Seeds, steps: int, on_step: StepCallback | None = None, *,
+                      sampler: str, eta: float, image_size: int = 32) -> torch.Tensor:
+    """uint8 images (N, 3, size, size) on the CPU after `steps` steps of `sampler` (one network
+    call each), on the model's device. The noise comes from `seeds` on the CPU: the same noise on
+    any device. `on_step` sees the current estimate of the clean images."""
     device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
     scheduler = make_scheduler(sampler, eta)
     scheduler.set_timesteps(steps)
-    images = torch.randn(num_samples, 3, image_size, image_size, generator=generator).to(device)
+    images = seeds.randn(3, image_size, image_size).to(device)
     for index, t in enumerate(scheduler.timesteps):
         _, noise_rate = offset_cosine_schedule(t)
-        noise_variance = torch.full((num_samples,), noise_rate.item() ** 2, device=device)
+        noise_variance = torch.full((len(seeds),), noise_rate.item() ** 2, device=device)
         predicted_noise = model(images, noise_variance)
-        images, predicted_images = scheduler.step(predicted_noise, index, images, generator)
+        images, predicted_images = scheduler.step(predicted_noise, index, images, seeds)
         if on_step is not None:
             on_step(index + 1, steps, denormalize(predicted_images))
     return denormalize(images).cpu()

@@ -17,6 +17,8 @@ import math
 
 import torch
 
+from models.seeds import Seeds
+
 MIN_SIGNAL_RATE = 0.02
 MAX_SIGNAL_RATE = 0.95
 
@@ -46,8 +48,9 @@ class DDIMScheduler:
         self.timesteps = 1.0 - torch.arange(num_steps, dtype=torch.float64) / num_steps
 
     def step(self, predicted_noise: torch.Tensor, index: int, noisy_images: torch.Tensor,
-             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(next noisy images, predicted clean images) after step `index` of `timesteps`."""
+             seeds: Seeds | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(next noisy images, predicted clean images) after step `index` of `timesteps`; fresh
+        noise (eta > 0) comes from `seeds` (the global RNG if None)."""
         t = self.timesteps[index]
         t_next = t - 1.0 / len(self.timesteps)
         signal, noise = (r.item() for r in offset_cosine_schedule(t))
@@ -59,6 +62,7 @@ class DDIMScheduler:
         sigma = self.eta * noise_next / noise * math.sqrt(max(0.0, 1.0 - (signal / signal_next) ** 2))
         next_images = signal_next * predicted_images + math.sqrt(noise_next ** 2 - sigma ** 2) * predicted_noise
         if sigma > 0:
-            fresh = torch.randn(noisy_images.shape, generator=generator)  # on the CPU: same on every device
+            # On the CPU: the same on every device.
+            fresh = seeds.randn(*noisy_images.shape[1:]) if seeds is not None else torch.randn(noisy_images.shape)
             next_images = next_images + sigma * fresh.to(noisy_images.device)
         return next_images, predicted_images

@@ -21,6 +21,7 @@ import math
 import torch
 
 from models.diffusion_schedule import offset_cosine_schedule
+from models.seeds import Seeds
 
 
 class DPMSolver2MScheduler:
@@ -39,9 +40,9 @@ class DPMSolver2MScheduler:
         self.previous = None
 
     def step(self, predicted_noise: torch.Tensor, index: int, noisy_images: torch.Tensor,
-             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+             seeds: Seeds | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(next noisy images, predicted clean images) after step `index` of `timesteps`;
-        `generator` is unused (the solver is deterministic) and kept for the schedulers' interface."""
+        `seeds` is unused (the solver is deterministic) and kept for the schedulers' interface."""
         t = self.timesteps[index]
         signal, noise = (r.item() for r in offset_cosine_schedule(t))
         predicted_images = (noisy_images - noise * predicted_noise) / signal

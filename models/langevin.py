@@ -18,22 +18,23 @@ import torch
 
 from models.images import to_uint8
 from models.progress import StepCallback
+from models.seeds import Seeds
 
 GRAD_CLIP = 0.03
 
 
 def langevin_sample(energy: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, steps: int,
-                    step_size: float, noise: float, generator: torch.Generator | None = None,
+                    step_size: float, noise: float, seeds: Seeds | None = None,
                     grad_clip: float = GRAD_CLIP, on_step: StepCallback | None = None) -> torch.Tensor:
     """Run `steps` Langevin steps from `images`; returns new images (detached), leaving the input as is.
 
-    The step noise comes from `generator` on the CPU (the global RNG if None): the same noise on
-    any device.
+    The step noise comes from `seeds` on the CPU (the global RNG if None): the same noise on any
+    device.
     """
     with torch.inference_mode(False):  # so that the result is an ordinary tensor, whatever the caller's mode
         x = images.detach().clone()
         for step in range(steps):
-            step_noise = torch.randn(x.shape, generator=generator).to(x.device)
+            step_noise = (seeds.randn(*x.shape[1:]) if seeds is not None else torch.randn(x.shape)).to(x.device)
             x = (x + noise * step_noise).clamp(-1, 1)
             x = (x - gradient_move(energy, x, step_size, grad_clip)).clamp(-1, 1)
             if on_step is not None:
@@ -50,15 +51,12 @@ def gradient_move(energy: Callable[[torch.Tensor], torch.Tensor], images: torch.
     return step_size * grad.clamp(-grad_clip, grad_clip)
 
 
-def sample_from_noise(energy: torch.nn.Module, num_samples: int, seed: int, steps: int,
-                      on_step: StepCallback | None = None, *, step_size: float, noise: float,
-                      image_size: int = 32) -> torch.Tensor:
+def sample_from_noise(energy: torch.nn.Module, seeds: Seeds, steps: int, on_step: StepCallback | None = None, *,
+                      step_size: float, noise: float, image_size: int = 32) -> torch.Tensor:
     """uint8 images (N, 3, size, size) on the CPU: chains from uniform noise in [-1, 1], on the
-    energy network's device. The start and then every step's noise come from one CPU generator
-    seeded with `seed`, so different seeds never share a random stream (the samplers' contract,
-    models/progress.py)."""
+    energy network's device. The start and then every step's noise come from `seeds`, so
+    different seeds never share a random stream (the samplers' contract, models/progress.py)."""
     device = next(energy.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
-    start = torch.rand(num_samples, 3, image_size, image_size, generator=generator) * 2 - 1
-    chains = langevin_sample(energy, start.to(device), steps, step_size, noise, generator, on_step=on_step)
+    start = seeds.rand(3, image_size, image_size) * 2 - 1
+    chains = langevin_sample(energy, start.to(device), steps, step_size, noise, seeds, on_step=on_step)
     return to_uint8(chains).cpu()

@@ -24,6 +24,7 @@ from torch.nn import functional as F
 from models.diffusion_sampler import add_noise, reverse_diffusion
 from models.images import normalize
 from models.loader import build_network, network_spec
+from models.seeds import Seeds
 from models.unet import UNet
 from training.data import bf16_autocast_supported, load_cifar10
 from training.ema import update_ema, warmed_up_decay
@@ -120,7 +121,8 @@ def main(argv: list[str] | None = None) -> None:
                      **optimizer_description(LEARNING_RATE, WARMUP_STEPS)},
     }, metrics={})
     served = served_defaults("diffusion", "1.0")
-    samples = reverse_diffusion(ema, 64, 0, served["diffusion_steps"], sampler=served["sampler"], eta=served["eta"])
+    samples = reverse_diffusion(ema, Seeds.one(64, 0), served["diffusion_steps"], sampler=served["sampler"],
+                                eta=served["eta"])
     save_grid(samples, run.output("-samples.png"), columns=8)
 
 

@@ -25,6 +25,7 @@ from models.ebm import EnergyNet
 from models.images import to_unit_range
 from models.langevin import GRAD_CLIP, langevin_sample, sample_from_noise
 from models.loader import build_network, network_spec
+from models.seeds import Seeds
 from training.data import load_cifar10
 from training.model_config import served_defaults
 from training.run import TrainingRun, command_line, parameter_count, save_grid, seed_everything, training_arguments
@@ -96,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
             real = (real + args.data_noise * torch.randn(real.shape, generator=generator)).clamp(-1, 1)
             start, slots = buffer.draw(args.batch_size)
             model.requires_grad_(False)
-            samples = langevin_sample(model, start.to(args.device), generator=generator, **LANGEVIN)
+            samples = langevin_sample(model, start.to(args.device), seeds=Seeds([(args.batch_size, generator)]),
+                                      **LANGEVIN)
             model.requires_grad_(True)
             buffer.store(samples, slots)
 
@@ -129,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     }, metrics={})
     model.eval().requires_grad_(False)
     served = served_defaults("ebm", "1.0")
-    samples = sample_from_noise(model, 64, 0, served["steps"], step_size=served["step_size"], noise=served["noise"])
+    samples = sample_from_noise(model, Seeds.one(64, 0), served["steps"], step_size=served["step_size"],
+                                noise=served["noise"])
     save_grid(samples, run.output("-samples.png"), columns=8)
 
 

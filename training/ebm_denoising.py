@@ -21,6 +21,7 @@ from pathlib import Path
 from models.annealed_langevin import annealed_langevin
 from models.loader import build_network, load_network, network_spec
 from models.noise_conditional_energy import EnergyNoisePredictor, NoiseConditionalEnergy
+from models.seeds import Seeds
 from training.data import load_cifar10
 from training.diffusion import CIFAR10_TRAINING_DATA, SCHEDULE, optimizer_description, train_noise_predictor
 from training.model_config import served_defaults
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
                      **optimizer_description(LEARNING_RATE, WARMUP_STEPS)},
     }, metrics={})
     served = served_defaults("ebm", "2.0")
-    samples = annealed_langevin(ema.energy, 64, 0, served["steps"], step_size=served["step_size"],
+    samples = annealed_langevin(ema.energy, Seeds.one(64, 0), served["steps"], step_size=served["step_size"],
                                 noise=served["noise"])
     save_grid(samples, run.output("-samples.png"), columns=8)
 

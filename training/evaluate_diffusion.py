@@ -21,6 +21,7 @@ import argparse
 from models.diffusion_sampler import SAMPLERS, reverse_diffusion
 from models.loader import load_network
 from models.manifest import manifest_name, weights_name
+from models.seeds import Seeds
 from training.model_config import served_defaults
 from training.sample_quality import content_hash
 from training.sampler_evaluation import SAMPLES_PER_SEED, evaluate_sampler, sampler_arguments, samples_by_seed
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     model, _ = load_network(manifest_path, args.device)
 
     def sample(count: int, steps: int):
-        return samples_by_seed(lambda seed: reverse_diffusion(model, SAMPLES_PER_SEED, seed, steps,
+        return samples_by_seed(lambda seed: reverse_diffusion(model, Seeds.one(SAMPLES_PER_SEED, seed), steps,
                                                               sampler=args.sampler, eta=eta),
                                count, f"sampling ({steps} steps)")
 

@@ -28,6 +28,7 @@ from models.images import to_unit_range
 from models.langevin import gradient_move, sample_from_noise
 from models.loader import load_network
 from models.manifest import manifest_name, weights_name
+from models.seeds import Seeds
 from training.evaluation import add_metric
 from training.model_config import served_defaults
 from training.sample_quality import Cifar10Reference, content_hash
@@ -39,8 +40,8 @@ DRIFT_IMAGES = 1000
 def generate(energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float, desc: str
              ) -> torch.Tensor:
     """`count` uint8 samples of the course recipe's Langevin chains, as the server draws them."""
-    return samples_by_seed(lambda seed: sample_from_noise(energy, SAMPLES_PER_SEED, seed, steps, step_size=step_size,
-                                                          noise=noise), count, desc)
+    return samples_by_seed(lambda seed: sample_from_noise(energy, Seeds.one(SAMPLES_PER_SEED, seed), steps,
+                                                          step_size=step_size, noise=noise), count, desc)
 
 
 def sample_set_name(energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float) -> str:
@@ -78,7 +79,7 @@ def evaluate_annealed_langevin(args: argparse.Namespace, manifest_path: Path, ne
     energy, _ = load_network(manifest_path, args.device)
 
     def sample(count: int, steps: int) -> torch.Tensor:
-        return samples_by_seed(lambda seed: annealed_langevin(energy, SAMPLES_PER_SEED, seed, steps,
+        return samples_by_seed(lambda seed: annealed_langevin(energy, Seeds.one(SAMPLES_PER_SEED, seed), steps,
                                                               step_size=step_size, noise=noise),
                                count, f"sampling ({steps} steps)")
 

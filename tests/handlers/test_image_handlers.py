@@ -4,6 +4,7 @@ import base64
 import io
 import json
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -86,3 +87,17 @@ def test_gan_limits_and_unconditional_version(gan, tmp_path):
     v1, v1_context = with_random_weights(GanHandler, "gan", "1.0", Generator(), tmp_path)
     [(status, answer)] = handle(v1, v1_context, [json_request({"digit": 3})])
     assert status == 400 and "unconditional" in json.loads(answer)["error"]
+
+
+def test_a_gan_batch_gives_each_request_the_images_it_gets_alone(gan):
+    handler, context = gan
+    bodies = [{"num_samples": 5, "seed": 3, "format": "images"}, {"digit": 9, "seed": 4, "format": "images"},
+              {"num_samples": 2, "seed": 5, "format": "images", "digit": 1}]
+    alone = [handle(handler, context, [json_request(body)])[0][1] for body in bodies]
+    together = handle(handler, context, [json_request(body) for body in bodies])
+    for (status, answer), own in zip(together, alone):
+        assert status == 200
+        merged = [np.asarray(decode_png(image)) for image in json.loads(answer)["images_base64_png"]]
+        single = [np.asarray(decode_png(image)) for image in json.loads(own)["images_base64_png"]]
+        assert np.abs(np.stack(merged).astype(int) - np.stack(single)).max() <= 1
+        assert json.loads(answer)["digits"] == json.loads(own)["digits"]

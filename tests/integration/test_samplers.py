@@ -5,6 +5,7 @@ import json
 import threading
 import time
 
+import numpy as np
 import pytest
 import requests
 
@@ -114,3 +115,34 @@ def test_a_long_sampling_request_does_not_block_the_other_models(client):
     assert not finished.is_set(), f"the other models answered only after the diffusion request ({elapsed:.1f} s)"
     reader.join(timeout=120)
     assert finished.is_set()
+
+
+@pytest.mark.parametrize("model", ["diffusion", "ebm"])
+def test_concurrent_requests_get_what_each_gets_alone_streamed_or_not(client, model):
+    """Requests that arrive together may share a batch and one sampler call (model-config batchSize):
+    each keeps its own seed, and each stream its own progress."""
+    bodies = [{"num_samples": n, STEPS[model]: 12, "seed": seed, "format": "images"}
+              for n, seed in ((3, 21), (2, 22), (4, 23), (1, 24))]
+    alone = [client.predict(model, body).json()["images_base64_png"] for body in bodies]
+    together, streamed = [None] * 4, [None] * 4
+
+    def ask(index):
+        together[index] = client.predict(model, bodies[index]).json()["images_base64_png"]
+        lines = [json.loads(line) for line in stream(client, model, bodies[index]).iter_lines() if line]
+        streamed[index] = lines
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index, body in enumerate(bodies):
+        assert together[index] == alone[index] or max_level_difference(together[index], alone[index]) <= 1
+        *progress, result = streamed[index]
+        assert [m["step"] for m in progress] == list(range(1, 13)) and result["type"] == "result"
+        assert len(result["images_base64_png"]) == body["num_samples"]
+
+
+def max_level_difference(first, second):
+    return max(int(np.abs(np.asarray(decode_png(a), dtype=int) - np.asarray(decode_png(b), dtype=int)).max())
+               for a, b in zip(first, second))

@@ -6,19 +6,20 @@ import torch
 from models.annealed_langevin import annealed_langevin
 from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
 from models.noise_conditional_energy import EnergyNoisePredictor
+from models.seeds import Seeds
 from tests.helpers import tiny_energy
 
 
 def test_chains_are_seeded_uint8_and_report_every_step():
     energy = tiny_energy()
     seen = []
-    first = annealed_langevin(energy, 3, 1, 4, lambda i, n, x: seen.append((i, n, x.dtype)), step_size=1.0,
+    first = annealed_langevin(energy, Seeds.one(3, 1), 4, lambda i, n, x: seen.append((i, n, x.dtype)), step_size=1.0,
                               noise=1.0)
     assert first.shape == (3, 3, 32, 32) and first.dtype == torch.uint8 and first.device.type == "cpu"
     assert seen == [(i, 4, torch.uint8) for i in range(1, 5)]
-    assert torch.equal(first, annealed_langevin(energy, 3, 1, 4, step_size=1.0, noise=1.0))
-    assert not torch.equal(first, annealed_langevin(energy, 3, 2, 4, step_size=1.0, noise=1.0))
-    assert not torch.equal(first, annealed_langevin(energy, 3, 1, 4, step_size=1.0, noise=0.0))
+    assert torch.equal(first, annealed_langevin(energy, Seeds.one(3, 1), 4, step_size=1.0, noise=1.0))
+    assert not torch.equal(first, annealed_langevin(energy, Seeds.one(3, 2), 4, step_size=1.0, noise=1.0))
+    assert not torch.equal(first, annealed_langevin(energy, Seeds.one(3, 1), 4, step_size=1.0, noise=0.0))
 
 
 def test_a_step_moves_down_the_energy_gradient_by_step_size_and_adds_noise_by_noise(float64):
@@ -41,7 +42,7 @@ def test_a_step_moves_down_the_energy_gradient_by_step_size_and_adds_noise_by_no
 
     scheduler = DDIMScheduler(eta=1.0)
     scheduler.set_timesteps(2)
-    noisy, _ = scheduler.step(EnergyNoisePredictor(energy)(x, variance), 0, x, torch.Generator().manual_seed(3))
+    noisy, _ = scheduler.step(EnergyNoisePredictor(energy)(x, variance), 0, x, Seeds.one(len(x), 3))
     s = sigma_next / sigma * math.sqrt(1 - (a / a_next) ** 2)  # the ancestral step's noise
     z = torch.randn(x.shape, generator=torch.Generator().manual_seed(3))
     eps = EnergyNoisePredictor(energy)(x, variance)
@@ -52,6 +53,6 @@ def test_a_step_moves_down_the_energy_gradient_by_step_size_and_adds_noise_by_no
 def test_the_handler_path_runs_in_inference_mode():
     energy = tiny_energy()
     with torch.inference_mode():
-        still = annealed_langevin(energy, 2, 5, 3, step_size=0.0, noise=0.0)
-        moved = annealed_langevin(energy, 2, 5, 3, step_size=1.0, noise=0.0)
+        still = annealed_langevin(energy, Seeds.one(2, 5), 3, step_size=0.0, noise=0.0)
+        moved = annealed_langevin(energy, Seeds.one(2, 5), 3, step_size=1.0, noise=0.0)
     assert not torch.equal(still, moved)  # the energy's gradient moved them

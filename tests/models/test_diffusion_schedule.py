@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from models.diffusion_schedule import MAX_SIGNAL_RATE, MIN_SIGNAL_RATE, DDIMScheduler, offset_cosine_schedule
+from models.seeds import Seeds
 
 
 def test_schedule_ends_at_the_offset_rates_and_keeps_unit_power():
@@ -31,13 +32,13 @@ def test_timesteps_are_exact_for_a_step_count():
         DDIMScheduler(eta=1.5)
 
 
-def oracle_loop(scheduler, steps, clean, noise, generator=None):
+def oracle_loop(scheduler, steps, clean, noise):
     """Reverse diffusion with a network that always predicts the true noise."""
     scheduler.set_timesteps(steps)
     signal, noise_rate = offset_cosine_schedule(torch.tensor(1.0, dtype=torch.float64))
     images = signal.item() * clean + noise_rate.item() * noise
     for index in range(steps):
-        images, predicted = scheduler.step(noise, index, images, generator)
+        images, predicted = scheduler.step(noise, index, images)
     return images, predicted
 
 
@@ -54,9 +55,9 @@ def test_stochastic_ddim_adds_seeded_noise():
     noise = torch.randn(1, 3, 4, 4, generator=torch.Generator().manual_seed(1))
     scheduler = DDIMScheduler(eta=1.0)
     scheduler.set_timesteps(5)
-    first = scheduler.step(noise, 0, noise, torch.Generator().manual_seed(7))[0]
-    again = scheduler.step(noise, 0, noise, torch.Generator().manual_seed(7))[0]
-    other = scheduler.step(noise, 0, noise, torch.Generator().manual_seed(8))[0]
+    first = scheduler.step(noise, 0, noise, Seeds.one(1, 7))[0]
+    again = scheduler.step(noise, 0, noise, Seeds.one(1, 7))[0]
+    other = scheduler.step(noise, 0, noise, Seeds.one(1, 8))[0]
     deterministic = DDIMScheduler(eta=0.0)
     deterministic.set_timesteps(5)
     assert torch.equal(first, again) and not torch.equal(first, other)

@@ -6,6 +6,7 @@ import torch
 from models.diffusion_sampler import reverse_diffusion
 from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
 from models.dpm_solver import DPMSolver2MScheduler
+from models.seeds import Seeds
 from tests.helpers import tiny_unet
 
 DATA_STD = 0.5  # the toy data distribution below is N(0, DATA_STD^2) in every pixel
@@ -80,11 +81,11 @@ def test_set_timesteps_starts_a_new_solve(start):
 
 def test_a_tiny_network_loop_is_seeded_and_pinned():
     model = tiny_unet()
-    first = reverse_diffusion(model, 2, 3, 6, sampler="dpmpp_2m", eta=0.0)
+    first = reverse_diffusion(model, Seeds.one(2, 3), 6, sampler="dpmpp_2m", eta=0.0)
     assert first.shape == (2, 3, 32, 32) and first.dtype == torch.uint8
-    assert torch.equal(first, reverse_diffusion(model, 2, 3, 6, sampler="dpmpp_2m", eta=0.0))
-    assert not torch.equal(first, reverse_diffusion(model, 2, 4, 6, sampler="dpmpp_2m", eta=0.0))
-    assert not torch.equal(first, reverse_diffusion(model, 2, 3, 6, sampler="ddim", eta=0.0))
+    assert torch.equal(first, reverse_diffusion(model, Seeds.one(2, 3), 6, sampler="dpmpp_2m", eta=0.0))
+    assert not torch.equal(first, reverse_diffusion(model, Seeds.one(2, 4), 6, sampler="dpmpp_2m", eta=0.0))
+    assert not torch.equal(first, reverse_diffusion(model, Seeds.one(2, 3), 6, sampler="ddim", eta=0.0))
 
 
 def tiny_network_loop(scheduler, steps: int) -> torch.Tensor:
@@ -110,9 +111,9 @@ def test_a_tiny_network_float64_loop_matches_its_reference_numbers(float64):
 
 def test_dpm_solver_refuses_eta():
     with pytest.raises(ValueError, match="eta"):
-        reverse_diffusion(tiny_unet(), 1, 0, 2, sampler="dpmpp_2m", eta=0.5)
+        reverse_diffusion(tiny_unet(), Seeds.one(1, 0), 2, sampler="dpmpp_2m", eta=0.5)
     with pytest.raises(ValueError, match="sampler"):
-        reverse_diffusion(tiny_unet(), 1, 0, 2, sampler="euler", eta=0.0)
+        reverse_diffusion(tiny_unet(), Seeds.one(1, 0), 2, sampler="euler", eta=0.0)
 
 
 PINNED = [-2.303589262, 52.418652837, -7.140193461, -16.672485411, 32.716270822]

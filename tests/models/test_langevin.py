@@ -4,6 +4,7 @@ import torch
 from models.ebm import EnergyNet
 from models.images import to_uint8
 from models.langevin import gradient_move, langevin_sample, sample_from_noise
+from models.seeds import Seeds
 
 
 def quadratic_energy(target: float):
@@ -30,12 +31,12 @@ def initial_noise(n, seed):
 
 def test_chains_from_noise_start_uniform_and_are_seeded():
     energy = EnergyNet()
-    noise = sample_from_noise(energy, 4, seed=3, steps=0, step_size=10.0, noise=0.01)
+    noise = sample_from_noise(energy, Seeds.one(4, 3), steps=0, step_size=10.0, noise=0.01)
     assert torch.equal(noise, to_uint8(initial_noise(4, 3))) and noise.device.type == "cpu"
-    chains = [sample_from_noise(energy, 4, seed, steps=3, step_size=10.0, noise=0.01) for seed in (3, 3, 4)]
+    chains = [sample_from_noise(energy, Seeds.one(4, seed), steps=3, step_size=10.0, noise=0.01) for seed in (3, 3, 4)]
     assert torch.equal(chains[0], chains[1]) and not torch.equal(chains[0], chains[2])
     previews = []
-    last = sample_from_noise(energy, 4, 3, 3, lambda i, n, x: previews.append(x), step_size=10.0, noise=0.01)
+    last = sample_from_noise(energy, Seeds.one(4, 3), 3, lambda i, n, x: previews.append(x), step_size=10.0, noise=0.01)
     assert len(previews) == 3 and previews[-1].dtype == torch.uint8 and torch.equal(previews[-1], last)
 
 
@@ -70,7 +71,7 @@ def test_gradient_move_is_the_clipped_move_down_the_energy():
 def test_noise_is_seeded_and_steps_are_reported():
     energy = EnergyNet()
     seen = []
-    run = [langevin_sample(energy, initial_noise(2, 0), 3, 10.0, 0.01, torch.Generator().manual_seed(s),
+    run = [langevin_sample(energy, initial_noise(2, 0), 3, 10.0, 0.01, Seeds.one(2, s),
                            on_step=lambda i, n, x: seen.append((i, n))) for s in (1, 1, 2)]
     assert torch.equal(run[0], run[1]) and not torch.equal(run[0], run[2])
     assert seen[:3] == [(1, 3), (2, 3), (3, 3)]
