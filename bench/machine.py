@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from models.precision import native_bf16
+
 MATMUL_SIZE = 1024
 
 
@@ -24,15 +26,9 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def native_bf16() -> bool:
-    """Whether oneDNN runs bf16 in hardware here (AVX-512 BF16 or AMX): elsewhere it is emulated,
-    several times slower than fp32, and the bench leaves it out."""
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
 def describe() -> dict[str, Any]:
     return {"cpu": cpu_name(), "cores": os.cpu_count(), "capability": torch.backends.cpu.get_cpu_capability(),
-            "native_bf16": native_bf16(), "torch": torch.__version__}
+            "native_bf16": native_bf16(torch.device("cpu")), "torch": torch.__version__}
 
 
 def slug(machine: dict[str, Any]) -> str:

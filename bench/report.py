@@ -26,6 +26,11 @@ def markdown(results: dict[str, Any]) -> str:
          "GFLOP/s", "of peak"],
         [[r["network"], r["threads"], "on" if r["channels_last"] else "off", r["precision"], r["ms_per_sample_step"],
           r["gflop_per_sample_step"], r["gflops"], f"{100 * r['of_peak']:.0f}%"] for r in results["networks"]]))
+    parts.append(table(
+        ["torch.compile", "threads", "eager ms per sample-step", "compiled", "compile seconds",
+         "pays off after (sample-steps)"],
+        [[r["network"], r["threads"], r["eager_ms_per_sample_step"], r["compiled_ms_per_sample_step"],
+          r["compile_seconds"], r["pays_off_after_sample_steps"] or "never"] for r in results["compile"]]))
     parts.append(table(["16 samples in-process (served threads, fp32)", "seconds", "note"],
                        [[r["request"], r["seconds"], r.get("note", "")] for r in results["requests"]]))
     if "serving" in results:

@@ -7,8 +7,8 @@ DPM-Solver++(2M) at equal quality, and the ebm samplers against the course recip
 
 from __future__ import annotations
 
-import contextlib
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ import torch
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
-from bench.machine import matmul_peak, native_bf16
+from bench.machine import matmul_peak
 from bench.reference_ebm import CourseEnergy, course_langevin
 from bench.timing import median_seconds
 from models.annealed_langevin import annealed_langevin
@@ -27,10 +27,12 @@ from models.langevin import sample_from_noise
 from models.loader import load_network
 from models.manifest import manifest_name
 from models.noise_conditional_energy import predicted_noise
+from models.precision import autocast, native_bf16
 from models.seeds import Seeds
 from training.model_config import ARCHIVE, served_defaults
 
 BATCH = 16
+CPU = torch.device("cpu")
 NOISE_VARIANCE = 0.5  # any level: the cost of a step does not depend on it
 
 
@@ -70,11 +72,7 @@ def flops_of(step: NetworkStep, images: torch.Tensor) -> int:
 
 
 def precisions() -> list[str]:
-    return ["fp32", "bf16"] if native_bf16() else ["fp32"]
-
-
-def precision(name: str) -> contextlib.AbstractContextManager:
-    return torch.autocast("cpu", dtype=torch.bfloat16) if name == "bf16" else contextlib.nullcontext()
+    return ["fp32", "bf16"] if native_bf16(CPU) else ["fp32"]
 
 
 def network_rows(weights: Path, repeats: int = 3) -> tuple[list[dict[str, Any]], dict[str, float]]:
@@ -95,7 +93,7 @@ def network_rows(weights: Path, repeats: int = 3) -> tuple[list[dict[str, Any]],
                     step.network.to(memory_format=layout)
 
                     def call(step=step, batch=batch, dtype=dtype):
-                        with torch.no_grad(), precision(dtype):
+                        with torch.no_grad(), autocast(dtype, CPU):
                             step(batch)
 
                     seconds = median_seconds(call, repeats)
@@ -105,6 +103,30 @@ def network_rows(weights: Path, repeats: int = 3) -> tuple[list[dict[str, Any]],
                                  "gflop_per_sample_step": round(flops[step.name] / BATCH / 1e9, 3),
                                  "gflops": round(gflops, 1), "of_peak": round(gflops / peaks[peak_name], 3)})
     return rows, {name: round(value, 1) for name, value in peaks.items()}
+
+
+def compile_rows(weights: Path, repeats: int = 3) -> list[dict[str, Any]]:
+    """torch.compile of the UNet at the served threads: what the first call costs (the compile, paid
+    at worker start if it warms up), what a step saves, and after how many sample-steps it pays off."""
+    torch.set_num_threads(served_threads("diffusion"))
+    [unet_step, _] = network_steps(weights)
+    images = torch.randn(BATCH, 3, 32, 32)
+    variance = torch.full((BATCH,), NOISE_VARIANCE)
+    compiled = torch.compile(unet_step.network)
+    rows = []
+    with torch.no_grad():
+        eager = median_seconds(lambda: unet_step(images), repeats)
+        start = time.perf_counter()
+        compiled(images, variance)
+        compile_seconds = time.perf_counter() - start
+        fast = median_seconds(lambda: compiled(images, variance), repeats)
+    saved = (eager - fast) / BATCH
+    rows.append({"network": unet_step.name, "threads": served_threads("diffusion"),
+                 "eager_ms_per_sample_step": round(1000 * eager / BATCH, 3),
+                 "compiled_ms_per_sample_step": round(1000 * fast / BATCH, 3),
+                 "compile_seconds": round(compile_seconds, 1),
+                 "pays_off_after_sample_steps": round(compile_seconds / saved) if saved > 0 else None})
+    return rows
 
 
 def served_threads(model: str) -> int:

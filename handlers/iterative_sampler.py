@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,6 +23,7 @@ import torch
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
 from handlers.request_handler import Field, RequestError, resolve_seed
 from handlers.stream import NDJSON, ProgressStream, StreamFailure
+from models.precision import autocast, choose_precision
 from models.seeds import Seeds
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,15 @@ logger = logging.getLogger(__name__)
 class IterativeSamplerHandler(ImageGeneratorHandler):
     steps_field: str
     sampler: Callable[..., torch.Tensor]
+
+    def load(self, manifest_path: Path) -> None:
+        """The network, in the memory layout and precision the model-config asks for
+        (`handler.channels_last`, `handler.precision`: models/precision.py), decided at worker start."""
+        super().load(manifest_path)
+        if self.config["channels_last"]:
+            self.network.to(memory_format=torch.channels_last)
+        self.precision = choose_precision(self.config["precision"], self.device)
+        logger.info("sampling in %s, channels-last %s", self.precision, self.config["channels_last"])
 
     def request_fields(self) -> dict[str, Field]:
         return {**self.common_fields(), "stream": Field(bool, default=False),
@@ -88,7 +99,8 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
                 for stream, part in zip(streams, seeds.split(images)):
                     stream(step, steps, part)
         try:
-            images = self.sampler(self.network, seeds, steps, on_step=on_step, **settings)
+            with autocast(self.precision, self.device):
+                images = self.sampler(self.network, seeds, steps, on_step=on_step, **settings)
         except Exception as error:
             if not streamed:
                 raise  # TorchServe answers it with its own error status

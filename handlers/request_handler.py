@@ -162,7 +162,7 @@ class JsonHandler:
     """The TorchServe handler contract: `initialize(context)` once, `handle(batch, context)` per batch."""
 
     def initialize(self, context: Any) -> None:
-        config = (context.model_yaml_config or {}).get("handler", {})
+        self.config = config = (context.model_yaml_config or {}).get("handler", {})
         # Several workers share the CPU: each gets the threads its model-config gives it.
         torch.set_num_threads(int(config["torch_threads"]))
         self.version = context.manifest["model"]["modelVersion"]

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import handlers.stream
+import models.precision
 from handlers.diffusion import DiffusionHandler
 from handlers.ebm import EbmHandler
 from models.ebm import EnergyNet
@@ -245,3 +246,23 @@ def test_merged_streams_each_get_their_own_progress(diffusion, monkeypatch):
         preview = decode_png(lines[-1]["image_base64_png"])
         assert preview.size == ((70, 36) if index == 0 else (70, 70))  # its own first samples: 2, or 4 of 5
         assert json.loads(results[index][1])["num_samples"] == bodies[index]["num_samples"]
+
+
+def test_channels_last_and_bf16_are_taken_from_the_model_config(tmp_path, monkeypatch):
+    save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS)
+    monkeypatch.setattr(models.precision, "native_bf16", lambda device: True)
+    answers = {}
+    for channels_last, precision in ((False, "fp32"), (True, "fp32"), (True, "auto")):
+        handler, context = DiffusionHandler(), LocalContext("diffusion", tmp_path)
+        context.model_yaml_config["handler"].update(channels_last=channels_last, precision=precision)
+        handler.initialize(context)
+        weight = next(m.weight for m in handler.network.modules()
+                      if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3))
+        assert weight.is_contiguous(memory_format=torch.channels_last) == channels_last
+        assert handler.precision == ("bf16" if precision == "auto" else "fp32")
+        status, out = answer(handler, context, {"num_samples": 2, "diffusion_steps": 4, "seed": 1, "format": "images"})
+        assert status == 200
+        answers[(channels_last, precision)] = pixels(out).astype(int)
+    # The layout changes the order of the sums only; bf16 rounds every convolution's inputs.
+    assert np.abs(answers[(True, "fp32")] - answers[(False, "fp32")]).max() <= 2
+    assert 0 < np.abs(answers[(True, "auto")] - answers[(False, "fp32")]).mean() < 20
