@@ -147,9 +147,9 @@ def equal_quality_steps(manifest: dict[str, Any], reference_steps: int = 50) -> 
     return matching[0], f"KID within one standard error of DDIM-{reference_steps}'s ({bar:.5f})"
 
 
-def seconds_for_16(sampler: Callable[..., torch.Tensor], network: torch.nn.Module, steps: int, repeats: int,
+def seconds_for_16(sample: Callable[..., torch.Tensor], network: torch.nn.Module, steps: int, repeats: int,
                    **settings: Any) -> float:
-    return round(median_seconds(lambda: sampler(network, Seeds.one(BATCH, 0), steps, **settings), repeats,
+    return round(median_seconds(lambda: sample(network, Seeds.one(BATCH, 0), steps, **settings), repeats,
                                 warmup=0), 3)
 
 

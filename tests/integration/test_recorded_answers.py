@@ -5,6 +5,9 @@ Every case's response (status, content type, body) is compared byte for byte wit
 capability differs from the recording's, images may differ by a rounding step and numbers in
 the last digits: there the comparison decodes the answers and allows exactly that, no more.
 
+Recorded again since: the diffusion answers when its workers went channels-last (they moved by at
+most one intensity level, checked before recording).
+
 Record again (only when an answer is meant to change) with:
     RECORD_ANSWERS=1 python -m pytest tests/integration/test_recorded_answers.py
 """
