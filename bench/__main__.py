@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.machine import describe, slug
 from bench.report import markdown, update_readme
-from bench.samplers import compile_rows, network_rows, request_rows
+from bench.samplers import compile_rows, contention_rows, network_rows, request_rows
 from bench.serving import serving_rows
 from scripts.server import ROOT
 
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"bench on {machine['cpu']}, {machine['cores']} cores, {machine['capability']}", flush=True)
     results: dict[str, Any] = {"machine": machine, "date": datetime.date.today().isoformat()}
     results["networks"], results["matmul_peak_gflops"] = network_rows(args.weights)
+    results["contention"] = contention_rows(args.weights)
     results["compile"] = compile_rows(args.weights)
     results["requests"] = request_rows(args.weights)
     if not args.no_serving:

@@ -27,6 +27,9 @@ def markdown(results: dict[str, Any]) -> str:
         [[r["network"], r["threads"], "on" if r["channels_last"] else "off", r["precision"], r["ms_per_sample_step"],
           r["gflop_per_sample_step"], r["gflops"], f"{100 * r['of_peak']:.0f}%"] for r in results["networks"]]))
     parts.append(table(
+        ["network step while another process keeps a core busy", "threads", "ms per sample-step"],
+        [[r["network"], r["threads"], r["ms_per_sample_step"]] for r in results["contention"]]))
+    parts.append(table(
         ["torch.compile", "threads", "eager ms per sample-step", "compiled", "compile seconds",
          "pays off after (sample-steps)"],
         [[r["network"], r["threads"], r["eager_ms_per_sample_step"], r["compiled_ms_per_sample_step"],

@@ -8,6 +8,8 @@ DPM-Solver++(2M) at equal quality, and the ebm samplers against the course recip
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,6 +105,30 @@ def network_rows(weights: Path, repeats: int = 3) -> tuple[list[dict[str, Any]],
                                  "gflop_per_sample_step": round(flops[step.name] / BATCH / 1e9, 3),
                                  "gflops": round(gflops, 1), "of_peak": round(gflops / peaks[peak_name], 3)})
     return rows, {name: round(value, 1) for name, value in peaks.items()}
+
+
+BUSY_LOOP = "import torch\ntorch.set_num_threads(1)\na = torch.randn(512, 512)\nwhile True:\n    a @ a\n"
+
+
+def contention_rows(weights: Path, repeats: int = 3) -> list[dict[str, Any]]:
+    """The UNet's step at 1 thread and at every core while another process keeps one core busy, as
+    another model's worker does when it serves: what a sampler's thread count costs then."""
+    [unet_step, _] = network_steps(weights)
+    images = torch.randn(BATCH, 3, 32, 32)
+    busy = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
+    rows = []
+    try:
+        time.sleep(1.0)  # let it start
+        for threads in sorted({1, os.cpu_count() or 1}):
+            torch.set_num_threads(threads)
+            with torch.no_grad():
+                seconds = median_seconds(lambda: unet_step(images), repeats)
+            rows.append({"network": unet_step.name, "threads": threads, "other_busy_cores": 1,
+                         "ms_per_sample_step": round(1000 * seconds / BATCH, 3)})
+    finally:
+        busy.kill()
+        busy.wait()
+    return rows
 
 
 def compile_rows(weights: Path, repeats: int = 3) -> list[dict[str, Any]]:
