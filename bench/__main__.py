@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.limits import limit_rows
 from bench.machine import describe, slug
 from bench.report import markdown, update_readme
 from bench.samplers import compile_rows, contention_rows, network_rows, request_rows
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     results["contention"] = contention_rows(args.weights)
     results["compile"] = compile_rows(args.weights)
     results["requests"] = request_rows(args.weights)
+    results["limits"] = limit_rows(args.weights)
     if not args.no_serving:
         results["serving"] = serving_rows(args.weights, args.model_store)
     args.results.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,11 @@ def markdown(results: dict[str, Any]) -> str:
           r["compile_seconds"], r["pays_off_after_sample_steps"] or "never"] for r in results["compile"]]))
     parts.append(table(["16 samples in-process (served threads, fp32)", "seconds", "note"],
                        [[r["request"], r["seconds"], r.get("note", "")] for r in results["requests"]]))
+    parts.append(table(
+        ["costliest request the limits allow", "seconds", "batchSize", "a batch of them, one after another (s)",
+         "responseTimeout (s)", "margin"],
+        [[f"{r['model']} {r['version']}: {r['request']}", r["seconds"], r["batch_size"], r["worst_batch_seconds"],
+          r["response_timeout"], f"{r['margin']}x"] for r in results["limits"]]))
     if "serving" in results:
         parts.append(table(
             ["model", "in-process p50 (ms)", "served p50 (ms)", "overhead (ms)", "req/s at 1", "at 4", "at 16",

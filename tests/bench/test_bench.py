@@ -64,6 +64,8 @@ def results():
                          "compiled_ms_per_sample_step": 3.5, "compile_seconds": 60.0,
                          "pays_off_after_sample_steps": 120000}],
             "requests": [{"request": "diffusion, DDIM 50 steps", "seconds": 3.1}],
+            "limits": [{"model": "ebm", "version": "2.0", "request": "64 x 50 steps", "seconds": 24.0,
+                        "batch_size": 4, "worst_batch_seconds": 96.0, "response_timeout": 360, "margin": 3.8}],
             "serving": [{"model": "bigram", "version": "1.0", "in_process_p50_ms": 1.0, "served_p50_ms": 20.0,
                          "overhead_ms": 19.0, "requests_per_s_1": 40.0, "requests_per_s_4": 80.0,
                          "requests_per_s_16": 120.0}]}
@@ -73,6 +75,7 @@ def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
     text = markdown(results())
     assert "Test CPU, 2 cores, AVX2, native bf16: no" in text and "| bigram 1.0 | 1.0 | 20.0 | 19.0 |" in text
     assert "3.0x" in text and "50%" in text and "| 60.0 | 120000 |" in text and "| unet | 2 | 40.0 |" in text
+    assert "| ebm 2.0: 64 x 50 steps | 24.0 | 4 | 96.0 | 360 | 3.8x |" in text
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\n{START}\nold table\n{END}\n\n## Next\n")
     update_readme(readme, text)
