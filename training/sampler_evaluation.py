@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from models.manifest import read_manifest
 from training.evaluation import add_metric, evaluation_arguments
 from training.sample_quality import Cifar10Reference
 
@@ -55,7 +56,10 @@ def evaluate_sampler(args: argparse.Namespace, manifest_path: Path, nearest_figu
 
     add_metric(manifest_path, "real_vs_real", reference.real_vs_real())
     # The table first: it is cheaper, and it is what the served number of steps is chosen from.
-    table = {"how": f"{args.table_samples} samples per row ({settings}, seeds 0.. x 100)",
+    how = f"{args.table_samples} samples per row ({settings}, seeds 0.. x 100)"
+    # Rows measured before with the same sample count and settings stay; a run adds or replaces its own.
+    earlier = read_manifest(manifest_path).get("metrics", {}).get("steps_table" + metric_suffix, {})
+    table = {**(earlier if earlier.get("how") == how else {}), "how": how,
              "real_vs_real": reference.real_vs_real(args.table_samples)}
     for steps in args.table_steps:
         _, table_features = sample_set(args.table_samples, steps)
