@@ -8,7 +8,7 @@ MODEL ?=
 
 .PHONY: install install-eval check-java data archive serve stop register unregister test lint train evaluate bench
 
-install: check-java $(VENV)/.installed
+install: check-java $(VENV)/.installed $(VENV)/bin/tsclient
 
 check-java:
 	@v=$$(java -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -n 1); \
@@ -21,6 +21,11 @@ $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -r requirements.txt
 	touch $@
+
+# The client's command line (tsclient/__main__.py) as a command of the virtual environment.
+$(VENV)/bin/tsclient: $(VENV)/.installed
+	printf '#!/bin/sh\nPYTHONPATH="%s$${PYTHONPATH:+:$$PYTHONPATH}" exec "%s" -m tsclient "$$@"\n' "$(CURDIR)" "$(abspath $(PY))" > $@
+	chmod +x $@
 
 # FID/KID evaluation only: not needed to serve or test.
 install-eval: $(VENV)/.installed-eval
