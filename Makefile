@@ -6,7 +6,7 @@ SHARED_DATA ?= ../shared/data
 DATA := data
 MODEL ?=
 
-.PHONY: install install-eval check-java data archive serve stop register unregister test lint train evaluate bench
+.PHONY: install install-eval install-browser check-java data archive serve ui stop register unregister test lint train evaluate bench
 
 install: check-java $(VENV)/.installed $(VENV)/bin/tsclient
 
@@ -48,6 +48,10 @@ archive: install
 serve: archive
 	$(PY) scripts/server.py start
 
+# The web page on loopback (needs make serve running); prints its address with the key.
+ui: install
+	$(PY) scripts/ui.py
+
 stop: install
 	$(PY) scripts/server.py stop
 
@@ -59,7 +63,14 @@ unregister: install
 	@test -n "$(MODEL)" || { echo "usage: make unregister MODEL=name"; exit 1; }
 	$(PY) scripts/server.py unregister $(MODEL)
 
-test: install
+# The web page's tests drive a real browser: Playwright from PyPI and Debian's chromium package.
+install-browser: $(VENV)/.installed-browser
+$(VENV)/.installed-browser: $(VENV)/.installed requirements-browser.txt
+	$(VENV)/bin/pip install -r requirements-browser.txt
+	command -v chromium >/dev/null || apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
+	touch $@
+
+test: install install-browser
 	$(PY) -m pytest -q tests
 
 # Speed, measured side by side in one run (a few minutes; not part of make test): see README, Speed.
