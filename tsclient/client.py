@@ -65,6 +65,7 @@ def decode_image(encoded: str) -> Image.Image:
 
 
 def read_properties(path: Path) -> dict[str, str]:
+    """A Java properties file such as TorchServe's config.properties, as a dict."""
     properties = {}
     for line in Path(path).read_text().splitlines():
         line = line.strip()
