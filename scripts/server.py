@@ -27,9 +27,18 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from archive.build import find_archives, load_models  # noqa: E402
-from tsclient.client import read_properties  # noqa: E402  (the one reader of config.properties)
 
 DEFAULT_WORKDIR = ROOT / ".torchserve"
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    properties = {}
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            properties[key.strip()] = value.strip()
+    return properties
 
 
 def write_properties(properties: dict[str, str], path: Path) -> None:

@@ -65,7 +65,8 @@ def decode_image(encoded: str) -> Image.Image:
 
 
 def read_properties(path: Path) -> dict[str, str]:
-    """A Java properties file such as TorchServe's config.properties, as a dict."""
+    """A Java properties file such as TorchServe's config.properties, as a dict (the client reads it
+    itself: the package stands alone, apart from the project's scripts)."""
     properties = {}
     for line in Path(path).read_text().splitlines():
         line = line.strip()

@@ -81,14 +81,14 @@ def test_ebm_follows_the_energy_gradient_inside_inference_mode(ebm):
 
 def test_ebm_2_has_its_own_defaults_and_cost_cap_and_follows_the_energy_in_inference_mode(ebm2):
     handler, context = ebm2
-    assert (handler.defaults["steps"], handler.limits["max_sample_steps"]) == (50, 3200)  # model-config, 2.0
+    assert (handler.defaults["steps"], handler.limits["max_sample_steps"]) == (20, 3200)  # model-config, 2.0
     with torch.inference_mode():
         status, out = answer(handler, context, {"num_samples": 1, "seed": 3})
         _, still = answer(handler, context, {"num_samples": 2, "steps": 3, "step_size": 0.0, "seed": 3,
                                              "format": "images"})
         _, moved = answer(handler, context, {"num_samples": 2, "steps": 3, "step_size": 1.0, "seed": 3,
                                              "format": "images"})
-    assert status == 200 and json.loads(out)["steps"] == 50
+    assert status == 200 and json.loads(out)["steps"] == 20
     pixels = [[np.asarray(decode_png(i)) for i in json.loads(a)["images_base64_png"]] for a in (still, moved)]
     assert all(not np.array_equal(a, b) for a, b in zip(*pixels))
     status, out = answer(handler, context, {"num_samples": 64, "steps": 51})
