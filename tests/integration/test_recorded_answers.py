@@ -6,8 +6,7 @@ capability differs from the recording's, images may differ by a rounding step an
 the last digits: there the comparison decodes the answers and allows exactly that, no more.
 
 Recorded again since: the diffusion answers when its workers went channels-last (they moved by at
-most one intensity level, checked before recording); the ebm 1.0 samples when version 1.0 became
-the course recipe with its known fixes (new weights, step noise 0.005).
+most one intensity level, checked before recording).
 
 Record again (only when an answer is meant to change) with:
     RECORD_ANSWERS=1 python -m pytest tests/integration/test_recorded_answers.py

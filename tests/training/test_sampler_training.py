@@ -63,7 +63,7 @@ def test_ebm_training_resumes_with_its_replay_buffer(tmp_path):
     assert checkpoint["progress"]["epoch"] == 2 and 0 < changed.sum() <= 2 * 8 * 2  # two steps of 8 chains
     manifest = json.loads((tmp_path / "out" / "ebm-v1.0.json").read_text())
     assert manifest["training"]["epochs"] == 2
-    assert manifest["network"] == {"class": "models.ebm.EnergyNet", "args": {"width": 2}}  # the fixed recipe
+    assert manifest["network"] == {"class": "models.ebm.EnergyNet", "args": {"width": 1}}
     load_network(tmp_path / "out" / "ebm-v1.0.json")
     assert set(manifest["metrics"]) == set() and (tmp_path / "out" / "ebm-v1.0-curve.png").exists()
     assert Image.open(tmp_path / "out" / "ebm-v1.0-samples.png").size == (8 * 34 + 2, 8 * 34 + 2)
