@@ -34,7 +34,7 @@ def markdown(results: dict[str, Any]) -> str:
          "pays off after (sample-steps)"],
         [[r["network"], r["threads"], r["eager_ms_per_sample_step"], r["compiled_ms_per_sample_step"],
           r["compile_seconds"], r["pays_off_after_sample_steps"] or "never"] for r in results["compile"]]))
-    parts.append(table(["16 samples in-process (served threads, fp32)", "seconds", "note"],
+    parts.append(table(["16 samples in-process (served threads and layout, fp32)", "seconds", "note"],
                        [[r["request"], r["seconds"], r.get("note", "")] for r in results["requests"]]))
     parts.append(table(
         ["costliest request the limits allow", "seconds", "batchSize", "a batch of them, one after another (s)",

@@ -155,8 +155,20 @@ def compile_rows(weights: Path, repeats: int = 3) -> list[dict[str, Any]]:
     return rows
 
 
+def handler_config(model: str) -> dict[str, Any]:
+    return yaml.safe_load((ARCHIVE / model / "model-config.yaml").read_text())["handler"]
+
+
 def served_threads(model: str) -> int:
-    return int(yaml.safe_load((ARCHIVE / model / "model-config.yaml").read_text())["handler"]["torch_threads"])
+    return int(handler_config(model)["torch_threads"])
+
+
+def served_network(weights: Path, model: str, version: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The network and manifest as a worker serves them: in the model-config's memory layout."""
+    network, manifest = load_network(weights / manifest_name(model, version), "cpu")
+    if handler_config(model)["channels_last"]:
+        network.to(memory_format=torch.channels_last)
+    return network, manifest
 
 
 def equal_quality_steps(manifest: dict[str, Any], reference_steps: int = 50) -> tuple[int | None, str]:
@@ -180,9 +192,9 @@ def seconds_for_16(sample: Callable[..., torch.Tensor], network: torch.nn.Module
 
 
 def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:
-    """Seconds for 16 samples at the served threads, fp32, as a request asks for them."""
+    """Seconds for 16 samples at the served threads and layout, fp32, as a request asks for them."""
     rows = []
-    unet, manifest = load_network(weights / manifest_name("diffusion", "1.0"), "cpu")
+    unet, manifest = served_network(weights, "diffusion", "1.0")
     torch.set_num_threads(served_threads("diffusion"))
     rows.append({"request": "diffusion, DDIM 50 steps",
                  "seconds": seconds_for_16(reverse_diffusion, unet, 50, repeats, sampler="ddim", eta=0.0)})
@@ -194,7 +206,7 @@ def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:
 
     torch.set_num_threads(served_threads("ebm"))
     for version, sampler in (("2.0", annealed_langevin), ("1.0", sample_from_noise)):
-        energy, _ = load_network(weights / manifest_name("ebm", version), "cpu")
+        energy, _ = served_network(weights, "ebm", version)
         settings = served_defaults("ebm", version)
         steps = settings.pop("steps")
         settings.pop("num_samples")
