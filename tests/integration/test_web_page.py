@@ -9,6 +9,7 @@ import shutil
 import threading
 
 import pytest
+import requests
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
@@ -140,3 +141,12 @@ def test_a_sampler_shows_progress_previews_and_the_grid(page, sampler, version, 
     expect(panel.locator("[data-role=download]")).to_have_attribute("href", result.get_attribute("src"))
     expect(panel.locator("[data-role=status]")).to_contain_text("seed 5")
     screenshot(page, sampler)
+
+
+def test_torchserve_refuses_a_cors_preflight_so_the_page_calls_its_own_origin(server):
+    """Why scripts/ui.py passes /predictions/ on: a browser's preflight carries no key, and
+    TorchServe 0.12 checks the key on every request, preflights included."""
+    preflight = requests.options(f"{server.inference_url}/predictions/bigram", timeout=30, headers={
+        "Origin": "http://127.0.0.1:8090", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type"})
+    assert preflight.status_code == 400 and "Token" in preflight.json()["message"]
