@@ -9,13 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from archive.build import find_archives
 from bench.serving import handler_class
 from handlers.iterative_sampler import IterativeSamplerHandler
 from handlers.local_context import LocalContext
-from scripts.server import ROOT
+from training.model_config import model_config
 
 
 def limit_rows(weights: Path) -> list[dict[str, Any]]:
@@ -30,11 +28,11 @@ def limit_rows(weights: Path) -> list[dict[str, Any]]:
         steps = handler.limits["max_sample_steps"] // num_samples
         body = {"num_samples": num_samples, handler.steps_field: steps, "seed": 0}
         start = time.perf_counter()
-        [(answer)] = handler.handle([{"body": body}], context)
+        [answer] = handler.handle([{"body": body}], context)
         seconds = time.perf_counter() - start
         if context.status(0) != 200:
             raise RuntimeError(f"{archive.model} {archive.version} refused its costliest request: {answer}")
-        config = yaml.safe_load((ROOT / "archive" / archive.model / "model-config.yaml").read_text())
+        config = model_config(archive.model)
         worst_batch = seconds * config["batchSize"]
         rows.append({"model": archive.model, "version": archive.version, "request": f"{num_samples} x {steps} steps",
                      "seconds": round(seconds, 1), "batch_size": config["batchSize"],

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench.machine import matmul_peak
@@ -31,7 +30,7 @@ from models.manifest import manifest_name
 from models.noise_conditional_energy import predicted_noise
 from models.precision import autocast, native_bf16
 from models.seeds import Seeds
-from training.model_config import ARCHIVE, served_defaults
+from training.model_config import model_config, served_defaults
 
 BATCH = 16
 CPU = torch.device("cpu")
@@ -156,7 +155,7 @@ def compile_rows(weights: Path, repeats: int = 3) -> list[dict[str, Any]]:
 
 
 def handler_config(model: str) -> dict[str, Any]:
-    return yaml.safe_load((ARCHIVE / model / "model-config.yaml").read_text())["handler"]
+    return model_config(model)["handler"]
 
 
 def served_threads(model: str) -> int:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import yaml
 
 from archive.build import find_archives
 from handlers.local_context import LocalContext
 from scripts.server import ROOT, Server, on_free_ports
+from training.model_config import model_config
 
 CONCURRENCY = (1, 4, 16)
 
@@ -33,7 +33,7 @@ def handler_class(model: str) -> type:
 
 
 def example_request(model: str) -> dict[str, Any] | None:
-    return yaml.safe_load((ROOT / "archive" / model / "model-config.yaml").read_text()).get("example_request")
+    return model_config(model).get("example_request")
 
 
 class Example:
