@@ -10,8 +10,12 @@ time s to the next time t with h = lambda_t - lambda_s is
 where D is the predicted clean image at s for the first step (which makes it exactly a
 deterministic DDIM step) and, after that, a linear extrapolation of the last two predictions,
     D = (1 + 1 / (2 r)) x0_s - 1 / (2 r) x0_previous,   r = h_previous / h,
-which makes the solver second-order at one network call per step. Like DDIM, the last step
-returns the clean-image prediction at the last time.
+which makes the solver second-order at one network call per step.
+
+Its n network calls sit at n equal steps of t from 1 down to 0 inclusive, and the answer is the
+clean-image prediction at t = 0, the least noisy time the network was trained on. DDIM's n calls
+stop at t = 1/n instead: with 20 steps its last prediction starts from noise rate 0.37, against
+0.31 at t = 0, and that last denoising shows in the samples' sharpness.
 """
 
 from __future__ import annotations
@@ -33,10 +37,10 @@ class DPMSolver2MScheduler:
         self.previous: tuple[float, torch.Tensor] | None = None  # (h, predicted images) of the last step
 
     def set_timesteps(self, num_steps: int) -> None:
-        """The times each step starts from: 1, 1 - 1/n, ..., 1/n, as DDIM's."""
+        """The times of the network calls: 1, 1 - 1/(n-1), ..., 0 (just 1 for one step)."""
         if num_steps < 1:
             raise ValueError(f"num_steps must be at least 1, not {num_steps}")
-        self.timesteps = 1.0 - torch.arange(num_steps, dtype=torch.float64) / num_steps
+        self.timesteps = torch.linspace(1.0, 0.0, num_steps, dtype=torch.float64)
         self.previous = None
 
     def step(self, predicted_noise: torch.Tensor, index: int, noisy_images: torch.Tensor,
@@ -48,7 +52,7 @@ class DPMSolver2MScheduler:
         predicted_images = (noisy_images - noise * predicted_noise) / signal
         if index == len(self.timesteps) - 1:
             return predicted_images, predicted_images
-        signal_next, noise_next = (r.item() for r in offset_cosine_schedule(t - 1.0 / len(self.timesteps)))
+        signal_next, noise_next = (r.item() for r in offset_cosine_schedule(self.timesteps[index + 1]))
         h = math.log(signal_next / noise_next) - math.log(signal / noise)
         if self.previous is None:
             direction = predicted_images

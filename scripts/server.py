@@ -27,6 +27,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from archive.build import find_archives, load_models  # noqa: E402
+from tsclient.keys import fresh_key, read_keys  # noqa: E402
 
 DEFAULT_WORKDIR = ROOT / ".torchserve"
 
@@ -123,11 +124,11 @@ class Server:
 
     def keys(self) -> dict[str, str]:
         """The tokens TorchServe generated: {"inference": ..., "management": ..., "API": ...}."""
-        keys = json.loads((self.workdir / "key_file.json").read_text())
-        return {name: entry["key"] for name, entry in keys.items()}
+        return {name: entry["key"] for name, entry in read_keys(self.workdir / "key_file.json").items()}
 
     def headers(self, api: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys()[api]}"}
+        """The Authorization header for `api`, with its key renewed first if it has expired."""
+        return {"Authorization": f"Bearer {fresh_key(self.workdir / 'key_file.json', api, self.management_url)}"}
 
     def management(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         return requests.request(method, self.management_url + path,

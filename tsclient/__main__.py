@@ -28,6 +28,8 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--url", help="inference address (default: config.properties)")
     parser.add_argument("--key", help="inference key (default: read from the key file)")
     parser.add_argument("--key-file", type=Path, help="default: .torchserve/key_file.json")
+    parser.add_argument("--management-url", help="where an expired key is renewed (default: config.properties, "
+                                                 "when --url is not given)")
     parser.add_argument("--json", action="store_true", help="print the answer as JSON")
     models = parser.add_subparsers(dest="model", required=True)
 
@@ -75,7 +77,7 @@ def arguments() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments().parse_args(argv)
-    client = Client(url=args.url, key=args.key, key_file=args.key_file)
+    client = Client(url=args.url, key=args.key, key_file=args.key_file, management_url=args.management_url)
     try:
         answer = run(client, args)
     except ServerError as error:

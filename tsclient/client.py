@@ -1,6 +1,9 @@
-"""The client: addresses from config.properties, keys from key_file.json (read again when the server
-refuses a key, so a rotated key is picked up), 503 retried with backoff, and every 4xx raised as
-one exception type that carries the server's `field` and `allowed`."""
+"""The client: addresses from config.properties, keys from key_file.json, 503 retried with backoff,
+and every 4xx raised as one exception type that carries the server's `field` and `allowed`.
+
+TorchServe's keys expire (`token_expiration_min`). When the server refuses the key, the client reads
+the key file again, which picks up a key rotated by someone else, and renews it first if it has
+expired too (tsclient/keys.py), so a client on the server's machine keeps working across expiries."""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from typing import Any
 import numpy as np
 import requests
 from PIL import Image
+
+from tsclient.keys import fresh_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,23 +87,24 @@ class Client:
 
     def __init__(self, url: str | None = None, key: str | None = None, key_file: Path | str | None = None,
                  config: Path | str = ROOT / "config.properties", retries: int = 5, backoff: float = 0.5,
-                 timeout: float = 300) -> None:
-        self.url = (url or read_properties(Path(config))["inference_address"]).rstrip("/")
+                 timeout: float = 300, management_url: str | None = None) -> None:
+        """`management_url` is where an expired key is renewed: config.properties' when `url` is too."""
+        properties = read_properties(Path(config)) if Path(config).exists() else {}
+        self.url = (url or properties["inference_address"]).rstrip("/")
+        self.management_url = (management_url or ("" if url else properties.get("management_address", ""))).rstrip("/")
         self.key_file = None if key is not None else Path(key_file or ROOT / ".torchserve" / "key_file.json")
-        self.key = key if key is not None else self._read_key()
+        self.key = key if key is not None else fresh_key(self.key_file, "inference", self.management_url)
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.session = requests.Session()
-
-    def _read_key(self) -> str:
-        return json.loads(self.key_file.read_text())["inference"]["key"]
 
     def post(self, model: str, version: str | None = None, *, json_body: dict[str, Any] | None = None,
              data: bytes | None = None, headers: dict[str, str] | None = None,
              stream: bool = False) -> requests.Response:
         """One prediction request: 503 (a full queue) is retried after the server's Retry-After or an
-        exponential backoff; a refused key is read again from the key file once."""
+        exponential backoff; a refused key is replaced from the key file (renewed if expired) up to
+        twice (another client may renew it in between)."""
         url = f"{self.url}/predictions/{model}" + (f"/{version}" if version else "")
-        key_reread = False
+        key_changes = 0
         for attempt in range(self.retries + 1):
             response = self.session.post(url, json=json_body, data=data, stream=stream, timeout=self.timeout,
                                          headers={**(headers or {}), "Authorization": f"Bearer {self.key}"})
@@ -106,10 +112,10 @@ class Client:
                 retry_after = response.headers.get("Retry-After", "")
                 time.sleep(float(retry_after) if retry_after.isdigit() else self.backoff * 2 ** attempt)
                 continue
-            if response.status_code in (400, 401) and self.key_file is not None and not key_reread \
+            if response.status_code in (400, 401) and self.key_file is not None and key_changes < 2 \
                     and _refuses_the_key(response):
-                fresh = self._read_key()
-                key_reread = True
+                fresh = fresh_key(self.key_file, "inference", self.management_url)
+                key_changes += 1
                 if fresh != self.key:
                     self.key = fresh
                     continue
