@@ -6,7 +6,7 @@ SHARED_DATA ?= ../shared/data
 DATA := data
 MODEL ?=
 
-.PHONY: install install-eval install-browser check-java data archive serve ui stop register unregister test lint train evaluate bench
+.PHONY: install install-eval install-browser check-java data archive serve ui stop test lint train evaluate bench
 
 install: check-java $(VENV)/.installed $(VENV)/bin/tsclient
 
@@ -54,14 +54,6 @@ ui: install
 
 stop: install
 	$(PY) scripts/server.py stop
-
-register: install
-	@test -n "$(MODEL)" || { echo "usage: make register MODEL=name"; exit 1; }
-	$(PY) scripts/server.py register $(MODEL)
-
-unregister: install
-	@test -n "$(MODEL)" || { echo "usage: make unregister MODEL=name"; exit 1; }
-	$(PY) scripts/server.py unregister $(MODEL)
 
 # The web page's tests drive a real browser: Playwright from PyPI and Debian's chromium package.
 install-browser: $(VENV)/.installed-browser

@@ -12,7 +12,8 @@ Nothing here is a hand-kept list; everything is found:
   `<model>_v<version>.mar`. TorchServe makes the first version it registers the default, so
   config.properties' `load_models` lists every archive, each model's default first (`--update-config`
   writes that line; a test checks it).
-An archive newer than all of its inputs is not rebuilt.
+An archive newer than all of its inputs, with its sha256 recorded (archive/checksums.py), is not
+rebuilt; each archive built has its sha256 recorded in the model store's SHA256SUMS.
 
     python archive/build.py [--model-store archive/model-store] [--force] [--update-config] [ARCHIVE ...]
 """
@@ -29,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from archive import checksums  # noqa: E402
 from models.manifest import read_manifest, weights_name  # noqa: E402
 
 PACKAGES = ("handlers", "models")
@@ -134,9 +136,9 @@ def stage(archive: Archive, folder: Path) -> None:
 
 
 def build(archive: Archive, model_store: Path, force: bool) -> bool:
-    """Build `<model_store>/<name>.mar` unless it is newer than its inputs; True if built."""
+    """Build `<model_store>/<name>.mar` unless it is newer than its inputs and recorded; True if built."""
     mar = model_store / f"{archive.name}.mar"
-    if not force and mar.exists():
+    if not force and mar.exists() and mar.name in checksums.recorded(model_store):
         if mar.stat().st_mtime >= max(p.stat().st_mtime for p in archive.inputs()):
             return False
     folder = ROOT / "build" / "stage" / archive.name
@@ -151,6 +153,7 @@ def build(archive: Archive, model_store: Path, force: bool) -> bool:
     ], check=True)
     model_store.mkdir(parents=True, exist_ok=True)
     (folder / f"{archive.model}.mar").replace(mar)  # the archiver names it after the model
+    checksums.record(model_store, mar.name)
     shutil.rmtree(folder)
     return True
 

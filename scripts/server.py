@@ -1,9 +1,7 @@
 """Start, wait for, stop and manage a TorchServe that serves this project's archives.
 
-    python scripts/server.py start                 # start, wait until every worker is READY
+    python scripts/server.py start                 # check the archives, start, wait until every worker is READY
     python scripts/server.py stop
-    python scripts/server.py register MODEL        # through the management API
-    python scripts/server.py unregister MODEL
 
 The server runs in a working directory of its own (`.torchserve/` for `make serve`): its
 `key_file.json` (the tokens), its logs, and its pid file, so a second server (the tests') can run
@@ -26,6 +24,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from archive import checksums  # noqa: E402
 from archive.build import find_archives, load_models  # noqa: E402
 from tsclient.keys import fresh_key, read_keys  # noqa: E402
 
@@ -158,6 +157,7 @@ class Server:
         if read_properties(self.config).get("load_models") != load_models(archives):
             raise RuntimeError(f"{self.config}: load_models is not every archive, each model's default first "
                                f"({load_models(archives)}); run make archive")
+        checksums.check(self.model_store, [f"{name}.mar" for name in archives])
         self.start()
         self.wait_until_ready(sorted({archive.model for archive in archives.values()}))
 
@@ -194,31 +194,25 @@ Stop it with: make stop"""
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop", "register", "unregister"])
-    parser.add_argument("model", nargs="?")
+    parser.add_argument("command", choices=["start", "stop"])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--config", type=Path, default=ROOT / "config.properties")
     parser.add_argument("--model-store", type=Path, default=ROOT / "archive" / "model-store")
     args = parser.parse_args(argv)
     server = Server(args.workdir, args.config, args.model_store)
+    try:
+        run(server, args)
+    except (RuntimeError, ValueError, TimeoutError) as error:
+        sys.exit(f"{args.command}: {error}")
 
+
+def run(server: Server, args: argparse.Namespace) -> None:
     if args.command == "start":
         server.start_serving()
         print(serve_forever_message(server))
-    elif args.command == "stop":
+    else:
         server.stop()
         print("TorchServe stopped")
-    else:
-        if args.model is None:
-            parser.error(f"{args.command} needs a model name")
-        if args.command == "register":
-            response = server.management("POST", "/models", params={
-                "url": f"{args.model}.mar", "synchronous": "true", "initial_workers": 1})
-        else:
-            response = server.management("DELETE", f"/models/{args.model}")
-        print(response.status_code, response.text.strip())
-        if not response.ok:
-            sys.exit(1)
 
 
 if __name__ == "__main__":
