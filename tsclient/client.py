@@ -223,6 +223,8 @@ def _error(response: requests.Response) -> ServerError:
     try:
         body = response.json()
     except ValueError:
+        if response.status_code == 413 and not response.text.strip():  # TorchServe's answer has no body
+            return ServerError(413, "the request body is larger than the server accepts (its max_request_size)")
         return ServerError(response.status_code, response.text.strip() or response.reason)
     if not isinstance(body, dict):
         return ServerError(response.status_code, str(body))
