@@ -1,0 +1,120 @@
+"""Faults, each against a TorchServe of its own: a worker killed while it serves, a full queue, and a
+server stopped, restarted, and killed with `kill -9`."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from scripts.server import Server, on_free_ports
+from tests.helpers import ROOT
+
+# About 10 s of sampling on one core of this 2-core machine: long enough to act while it runs.
+LONG = {"num_samples": 64, "diffusion_steps": 50, "seed": 1}
+SHORT = {"num_samples": 1, "diffusion_steps": 1, "seed": 1}
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory, model_store):
+    workdir = tmp_path_factory.mktemp("faults")
+    config = on_free_ports(Path(shutil.copy(ROOT / "config.properties", workdir)), model_store=str(model_store),
+                           load_models="bigram.mar,diffusion.mar")
+    server = Server(workdir, config, model_store)
+    try:
+        server.start()
+        server.wait_until_ready(["bigram", "diffusion"])
+        yield server
+    finally:
+        server.stop()
+
+
+def post(server, model, body, timeout=300):
+    return requests.post(f"{server.inference_url}/predictions/{model}", json=body, timeout=timeout,
+                         headers=server.headers("inference"))
+
+
+def worker_pids(server, model):
+    return [worker["pid"] for worker in server.management("GET", f"/models/{model}").json()[0]["workers"]]
+
+
+def wait_until_busy():
+    """Until the worker is well into the long request: the queue was empty, and a lone request
+    waits 1 ms for a batch (maxBatchDelay)."""
+    time.sleep(2.0)
+
+
+def test_a_worker_killed_while_it_serves(faulty):
+    with ThreadPoolExecutor(1) as pool:
+        long = pool.submit(post, faulty, "diffusion", LONG)
+        wait_until_busy()
+        [pid] = worker_pids(faulty, "diffusion")
+        os.kill(pid, signal.SIGKILL)
+        killed = time.time()
+        answer = long.result(timeout=60)  # an answer, not a hang
+    answered = time.time() - killed
+    assert answer.status_code >= 500 and answer.status_code != 504, answer.text
+    assert post(faulty, "bigram", {"start_word": "the"}).status_code == 200  # the other model is untouched
+    while post(faulty, "diffusion", SHORT).status_code != 200:
+        assert time.time() - killed < 60, "the model did not come back within 60 s"
+        time.sleep(0.2)
+    back = time.time() - killed
+    assert worker_pids(faulty, "diffusion") != [pid]
+    print(f"killed worker: error answer after {answered:.1f} s, serving again after {back:.1f} s")
+
+
+def test_a_full_queue_answers_503_at_once(faulty):
+    with ThreadPoolExecutor(40) as pool:
+        long = pool.submit(post, faulty, "diffusion", LONG)
+        wait_until_busy()
+
+        def timed(_):
+            start = time.time()
+            response = post(faulty, "diffusion", SHORT)
+            return response.status_code, time.time() - start, response.text
+
+        answers = list(pool.map(timed, range(30)))
+        assert long.result().status_code == 200
+    refused = [seconds for status, seconds, _ in answers if status == 503]
+    served = [status for status, _, _ in answers if status == 200]
+    # 16 wait in the queue (jobQueueSize); the rest are refused without waiting for the long request.
+    assert len(served) + len(refused) == 30 and len(served) >= 16 and len(refused) >= 10, answers
+    assert max(refused) < 2.0, refused
+    print(f"full queue: {len(refused)} of 30 refused with 503, the slowest refusal in {max(refused):.2f} s")
+
+
+def serve(workdir, config, model_store, command):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "server.py"), command, "--workdir", str(workdir),
+                           "--config", str(config), "--model-store", str(model_store)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_stop_then_serve_and_serve_after_kill_9_always_come_back(tmp_path, model_store):
+    config = on_free_ports(Path(shutil.copy(ROOT / "config.properties", tmp_path)), model_store=str(model_store))
+    server = Server(tmp_path / "work", config, model_store)
+    try:
+        for _ in range(2):
+            started = serve(server.workdir, config, model_store, "start")
+            assert started.returncode == 0, started.stderr
+            assert post(server, "bigram", {"start_word": "the"}).status_code == 200
+            assert serve(server.workdir, config, model_store, "stop").returncode == 0
+            assert not server.is_running()
+        assert serve(server.workdir, config, model_store, "start").returncode == 0
+        frontend = int(server.pid_file.read_text())
+        os.kill(frontend, signal.SIGKILL)
+        deadline = time.time() + 30
+        while server.is_running():
+            assert time.time() < deadline
+            time.sleep(0.1)
+        started = serve(server.workdir, config, model_store, "start")
+        assert started.returncode == 0, started.stderr
+        assert post(server, "bigram", {"start_word": "the"}).status_code == 200
+        assert post(server, "diffusion", SHORT).status_code == 200
+    finally:
+        serve(server.workdir, config, model_store, "stop")
