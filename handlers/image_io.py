@@ -16,6 +16,7 @@ import binascii
 import io
 import json
 import math
+import struct
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,8 @@ def image_request(request: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
     if not images or not images[0]:
         raise RequestError("the request has no image: send image bytes, a multipart file named "
                            "'image', or JSON with a base64 'image'", "image", "an image PIL can read")
+    if len(images) > 1:
+        raise RequestError(f"the request has {len(images)} images; send one", "image", "one image")
     params = {name: _query_value(value) for name, value in request.items() if name not in IMAGE_KEYS}
     return bytes(images[0]), params
 
@@ -55,7 +58,7 @@ def _query_value(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, too many digits, nested too deeply: text
             return value
     return value
 
@@ -69,7 +72,9 @@ def decode_image(data: bytes, max_pixels: int) -> Image.Image:
     except UnidentifiedImageError:
         raise RequestError("the bytes are not an image PIL can read", "image",
                            "an image PIL can read") from None
-    except OSError as error:  # a header cut short
+    # A header cut short or lying (PIL's plugins raise any of these; a DecompressionBombError for a
+    # header that claims more than twice PIL's own pixel limit).
+    except (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombError) as error:
         raise RequestError(f"the image could not be decoded ({error})", "image", "a complete image") from None
     width, height = image.size
     if width * height > max_pixels:
@@ -77,7 +82,7 @@ def decode_image(data: bytes, max_pixels: int) -> Image.Image:
                            f"{max_pixels}", "image", f"at most {max_pixels} pixels")
     try:
         image.load()
-    except (OSError, SyntaxError, ValueError) as error:
+    except (OSError, SyntaxError, ValueError, struct.error, IndexError, Image.DecompressionBombError) as error:
         raise RequestError(f"the image could not be decoded ({error})", "image",
                            "a complete image") from None
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):

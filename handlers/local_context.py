@@ -28,5 +28,8 @@ class LocalContext:
     def get_all_request_header(self, idx: int) -> dict[str, str]:
         return self.request_headers.get(idx, {})
 
+    def get_request_header(self, idx: int, key: str) -> str | None:
+        return self.request_headers.get(idx, {}).get(key)
+
     def status(self, idx: int) -> int:
         return self.statuses.get(idx, 200)

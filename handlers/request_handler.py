@@ -24,10 +24,11 @@ import torch
 
 from handlers.model_config import version_settings
 from models.loader import load_network
-from models.manifest import manifest_name
+from models.manifest import manifest_name, read_manifest
 
 JSON = "application/json"
 TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "a list"}
+JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array"}
 
 
 class RequestError(Exception):
@@ -79,6 +80,18 @@ class Field:
             text += f", each {self.items.allowed()}"
         return text
 
+    def schema(self) -> dict[str, Any]:
+        """The field as the describe call shows it (JSON Schema's type names)."""
+        schema: dict[str, Any] = {"type": JSON_TYPES[self.type], "required": self.required}
+        if not self.required:
+            schema["default"] = self.default
+        for name in ("bounds", "choices", "max_length"):
+            if getattr(self, name) is not None:
+                schema[name] = list(getattr(self, name)) if name != "max_length" else self.max_length
+        if self.items is not None:
+            schema["items"] = self.items.schema()
+        return schema
+
     def parse(self, name: str, value: Any) -> Any:
         def reject(problem: str) -> RequestError:
             return RequestError(f"{name!r} {problem}; it must be {self.allowed()}", name, self.allowed())
@@ -117,14 +130,24 @@ def parse_body(request: dict[str, Any]) -> dict[str, Any]:
     if isinstance(body, (bytes, bytearray)):
         body = utf8_text(body, "the request body is not UTF-8 text; send a JSON object")
     if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except json.JSONDecodeError as error:
-            raise RequestError(f"the request body is not valid JSON ({error.msg} at "
-                               f"character {error.pos}); send a JSON object") from None
+        body = json_value(body)
     if not isinstance(body, dict):
         raise RequestError("the request body must be a JSON object")
     return body
+
+
+def json_value(text: str) -> Any:
+    """The JSON value of a request body (TorchServe's worker passes on, undecoded, what its own
+    json.loads refused: these are the same refusals, as 400s)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RequestError(f"the request body is not valid JSON ({error.msg} at "
+                           f"character {error.pos}); send a JSON object") from None
+    except RecursionError:
+        raise RequestError("the request body is nested too deeply; send a flat JSON object") from None
+    except ValueError as error:  # such as an integer of more than 4,300 digits
+        raise RequestError(f"the request body could not be read as JSON ({error})") from None
 
 
 def utf8_text(data: bytes | bytearray, refusal: str) -> str:
@@ -171,8 +194,9 @@ class JsonHandler:
         self.fields = self.request_fields()
         gpu = context.system_properties.get("gpu_id")
         self.device = torch.device(f"cuda:{gpu}" if gpu is not None and torch.cuda.is_available() else "cpu")
-        model = context.manifest["model"]["modelName"]
-        self.load(Path(context.system_properties["model_dir"]) / manifest_name(model, self.version))
+        self.model = context.manifest["model"]["modelName"]
+        self.manifest_path = Path(context.system_properties["model_dir"]) / manifest_name(self.model, self.version)
+        self.load(self.manifest_path)
 
     def field(self, type: type, name: str, **options: Any) -> Field:
         """A number field whose range (`handler.limits`, required) and default (`handler.defaults`,
@@ -185,6 +209,21 @@ class JsonHandler:
     def load(self, manifest_path: Path) -> None:
         """Load the model a weights manifest describes; by default the network it names."""
         self.network, _ = load_network(manifest_path, self.device)
+
+    def describe(self) -> dict[str, Any]:
+        """What the management API's describe call (`GET /models/<name>?customized=true`) shows: the
+        request's fields with their types, defaults and bounds, and what the weights are."""
+        manifest = read_manifest(self.manifest_path)
+        return {"model": self.model, "version": self.version,
+                "request": {"body": self.body_description(),
+                            "fields": {name: field.schema() for name, field in self.fields.items()}},
+                "weights": {"data": manifest.get("data"), "parameters": manifest.get("parameters"),
+                            "training_seconds": manifest.get("seconds"), "command": manifest.get("command"),
+                            "metrics": manifest.get("metrics"), "file": manifest.get("weights", {}).get("file"),
+                            "sha256": manifest.get("weights", {}).get("sha256")}}
+
+    def body_description(self) -> str:
+        return "a JSON object of the fields"
 
     def parse(self, request: dict[str, Any]) -> dict[str, Any]:
         """One request's validated parameters; a JSON body unless a handler says otherwise."""
@@ -200,6 +239,8 @@ class JsonHandler:
         raise NotImplementedError
 
     def handle(self, batch: list[dict[str, Any]], context: Any) -> list[str]:
+        if context.get_request_header(0, "describe") == "True":  # the management API's describe call
+            return [json.dumps(self.describe())]
         answers: list[dict[str, Any] | RequestError | None] = [None] * len(batch)
         valid = []
         for i, request in enumerate(batch):

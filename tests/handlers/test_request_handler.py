@@ -63,6 +63,9 @@ def test_integers_are_accepted_as_numbers():
     ({"body": "[1, 2]"}, "JSON object"),
     ({"body": [1, 2]}, "JSON object"),
     ({}, "JSON object"),
+    # What TorchServe's worker could not decode reaches the handler as bytes: the same refusals.
+    ({"body": b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"}, "nested too deeply"),
+    ({"body": b'{"a": ' + b"9" * 5000 + b"}"}, "could not be read as JSON"),
 ])
 def test_bodies_that_are_not_json_objects_are_refused(request_, problem):
     with pytest.raises(RequestError, match=problem):
@@ -103,6 +106,24 @@ def test_a_bad_request_does_not_affect_the_others_in_its_batch(tmp_path):
     assert [context.status(i) for i in range(5)] == [200, 400, 400, 422, 200]
     assert answers[2]["field"] == "n" and "0..10" in answers[2]["error"]
     assert all(context.content_types[i] == "application/json" for i in range(6))
+
+
+def test_the_describe_call_shows_the_fields_and_the_weights(tmp_path):
+    (tmp_path / "bigram-v1.0.json").write_text(json.dumps({"data": {"set": "text"}, "metrics": {"loss": 1.5},
+                                                           "weights": {"file": "w.pt", "sha256": "ab12"}}))
+    handler = EchoHandler()
+    context = LocalContext("bigram", tmp_path)
+    context.model_yaml_config = {"handler": {"torch_threads": 1, "limits": {"n": [0, 10], "m": [1, 5]},
+                                             "defaults": {"m": 2}}}
+    handler.initialize(context)
+    context.request_headers[0] = {"describe": "True"}
+    [described] = [json.loads(answer) for answer in handler.handle([{"body": b""}], context)]
+    assert described["model"] == "bigram" and described["version"] == "1.0"
+    assert described["request"]["fields"] == {
+        "n": {"type": "integer", "required": True, "bounds": [0, 10]},
+        "m": {"type": "integer", "required": False, "default": 2, "bounds": [1, 5]}}
+    assert described["weights"]["metrics"] == {"loss": 1.5} and described["weights"]["sha256"] == "ab12"
+    assert handler.batches == []  # not a prediction
 
 
 @pytest.mark.parametrize("version, n, m", [("1.0", (0, 10), 2), ("2.0", (0, 3), 4)])
