@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from handlers.cancellation import StreamCancelled, cancellation_check
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
 from handlers.request_handler import Field, RequestError, resolve_seed
 from handlers.stream import NDJSON, ProgressStream, StreamFailure
@@ -94,13 +95,23 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         if streamed:
             streams = [ProgressStream(context, index, self.limits["stream_previews"], self.limits["preview_samples"])
                        for index, _ in group]
+            cancelled = [cancellation_check(context, index) for index, _ in group]
+            gone = [False] * len(group)
 
             def on_step(step: int, steps: int, images: torch.Tensor) -> None:
-                for stream, part in zip(streams, seeds.split(images)):
-                    stream(step, steps, part)
+                # A stream whose client has gone gets no more lines; when all have gone, the sampler stops.
+                for i, (stream, part) in enumerate(zip(streams, seeds.split(images))):
+                    gone[i] = gone[i] or cancelled[i]()
+                    if not gone[i]:
+                        stream(step, steps, part)
+                if all(gone):
+                    raise StreamCancelled(f"every client of this sampler call hung up, at step {step} of {steps}")
         try:
             with autocast(self.precision, self.device):
                 images = self.sampler(self.network, seeds, steps, on_step=on_step, **settings)
+        except StreamCancelled as cancelled_run:
+            logger.info("stream cancelled: %s", cancelled_run)
+            return {index: StreamFailure(cancelled_run) for index, _ in group}
         except Exception as error:
             if not streamed:
                 raise  # TorchServe answers it with its own error status

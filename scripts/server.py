@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from archive import checksums  # noqa: E402
 from archive.build import find_archives, load_models  # noqa: E402
+from handlers.cancellation import CANCEL_DIR_ENV  # noqa: E402
 from tsclient.keys import fresh_key, read_keys  # noqa: E402
 
 DEFAULT_WORKDIR = ROOT / ".torchserve"
@@ -84,9 +85,15 @@ class Server:
         # torchserve keeps its pid in tempfile.gettempdir(), which follows TMPDIR.
         return self.workdir / "tmp" / ".model_server.pid"
 
+    @property
+    def cancel_dir(self) -> Path:
+        return self.workdir / "cancelled"
+
     def _torchserve(self, *args: str) -> None:
         (self.workdir / "tmp").mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "TMPDIR": str(self.workdir / "tmp"),
+        # Where a front door marks streams whose client hung up (handlers/cancellation.py).
+        self.cancel_dir.mkdir(mode=0o700, exist_ok=True)
+        env = {**os.environ, "TMPDIR": str(self.workdir / "tmp"), CANCEL_DIR_ENV: str(self.cancel_dir),
                "LOG_LOCATION": str(self.workdir / "logs"),
                "METRICS_LOCATION": str(self.workdir / "logs")}
         torchserve = Path(sys.executable).parent / "torchserve"

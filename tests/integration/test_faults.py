@@ -1,11 +1,17 @@
-"""Faults, each against a TorchServe of its own: a worker killed while it serves, a full queue, and a
-server stopped, restarted, and killed with `kill -9`."""
+"""Faults, each against a TorchServe of its own: a worker killed while it serves, a full queue, a
+client that hangs up in the middle of a stream, and a server stopped, restarted, and killed with
+`kill -9`."""
 
+import http.client
+import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from scripts.server import Server, on_free_ports
+from scripts.server import Server, free_port, on_free_ports
+from scripts.ui import page_server
 from tests.helpers import ROOT
 
 # About 10 s of sampling on one core of this 2-core machine: long enough to act while it runs.
@@ -118,3 +125,39 @@ def test_stop_then_serve_and_serve_after_kill_9_always_come_back(tmp_path, model
         assert post(server, "diffusion", SHORT).status_code == 200
     finally:
         serve(server.workdir, config, model_store, "stop")
+
+
+@pytest.fixture
+def pass_through(faulty):
+    """`make ui`'s server in front of the faulty server: the front door that sees hang-ups."""
+    port = free_port()
+    httpd = page_server(port, faulty.inference_url, faulty.cancel_dir)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield port
+    httpd.shutdown()
+
+
+def test_a_client_that_hangs_up_mid_stream_stops_the_sampler(faulty, pass_through):
+    # The most a request may ask: 64 samples x 100 steps = max_sample_steps, about 20 s alone.
+    maximal = {"num_samples": 64, "diffusion_steps": 100, "seed": 1, "stream": True}
+    connection = http.client.HTTPConnection("127.0.0.1", pass_through, timeout=60)
+    connection.request("POST", "/predictions/diffusion", body=json.dumps(maximal), headers={
+        **faulty.headers("inference"), "Content-Type": "application/json"})
+    answer = connection.getresponse()
+    lines = [json.loads(answer.readline()) for _ in range(3)]
+    assert [line["step"] for line in lines] == [1, 2, 3]
+    connection.sock.shutdown(socket.SHUT_RDWR)  # the client hangs up
+    connection.close()
+    hung_up = time.time()
+    assert post(faulty, "diffusion", SHORT).status_code == 200
+    waited = time.time() - hung_up
+    log = (faulty.workdir / "logs" / "model_log.log").read_text()
+    [stopped] = re.findall(r"stream cancelled: every client of this sampler call hung up, at step (\d+) of 100", log)
+    assert int(stopped) <= 8, log[-2000:]
+    assert waited < 5, waited  # not the ~20 s the rest of the request would have taken
+    deadline = time.time() + 10
+    while list(faulty.cancel_dir.iterdir()):  # the mark is removed once the worker has stopped
+        assert time.time() < deadline
+        time.sleep(0.1)
+    print(f"hang-up: sampler stopped at step {stopped} of 100; the next request answered {waited:.1f} s after")

@@ -25,7 +25,7 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 @pytest.fixture(scope="module")
 def page(server):
     page_port = free_port()
-    httpd = page_server(page_port, server.inference_url)
+    httpd = page_server(page_port, server.inference_url, server.cancel_dir)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         with sync_playwright() as playwright:
