@@ -6,7 +6,7 @@ SHARED_DATA ?= ../shared/data
 DATA := data
 MODEL ?=
 
-.PHONY: install install-eval install-browser check-java data archive serve ui stop test lint train evaluate bench
+.PHONY: install install-eval install-browser check-java data archive serve ui stop test lint train evaluate bench loadtest
 
 install: check-java $(VENV)/.installed $(VENV)/bin/tsclient
 
@@ -68,6 +68,10 @@ test: install install-browser
 # Speed, measured side by side in one run (a few minutes; not part of make test): see README, Speed.
 bench: archive
 	$(PY) -m bench $(ARGS)
+
+# Mixed traffic over all seven models, 16 clients for 2 minutes (README, Reliability; not in make test).
+loadtest: archive
+	$(PY) -m bench.loadtest $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

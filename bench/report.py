@@ -51,11 +51,11 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def update_readme(readme: Path, text: str) -> None:
-    """Replace what stands between the README's bench markers (which must be there)."""
+def update_readme(readme: Path, text: str, start: str = START, end: str = END) -> None:
+    """Replace what stands between the README's markers (the bench's unless given; they must be there)."""
     content = readme.read_text()
-    if START not in content or END not in content:
-        raise ValueError(f"{readme} has no {START} ... {END} section")
-    before, rest = content.split(START, 1)
-    _, after = rest.split(END, 1)
-    readme.write_text(f"{before}{START}\n{text}\n{END}{after}")
+    if start not in content or end not in content:
+        raise ValueError(f"{readme} has no {start} ... {end} section")
+    before, rest = content.split(start, 1)
+    _, after = rest.split(end, 1)
+    readme.write_text(f"{before}{start}\n{text}\n{end}{after}")
