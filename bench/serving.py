@@ -23,6 +23,9 @@ from scripts.server import ROOT, Server, on_free_ports
 from training.model_config import model_config
 
 CONCURRENCY = (1, 4, 16)
+# Requests answered before timing starts, on both sides alike: a worker's first answers pay for
+# allocations and caches that later ones do not.
+WARM_UP = 10
 
 
 def handler_class(model: str) -> type:
@@ -60,20 +63,20 @@ def in_process_ms(model: str, version: str, example: Example, weights: Path, cou
     handler.initialize(context)  # sets the model-config's torch threads, as a worker does
     context.request_headers = {0: example.headers}
     times = []
-    for _ in range(count + 1):
+    for _ in range(WARM_UP + count):
         start = time.perf_counter()
         handler.handle([example.handler_request()], context)
         times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times[1:])
+    return 1000 * statistics.median(times[WARM_UP:])
 
 
 def served_ms(session: requests.Session, url: str, example: Example, count: int) -> float:
     times = []
-    for _ in range(count + 1):
+    for _ in range(WARM_UP + count):
         start = time.perf_counter()
         example.send(session, url)
         times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times[1:])
+    return 1000 * statistics.median(times[WARM_UP:])
 
 
 def throughput(url: str, headers: dict[str, str], example: Example, clients: int, seconds: float) -> float:
