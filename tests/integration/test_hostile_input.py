@@ -58,7 +58,9 @@ def send(client, case) -> requests.Response:
         body = base64.b64decode(case["base64"])
     else:
         body = "".join(text * times for text, times in case["segments"]).encode()
-    return requests.post(url, data=body, headers={**headers, "Content-Type": content_type}, timeout=60)
+    if content_type != "none":
+        headers["Content-Type"] = content_type
+    return requests.post(url, data=body, headers=headers, timeout=60)
 
 
 def check_refusal(response: requests.Response, field: str | None, status: int = 400) -> None:
