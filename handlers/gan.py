@@ -38,6 +38,7 @@ class GanHandler(ImageGeneratorHandler):
             digits = torch.cat([digits for *_, digits in batch]) if conditional else None
             with torch.inference_mode():
                 images = to_uint8(self.network(z, digits)).cpu()
+            self.metrics.samples(len(images), 0, 0.0)
             sizes = [len(inputs) for _, _, _, inputs, _ in batch]
             for (index, format, seed, _, digits), part in zip(batch, images.split(sizes)):
                 details: dict[str, Any] = {"seed": seed}

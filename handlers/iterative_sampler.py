@@ -14,6 +14,7 @@ settings run as one sampler call over all their samples (`merged`), each with it
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -106,17 +107,21 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
                         stream(step, steps, part)
                 if all(gone):
                     raise StreamCancelled(f"every client of this sampler call hung up, at step {step} of {steps}")
+        start = time.perf_counter()
         try:
             with autocast(self.precision, self.device):
                 images = self.sampler(self.network, seeds, steps, on_step=on_step, **settings)
         except StreamCancelled as cancelled_run:
             logger.info("stream cancelled: %s", cancelled_run)
+            for _ in group:
+                self.metrics.stream_cancelled()
             return {index: StreamFailure(cancelled_run) for index, _ in group}
         except Exception as error:
             if not streamed:
                 raise  # TorchServe answers it with its own error status
             logger.exception("sampling failed during a streamed request")
             return {index: StreamFailure(error) for index, _ in group}
+        self.metrics.samples(len(seeds), len(seeds) * steps, time.perf_counter() - start)
         return {index: GeneratedImages(part, params["format"], {"seed": seed, self.steps_field: steps},
                                        streamed=streamed)
                 for (index, params), seed, part in zip(group, chosen_seeds, seeds.split(images))}

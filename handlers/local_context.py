@@ -9,6 +9,20 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class RecordedMetrics:
+    """TorchServe's `context.metrics`, as far as the handlers use it: what they add, kept in a list."""
+
+    def __init__(self) -> None:
+        self.added: list[tuple[str, float, dict[str, str]]] = []
+
+    def add_counter(self, name: str, value: float, idx: int | None = None, dimensions: list | None = None) -> None:
+        self.added.append((name, value, {d.name: d.value for d in dimensions or []}))
+
+    def add_metric(self, name: str, value: float, unit: str, idx: int | None = None,
+                   dimensions: list | None = None, metric_type: object = None) -> None:
+        self.added.append((name, value, {d.name: d.value for d in dimensions or []}))
+
+
 class LocalContext:
     def __init__(self, model: str, model_dir: Path, version: str = "1.0") -> None:
         self.manifest = {"model": {"modelName": model, "modelVersion": version}}
@@ -18,6 +32,7 @@ class LocalContext:
         self.request_headers: dict[int, dict[str, str]] = {}
         self.content_types: dict[int, str] = {}
         self.request_ids = {i: f"request-{i}" for i in range(16)}
+        self.metrics = RecordedMetrics()
 
     def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
         self.statuses[idx] = code

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import secrets
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -22,6 +23,7 @@ from typing import Any
 
 import torch
 
+from handlers.handler_metrics import HandlerMetrics
 from handlers.model_config import version_settings
 from models.loader import load_network
 from models.manifest import manifest_name, read_manifest
@@ -41,6 +43,12 @@ class RequestError(Exception):
         self.field = field
         self.allowed = allowed
         self.status = status
+
+    def outcome(self, fields: dict[str, Any]) -> str:
+        """The refusal as a metric label: "<status> <field>", the field without a list item's index
+        ("words[3]" is "words"), "unknown" for a field the model does not have, "body" for none."""
+        field = re.sub(r"\[\d+\]$", "", self.field) if self.field else "body"
+        return f"{self.status} {field if field in fields or field in ('image', 'body') else 'unknown'}"
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.status, "error": self.message}
@@ -241,17 +249,25 @@ class JsonHandler:
     def handle(self, batch: list[dict[str, Any]], context: Any) -> list[str]:
         if context.get_request_header(0, "describe") == "True":  # the management API's describe call
             return [json.dumps(self.describe())]
+        self.metrics = HandlerMetrics(context, self.version)
         answers: list[dict[str, Any] | RequestError | None] = [None] * len(batch)
         valid = []
-        for i, request in enumerate(batch):
-            try:
-                valid.append((i, self.parse(request)))
-            except RequestError as error:
-                answers[i] = error
+        with self.metrics.stage("parse"):
+            for i, request in enumerate(batch):
+                try:
+                    valid.append((i, self.parse(request)))
+                except RequestError as error:
+                    answers[i] = error
         if valid:
-            for (i, _), answer in zip(valid, self.answer_batch(valid, context)):
-                answers[i] = answer
-        return [self.encode(context, i, answer) for i, answer in enumerate(answers)]
+            with self.metrics.stage("model"):
+                for (i, _), answer in zip(valid, self.answer_batch(valid, context)):
+                    answers[i] = answer
+        with self.metrics.stage("encode"):
+            encoded = [self.encode(context, i, answer) for i, answer in enumerate(answers)]
+        for answer in answers:
+            refused = isinstance(answer, RequestError)
+            self.metrics.outcome(answer.outcome(self.fields) if refused else getattr(answer, "outcome", "ok"))
+        return encoded
 
     def answer_batch(self, valid: list[tuple[int, dict[str, Any]]], context: Any) -> list[Any]:
         """Answers for the valid requests, given as (index in the batch, parameters). Handlers that

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from ts.handler_utils.utils import send_intermediate_predict_response
 
+from handlers.cancellation import StreamCancelled
 from handlers.image_io import encode_png_base64, grid
 
 NDJSON = "application/x-ndjson"
@@ -65,6 +66,11 @@ class StreamFailure:
     """The answer to a streamed request whose sampler raised: the stream's last line says why."""
 
     error: Exception
+
+    @property
+    def outcome(self) -> str:
+        """The metric label (handlers/handler_metrics.py)."""
+        return "cancelled" if isinstance(self.error, StreamCancelled) else "500 sampler"
 
     def line(self) -> str:
         return ndjson_line({"type": "error", "code": 500,

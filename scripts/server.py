@@ -117,8 +117,19 @@ class Server:
         if self.is_running():
             raise RuntimeError(f"a TorchServe from {self.workdir} is already running; stop it first")
         (self.workdir / "key_file.json").unlink(missing_ok=True)
-        self._torchserve("--start", "--ncs", "--ts-config", str(self.config.resolve()),
+        self._torchserve("--start", "--ncs", "--ts-config", str(self.started_config()),
                          "--model-store", str(self.model_store.resolve()))
+
+    def started_config(self) -> Path:
+        """The configuration as TorchServe gets it: the metrics configuration's path (relative to the
+        project, as in config.properties) made absolute, since TorchServe runs in the work directory."""
+        properties = read_properties(self.config)
+        if "metrics_config" in properties:
+            properties["metrics_config"] = str((ROOT / properties["metrics_config"]).resolve())
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        started = self.workdir / "config.started.properties"
+        write_properties(properties, started)
+        return started
 
     def stop(self) -> None:
         if self.is_running():

@@ -160,4 +160,7 @@ def test_a_client_that_hangs_up_mid_stream_stops_the_sampler(faulty, pass_throug
     while list(faulty.cancel_dir.iterdir()):  # the mark is removed once the worker has stopped
         assert time.time() < deadline
         time.sleep(0.1)
+    cancelled = [line for line in requests.get(f"{faulty.metrics_url}/metrics", timeout=10).text.splitlines()
+                 if line.startswith("StreamsCancelled{")]
+    assert len(cancelled) == 1 and cancelled[0].endswith(" 1.0"), cancelled  # the metric counts it
     print(f"hang-up: sampler stopped at step {stopped} of 100; the next request answered {waited:.1f} s after")
