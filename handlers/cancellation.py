@@ -2,7 +2,7 @@
 
 TorchServe 0.12's REST frontend never tells a worker that the client of a request hung up: a
 streamed sampling request would run to its last step for no one. A front door that sees the
-hang-up (scripts/ui.py, the pass-through of `make ui`) gives each stream it passes on a random id in
+hang-up (scripts/gateway.py, which `make ui` and `make gateway` run) gives each stream it passes on a random id in
 the `X-Stream-Id` header and, when its client hangs up, creates a file of that name in the folder
 `$STREAM_CANCEL_DIR` (scripts/server.py sets it for TorchServe's workers: `<workdir>/cancelled`).
 A streamed request checks for its file at every step (one `stat`) and stops.

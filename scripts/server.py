@@ -2,6 +2,8 @@
 
     python scripts/server.py start                 # check the archives, start, wait until every worker is READY
     python scripts/server.py stop
+    python scripts/server.py run                   # check the archives, run TorchServe in the foreground
+    python scripts/server.py ready                 # exit status 0 if every worker of every model is READY
 
 The server runs in a working directory of its own (`.torchserve/` for `make serve`): its
 `key_file.json` (the tokens), its logs, and its pid file, so a second server (the tests') can run
@@ -30,6 +32,7 @@ from handlers.cancellation import CANCEL_DIR_ENV  # noqa: E402
 from tsclient.keys import fresh_key, read_keys  # noqa: E402
 
 DEFAULT_WORKDIR = ROOT / ".torchserve"
+TORCHSERVE = Path(sys.executable).parent / "torchserve"
 
 
 def read_properties(path: Path) -> dict[str, str]:
@@ -89,18 +92,19 @@ class Server:
     def cancel_dir(self) -> Path:
         return self.workdir / "cancelled"
 
-    def _torchserve(self, *args: str) -> None:
+    def _environment(self) -> dict[str, str]:
         (self.workdir / "tmp").mkdir(parents=True, exist_ok=True)
         # Where a front door marks streams whose client hung up (handlers/cancellation.py).
         self.cancel_dir.mkdir(mode=0o700, exist_ok=True)
-        env = {**os.environ, "TMPDIR": str(self.workdir / "tmp"), CANCEL_DIR_ENV: str(self.cancel_dir),
-               "LOG_LOCATION": str(self.workdir / "logs"),
-               "METRICS_LOCATION": str(self.workdir / "logs")}
-        torchserve = Path(sys.executable).parent / "torchserve"
+        return {**os.environ, "TMPDIR": str(self.workdir / "tmp"), CANCEL_DIR_ENV: str(self.cancel_dir),
+                "LOG_LOCATION": str(self.workdir / "logs"), "METRICS_LOCATION": str(self.workdir / "logs")}
+
+    def _torchserve(self, *args: str) -> None:
+        env = self._environment()
         # Not a pipe: the Java frontend inherits these and would hold a pipe open forever.
         output = self.workdir / "torchserve.out"
         with open(output, "w") as out:
-            result = subprocess.run([str(torchserve), *args], cwd=self.workdir, env=env,
+            result = subprocess.run([str(TORCHSERVE), *args], cwd=self.workdir, env=env,
                                     stdout=out, stderr=subprocess.STDOUT)
         if result.returncode != 0:
             raise RuntimeError(f"torchserve {' '.join(args)} failed:\n{output.read_text()}")
@@ -171,13 +175,36 @@ class Server:
     def start_serving(self) -> None:
         """Start and wait until every version of every model is READY. Nothing is set after the
         start: the configuration alone decides what is served (default versions included)."""
+        archives = self.checked_archives()
+        self.start()
+        self.wait_until_ready(sorted({archive.model for archive in archives.values()}))
+
+    def checked_archives(self) -> dict:
+        """Every archive, once config.properties names them all and each matches its recorded sha256."""
         archives = find_archives()
         if read_properties(self.config).get("load_models") != load_models(archives):
             raise RuntimeError(f"{self.config}: load_models is not every archive, each model's default first "
                                f"({load_models(archives)}); run make archive")
         checksums.check(self.model_store, [f"{name}.mar" for name in archives])
-        self.start()
-        self.wait_until_ready(sorted({archive.model for archive in archives.values()}))
+        return archives
+
+    def run_in_foreground(self) -> None:
+        """Check the archives and become TorchServe, in the foreground (a container's main process:
+        its logs on stdout). Readiness is then `ready`'s question, or the gateway's /ready."""
+        self.checked_archives()
+        env, config = self._environment(), self.started_config()
+        (self.workdir / "key_file.json").unlink(missing_ok=True)
+        os.chdir(self.workdir)
+        os.execve(TORCHSERVE, [str(TORCHSERVE), "--start", "--foreground", "--ncs", "--ts-config", str(config),
+                               "--model-store", str(self.model_store.resolve())], env)
+
+    def all_ready(self) -> bool:
+        """Every version of every model registered has all its workers READY."""
+        try:
+            models = self.management("GET", "/models").json()["models"]
+            return bool(models) and all(self.ready(model["modelName"]) for model in models)
+        except (requests.RequestException, OSError, ValueError, KeyError):
+            return False
 
     def ready(self, model: str) -> bool:
         response = self.management("GET", f"/models/{model}/all")
@@ -212,7 +239,7 @@ Stop it with: make stop"""
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop"])
+    parser.add_argument("command", choices=["start", "stop", "run", "ready"])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--config", type=Path, default=ROOT / "config.properties")
     parser.add_argument("--model-store", type=Path, default=ROOT / "archive" / "model-store")
@@ -228,9 +255,13 @@ def run(server: Server, args: argparse.Namespace) -> None:
     if args.command == "start":
         server.start_serving()
         print(serve_forever_message(server))
-    else:
+    elif args.command == "stop":
         server.stop()
         print("TorchServe stopped")
+    elif args.command == "run":
+        server.run_in_foreground()
+    elif not server.all_ready():
+        sys.exit("not every model is READY")
 
 
 if __name__ == "__main__":

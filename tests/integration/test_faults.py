@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from scripts.gateway import gateway
 from scripts.server import Server, free_port, on_free_ports
-from scripts.ui import page_server
 from tests.helpers import ROOT
 
 # About 10 s of sampling on one core of this 2-core machine: long enough to act while it runs.
@@ -129,9 +129,9 @@ def test_stop_then_serve_and_serve_after_kill_9_always_come_back(tmp_path, model
 
 @pytest.fixture
 def pass_through(faulty):
-    """`make ui`'s server in front of the faulty server: the front door that sees hang-ups."""
+    """The gateway (as `make ui` runs it) in front of the faulty server: it sees hang-ups."""
     port = free_port()
-    httpd = page_server(port, faulty.inference_url, faulty.cancel_dir)
+    httpd = gateway(faulty, port)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield port

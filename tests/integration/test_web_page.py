@@ -13,8 +13,8 @@ import requests
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
+from scripts.gateway import gateway, page_address
 from scripts.server import free_port
-from scripts.ui import page_address, page_server
 from tests.helpers import ROOT
 from tsclient import Client
 
@@ -25,7 +25,7 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 @pytest.fixture(scope="module")
 def page(server):
     page_port = free_port()
-    httpd = page_server(page_port, server.inference_url, server.cancel_dir)
+    httpd = gateway(server, page_port)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         with sync_playwright() as playwright:
@@ -144,7 +144,7 @@ def test_a_sampler_shows_progress_previews_and_the_grid(page, sampler, version, 
 
 
 def test_torchserve_refuses_a_cors_preflight_so_the_page_calls_its_own_origin(server):
-    """Why scripts/ui.py passes /predictions/ on: a browser's preflight carries no key, and
+    """Why scripts/gateway.py passes /predictions/ on: a browser's preflight carries no key, and
     TorchServe 0.12 checks the key on every request, preflights included."""
     preflight = requests.options(f"{server.inference_url}/predictions/bigram", timeout=30, headers={
         "Origin": "http://127.0.0.1:8090", "Access-Control-Request-Method": "POST",

@@ -1,0 +1,178 @@
+"""The front door: TorchServe's inference API passed on, with what TorchServe 0.12 cannot do itself.
+
+    python scripts/gateway.py           # make ui: the web page on 127.0.0.1:8090, clients send TorchServe's key
+    python scripts/gateway.py --listen 0.0.0.0 --port 8443 --secret-file FILE    # make gateway: a deployment's
+
+It serves:
+- `POST /predictions/<model>[/<version>]`, handed to TorchServe's inference address and the answer
+  streamed back as it arrives. Each request goes on with a fresh `X-Stream-Id` (any the client sent
+  is dropped); when a write to the client fails, the gateway marks that stream cancelled and the
+  sampler stops at its next step (handlers/cancellation.py): TorchServe never tells a worker that its
+  client has gone.
+- Keys. Without `--secret-file` the client's own Authorization header goes through unchanged (the
+  page carries TorchServe's inference key). With it, clients send `Authorization: Bearer <secret>`,
+  one secret for every replica of a deployment, compared in constant time; the gateway then sends
+  TorchServe its own instance's inference key, read from its key file and renewed when it expires
+  (tsclient/keys.py). TorchServe itself stays on loopback, reachable only from its gateway's host.
+- `GET /ready`: 200 when every version of every model has all its workers READY (readiness), else
+  503; `GET /healthz`: 200 while TorchServe answers its `/ping` (liveness).
+- The web page (ui/). It calls `/predictions/...` on its own origin: a page on another origin cannot
+  call TorchServe directly, because the browser first sends a CORS preflight (OPTIONS, which carries
+  no Authorization header) and TorchServe 0.12 checks the token on every request, preflights
+  included, so it refuses them (400).
+Nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hmac
+import http.client
+import re
+import sys
+import uuid
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from handlers.cancellation import STREAM_ID_HEADER, cancel_file  # noqa: E402
+from scripts.server import DEFAULT_WORKDIR, Server  # noqa: E402
+from tsclient.keys import fresh_key  # noqa: E402
+
+PAGE = ROOT / "ui"
+UI_PORT = 8090
+PREDICTIONS = re.compile(r"^/predictions/[A-Za-z0-9_.-]+(/[0-9][0-9.]*)?$")
+FORWARDED_HEADERS = ("Content-Type", "Accept")
+
+
+class GatewayHandler(SimpleHTTPRequestHandler):
+    server_: Server  # the TorchServe behind it (addresses, key file, cancel folder); set by gateway
+    secret: bytes | None  # the deployment's bearer secret, or None: clients send TorchServe's key
+
+    def do_GET(self) -> None:
+        if self.path == "/ready":
+            self.answer_status(self.server_.all_ready())
+        elif self.path == "/healthz":
+            self.answer_status(self.alive())
+        else:
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        if not PREDICTIONS.match(self.path):
+            self.send_error(404, "only POST /predictions/<model>[/<version>] is passed on")
+            return
+        authorization = self.authorization()
+        if authorization is None:
+            self.send_error(401, "send Authorization: Bearer <the deployment's secret>")
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        target = urlsplit(self.server_.inference_url)
+        upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=600)
+        stream_id = uuid.uuid4().hex
+        try:
+            upstream.request("POST", self.path, body=body, headers={
+                **{name: self.headers[name] for name in FORWARDED_HEADERS if self.headers.get(name)},
+                **({"Authorization": authorization} if authorization else {}), STREAM_ID_HEADER: stream_id})
+            answer = upstream.getresponse()
+            self.pass_on(answer, stream_id)
+        except (ConnectionError, TimeoutError, http.client.HTTPException) as error:
+            self.log_error("TorchServe at %s: %s", self.server_.inference_url, error)
+            self.close_connection = True
+        finally:
+            upstream.close()
+
+    def authorization(self) -> str | None:
+        """The Authorization header to send TorchServe ("" for none), or None to refuse the request."""
+        sent = self.headers.get("Authorization", "")
+        if self.secret is None:
+            return sent
+        if not hmac.compare_digest(sent.encode(), b"Bearer " + self.secret):
+            return None
+        key = fresh_key(self.server_.workdir / "key_file.json", "inference", self.server_.management_url)
+        return f"Bearer {key}"
+
+    def pass_on(self, answer: http.client.HTTPResponse, stream_id: str) -> None:
+        """The answer to the client as it arrives (a sampler's stream stays live); if the client has
+        gone, the stream is marked cancelled and the rest of the answer is read and dropped."""
+        try:
+            self.send_response(answer.status, answer.reason)
+            self.send_header("Content-Type", answer.getheader("Content-Type", "application/octet-stream"))
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            while chunk := answer.read1(65536):
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            cancelled = cancel_file(stream_id, self.server_.cancel_dir)
+            cancelled.touch()
+            try:
+                while answer.read1(65536):  # until the worker has stopped
+                    pass
+            finally:
+                cancelled.unlink(missing_ok=True)
+
+    def alive(self) -> bool:
+        try:
+            return requests.get(f"{self.server_.inference_url}/ping", headers=self.server_.headers("inference"),
+                                timeout=10).ok
+        except (requests.RequestException, OSError, ValueError, KeyError):
+            return False
+
+    def answer_status(self, ok: bool) -> None:
+        body = b"ok\n" if ok else b"not ready\n"
+        self.send_response(200 if ok else 503)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def gateway(server: Server, port: int, listen: str = "127.0.0.1", secret: bytes | None = None) -> ThreadingHTTPServer:
+    """The gateway in front of `server`, on `listen`:`port` (not yet serving: call serve_forever)."""
+    handler = type("Handler", (GatewayHandler,), {"server_": server, "secret": secret,
+                                                  "protocol_version": "HTTP/1.1"})
+    return ThreadingHTTPServer((listen, port), functools.partial(handler, directory=str(PAGE)))
+
+
+def page_address(port: int, key: str) -> str:
+    return f"http://127.0.0.1:{port}/#{urlencode({'key': key})}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    parser.add_argument("--config", type=Path, default=ROOT / "config.properties")
+    parser.add_argument("--listen", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=UI_PORT)
+    parser.add_argument("--secret-file", type=Path, help="the bearer secret clients send (one line)")
+    args = parser.parse_args(argv)
+    server = Server(args.workdir, args.config, ROOT / "archive" / "model-store")
+    secret = args.secret_file.read_text().strip().encode() if args.secret_file else None
+    if secret is not None and len(secret) < 32:
+        sys.exit(f"{args.secret_file}: the secret must be at least 32 characters")
+    httpd = gateway(server, args.port, args.listen, secret)
+    if secret is None:
+        if not server.is_running():
+            sys.exit("TorchServe is not running: start it with make serve")
+        print(f"The page: {page_address(args.port, server.keys()['inference'])}\n"
+              "(the key travels in the fragment after #, never to a server; stop with Ctrl-C)", flush=True)
+    else:
+        print(f"gateway on {args.listen}:{args.port} in front of {server.inference_url}", flush=True)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
