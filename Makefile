@@ -6,7 +6,7 @@ SHARED_DATA ?= ../shared/data
 DATA := data
 MODEL ?=
 
-.PHONY: install install-eval install-browser install-deploy check-java data archive serve run ready gateway ui stop test lint train evaluate bench loadtest
+.PHONY: install install-eval install-browser install-deploy install-nginx cluster check-java data archive serve run ready gateway ui stop test lint train evaluate bench loadtest
 
 install: check-java $(VENV)/.installed $(VENV)/bin/tsclient
 
@@ -83,7 +83,16 @@ $(VENV)/.installed-deploy: $(VENV)/.installed requirements-deploy.txt
 	$(VENV)/bin/pip install -r requirements-deploy.txt
 	touch $@
 
-test: install install-browser install-deploy
+# nginx, the load balancer of make cluster: Debian's nginx-light.
+install-nginx:
+	@test -x /usr/sbin/nginx || command -v nginx >/dev/null || apt-get install -y nginx-light \
+	  || { apt-get update && apt-get install -y nginx-light; }
+
+# Two replicas (TorchServe and its gateway each) behind nginx on loopback (README, Scaling out).
+cluster: archive install-nginx
+	$(PY) scripts/cluster.py $(ARGS)
+
+test: install install-browser install-deploy install-nginx
 	$(PY) -m pytest -q tests
 
 # Speed, measured side by side in one run (a few minutes; not part of make test): see README, Speed.
