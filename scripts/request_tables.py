@@ -1,0 +1,73 @@
+"""The README's table of request fields, generated from what the served models describe
+(`GET /models/<model>/<version>?customized=true`: fields, types, defaults and bounds read from the
+model-configs). Needs `make serve` running; tests/integration/test_describe.py keeps the README's
+table equal to what a fresh server describes.
+
+    python scripts/request_tables.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.report import table, update_readme  # noqa: E402
+from scripts.server import DEFAULT_WORKDIR, Server  # noqa: E402
+
+START, END = "<!-- request fields: start -->", "<!-- request fields: end -->"
+
+
+def described(server: Server) -> list[tuple[str, dict[str, Any]]]:
+    """(model/version, its describe answer) for every version of every model served."""
+    found = []
+    for model in server.management("GET", "/models").json()["models"]:
+        for version in server.management("GET", f"/models/{model['modelName']}/all").json():
+            path = f"{model['modelName']}/{version['modelVersion']}"
+            metadata = server.management("GET", f"/models/{path}", params={"customized": "true"}).json()[0][
+                "customizedMetadata"]
+            found.append((path, json.loads(metadata) if isinstance(metadata, str) else metadata))
+    return sorted(found, key=lambda item: item[0])
+
+
+def allowed(field: dict[str, Any]) -> str:
+    parts = []
+    if "bounds" in field:
+        low, high = field["bounds"]
+        parts.append(f"{number(low)}..{number(high)}")
+    if "choices" in field:
+        parts.append(", ".join(field["choices"]))
+    if "max_length" in field:
+        parts.append(f"at most {field['max_length']} {'items' if field['type'] == 'array' else 'characters'}")
+    if "items" in field:
+        parts.append(f"each {allowed(field['items'])}")
+    return "; ".join(parts)
+
+
+def number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.10g}"
+
+
+def render(schemas: list[tuple[str, dict[str, Any]]]) -> str:
+    rows = []
+    for path, schema in schemas:
+        if schema["request"]["body"].startswith("an image"):  # the image is the body, not a JSON field
+            rows.append([f"`{path}`", "(the body)", "image", "required", schema["request"]["body"]])
+        for name, field in schema["request"]["fields"].items():
+            default = "required" if field["required"] else ("" if field.get("default") is None
+                                                            else json.dumps(field["default"]))
+            rows.append([f"`{path}`", f"`{name}`", field["type"], default, allowed(field)])
+    return table(["model", "field", "type", "default", "allowed"], rows)
+
+
+def main() -> None:
+    server = Server(DEFAULT_WORKDIR, ROOT / "config.properties", ROOT / "archive" / "model-store")
+    update_readme(ROOT / "README.md", render(described(server)), START, END)
+    print("README.md: request fields written")
+
+
+if __name__ == "__main__":
+    main()
