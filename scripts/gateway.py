@@ -15,7 +15,8 @@ It serves:
   TorchServe its own instance's inference key, read from its key file and renewed when it expires
   (tsclient/keys.py). TorchServe itself stays on loopback, reachable only from its gateway's host.
 - `GET /ready`: 200 when every version of every model has all its workers READY (readiness), else
-  503; `GET /healthz`: 200 while TorchServe answers its `/ping` (liveness).
+  503; `GET /healthz`: 200 while TorchServe answers its `/ping` (liveness); `GET /metrics`:
+  TorchServe's Prometheus metrics, with the secret where there is one.
 - The web page (ui/). It calls `/predictions/...` on its own origin: a page on another origin cannot
   call TorchServe directly, because the browser first sends a CORS preflight (OPTIONS, which carries
   no Authorization header) and TorchServe 0.12 checks the token on every request, preflights
@@ -59,6 +60,8 @@ class GatewayHandler(SimpleHTTPRequestHandler):
             self.answer_status(self.server_.all_ready())
         elif self.path == "/healthz":
             self.answer_status(self.alive())
+        elif self.path == "/metrics":
+            self.metrics()
         else:
             super().do_GET()
 
@@ -85,6 +88,18 @@ class GatewayHandler(SimpleHTTPRequestHandler):
             self.close_connection = True
         finally:
             upstream.close()
+
+    def metrics(self) -> None:
+        """TorchServe's metrics (on loopback), for a scraper that sends the deployment's secret."""
+        if self.authorization() is None:
+            self.send_error(401, "send Authorization: Bearer <the deployment's secret>")
+            return
+        body = requests.get(f"{self.server_.metrics_url}/metrics", timeout=30).content
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def authorization(self) -> str | None:
         """The Authorization header to send TorchServe ("" for none), or None to refuse the request."""

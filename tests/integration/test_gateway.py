@@ -68,5 +68,9 @@ def test_the_gateway_lets_in_the_deployment_secret_only(replica):
         assert requests.get(f"{url}/ready").status_code == 200
         assert requests.get(f"{url}/healthz").status_code == 200
         assert requests.get(f"{url}/models").status_code == 404  # the management API is not passed on
+        assert requests.get(f"{url}/metrics").status_code == 401
+        metrics = requests.get(f"{url}/metrics", headers={"Authorization": f"Bearer {secret.decode()}"})
+        assert metrics.status_code == 200 and 'ModelRequests{Outcome="ok",ModelVersion="1.0",ModelName="bigram"' \
+            in metrics.text
     finally:
         httpd.shutdown()
