@@ -48,6 +48,10 @@ def markdown(results: dict[str, Any]) -> str:
             [[f"{r['model']} {r['version']}", r["in_process_p50_ms"], r["served_p50_ms"], r["overhead_ms"],
               r["requests_per_s_1"], r["requests_per_s_4"], r["requests_per_s_16"],
               f"{r['requests_per_s_16'] / r['requests_per_s_1']:.1f}x"] for r in results["serving"]]))
+        parts.append(table(
+            ["a request with every default (16 samples), served", "seconds"],
+            [[f"{r['model']} {r['version']}", r["default_request_served_s"]] for r in results["serving"]
+             if "default_request_served_s" in r]))
     return "\n\n".join(parts)
 
 

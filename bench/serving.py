@@ -23,6 +23,7 @@ from scripts.server import ROOT, Server, on_free_ports
 from training.model_config import model_config
 
 CONCURRENCY = (1, 4, 16)
+SAMPLERS = ("diffusion", "ebm")
 # Requests answered before timing starts, on both sides alike: a worker's first answers pay for
 # allocations and caches that later ones do not.
 WARM_UP = 10
@@ -101,6 +102,19 @@ def throughput(url: str, headers: dict[str, str], example: Example, clients: int
     return sum(done) / (time.perf_counter() - start)
 
 
+def default_request_seconds(url: str, headers: dict[str, str], repeats: int = 3) -> float:
+    """Median seconds of a request that leaves everything to the defaults (16 samples, the served
+    sampler and steps), served."""
+    times = []
+    with requests.Session() as session:
+        session.headers.update(headers)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            session.post(url, json={"seed": 1}, timeout=600).raise_for_status()
+            times.append(time.perf_counter() - start)
+    return round(statistics.median(times), 2)
+
+
 def serving_rows(weights: Path, model_store: Path, count: int = 30, seconds: float = 3.0) -> list[dict[str, Any]]:
     defaults = {archive.model: archive for archive in find_archives().values() if archive.default_version}
     workdir = Path(tempfile.mkdtemp(prefix="bench-torchserve-"))
@@ -123,6 +137,8 @@ def serving_rows(weights: Path, model_store: Path, count: int = 30, seconds: flo
                    "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2)}
             for clients in CONCURRENCY:
                 row[f"requests_per_s_{clients}"] = round(throughput(url, headers, example, clients, seconds), 1)
+            if model in SAMPLERS:
+                row["default_request_served_s"] = default_request_seconds(url, headers)
             rows.append(row)
     finally:
         server.stop()
