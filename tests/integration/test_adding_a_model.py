@@ -14,6 +14,7 @@ from tests.integration.conftest import Client
 
 TOY = ROOT / "tests" / "toy_model"
 PROJECT = ("Makefile", "requirements.txt", "config.properties", "handlers", "models", "training", "scripts", "archive",
+           "tsclient",
            "weights")
 
 

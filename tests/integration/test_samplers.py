@@ -40,7 +40,7 @@ def test_ebm_serves_version_2_0_by_default_and_1_0_by_name(client, server):
     body = {"num_samples": 2, "seed": 7}
     default, v2, v1 = (client.predict(path, body).json() for path in ("ebm", "ebm/2.0", "ebm/1.0"))
     assert default == v2 and default["steps"] == 20  # each version's served defaults (model-config)
-    assert v1["steps"] == 256 and v1["image_base64_png"] != default["image_base64_png"]
+    assert v1["steps"] == 1000 and v1["image_base64_png"] != default["image_base64_png"]
     refused = client.predict("ebm", {"num_samples": 64, "steps": 51})
     assert refused.status_code == 400 and refused.json()["allowed"] == "num_samples x steps <= 3200"
 

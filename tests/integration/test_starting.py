@@ -25,10 +25,11 @@ SETTINGS = ("modelVersion", "modelUrl", "minWorkers", "maxWorkers", "batchSize",
 
 def start_plainly(server: Server) -> None:
     """`torchserve --start --ts-config config.properties` by hand from a folder laid out as the
-    repository (its relative `model_store=archive/model-store`), nothing called after. The pid file
-    and logs go to that folder."""
+    repository (its relative `model_store=archive/model-store` and `metrics_config=archive/metrics.yaml`),
+    nothing called after. The pid file and logs go to that folder."""
     (server.workdir / "archive").mkdir()
     (server.workdir / "archive" / "model-store").symlink_to(server.model_store)
+    (server.workdir / "archive" / "metrics.yaml").symlink_to(ROOT / "archive" / "metrics.yaml")
     (server.workdir / "tmp").mkdir()
     env = {**os.environ, "TMPDIR": str(server.workdir / "tmp"), "LOG_LOCATION": str(server.workdir / "logs")}
     with open(server.workdir / "torchserve.out", "w") as out:
