@@ -31,6 +31,20 @@ def offset_cosine_schedule(diffusion_times: torch.Tensor) -> tuple[torch.Tensor,
     return torch.cos(angles), torch.sin(angles)
 
 
+def log_snr(diffusion_times: torch.Tensor) -> torch.Tensor:
+    """lambda = log(signal_rate / noise_rate) at the diffusion times: falls from 1.12 at t = 0 to
+    -3.91 at t = 1."""
+    signal_rates, noise_rates = offset_cosine_schedule(diffusion_times)
+    return torch.log(signal_rates / noise_rates)
+
+
+def time_of_log_snr(log_snrs: torch.Tensor) -> torch.Tensor:
+    """The diffusion times at which log_snr takes these values (its inverse)."""
+    start_angle = math.acos(MAX_SIGNAL_RATE)
+    end_angle = math.acos(MIN_SIGNAL_RATE)
+    return (torch.atan(torch.exp(-log_snrs)) - start_angle) / (end_angle - start_angle)
+
+
 class DDIMScheduler:
     """`set_timesteps(n)` fixes the times; `step(...)` turns one noise prediction into the next
     noisy images and the current estimate of the clean images."""

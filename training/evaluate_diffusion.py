@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         return name + ("" if args.precision == "fp32" else f"-{args.precision}")
 
     nearest = args.weights_dir / f"{weights_name('diffusion', '1.0')}-nearest.png"
-    settings = f"DDIM, eta {eta:g}" if args.sampler == "ddim" else "DPM-Solver++(2M), calls at t = 1 .. 0"
+    settings = f"DDIM, eta {eta:g}" if args.sampler == "ddim" else "DPM-Solver++(2M), calls at equal steps of log-SNR"
     suffix = "" if args.sampler == "ddim" else f"_{args.sampler}"
     if args.precision != "fp32":
         settings, suffix = f"{settings}, {args.precision} autocast", f"{suffix}_{args.precision}"

@@ -3,7 +3,14 @@ import math
 import pytest
 import torch
 
-from models.diffusion_schedule import MAX_SIGNAL_RATE, MIN_SIGNAL_RATE, DDIMScheduler, offset_cosine_schedule
+from models.diffusion_schedule import (
+    MAX_SIGNAL_RATE,
+    MIN_SIGNAL_RATE,
+    DDIMScheduler,
+    log_snr,
+    offset_cosine_schedule,
+    time_of_log_snr,
+)
 from models.seeds import Seeds
 
 
@@ -62,3 +69,12 @@ def test_stochastic_ddim_adds_seeded_noise():
     deterministic.set_timesteps(5)
     assert torch.equal(first, again) and not torch.equal(first, other)
     assert not torch.allclose(first, deterministic.step(noise, 0, noise)[0])
+
+
+def test_log_snr_falls_from_t_0_to_1_and_time_of_log_snr_inverts_it():
+    t = torch.linspace(0, 1, 11, dtype=torch.float64)
+    lambdas = log_snr(t)
+    assert lambdas[0].item() == pytest.approx(math.log(0.95 / math.sqrt(1 - 0.95 ** 2)))
+    assert lambdas[-1].item() == pytest.approx(math.log(0.02 / math.sqrt(1 - 0.02 ** 2)))
+    assert all(a > b for a, b in zip(lambdas, lambdas[1:]))
+    assert torch.allclose(time_of_log_snr(lambdas), t, atol=1e-12)
