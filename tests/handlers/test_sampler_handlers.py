@@ -125,10 +125,11 @@ def test_diffusion_limits_quote_the_limit(diffusion, body, field, allowed):
 def test_diffusion_serves_both_samplers_by_seed(diffusion):
     handler, context = diffusion
     body = {"num_samples": 2, "diffusion_steps": 4, "seed": 5}
-    ddim = answer(handler, context, body)
+    ddim = answer(handler, context, {**body, "sampler": "ddim"})
     assert ddim[0] == 200 and ddim == answer(handler, context, {**body, "sampler": "ddim"})
     dpm = answer(handler, context, {**body, "sampler": "dpmpp_2m"})
     assert dpm[0] == 200 and dpm == answer(handler, context, {**body, "sampler": "dpmpp_2m"}) and dpm != ddim
+    assert answer(handler, context, body) == dpm  # the default (archive/diffusion/model-config.yaml)
 
 
 @pytest.mark.parametrize("sampler", ["ebm", "diffusion"])
@@ -194,7 +195,7 @@ def pixels(answer_json):
 
 
 @pytest.mark.parametrize("sampler, settings", [
-    ("ebm", {"noise": 0.02}), ("ebm2", {"noise": 0.5}), ("diffusion", {"eta": 0.5}),
+    ("ebm", {"noise": 0.02}), ("ebm2", {"noise": 0.5}), ("diffusion", {"sampler": "ddim", "eta": 0.5}),
     ("diffusion", {"sampler": "dpmpp_2m"})])
 def test_a_merged_batch_gives_each_request_the_images_it_gets_alone(sampler, settings, request, monkeypatch):
     handler, context = request.getfixturevalue(sampler)

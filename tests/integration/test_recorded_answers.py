@@ -6,7 +6,8 @@ capability differs from the recording's, images may differ by a rounding step an
 the last digits: there the comparison decodes the answers and allows exactly that, no more.
 
 Recorded again since: the diffusion answers when its workers went channels-last (they moved by at
-most one intensity level, checked before recording); ebm 1.0's answers that take its default noise
+most one intensity level, checked before recording); the diffusion answers that take the default
+sampler when it became DPM-Solver++(2M) (the eta case names DDIM, which takes eta); ebm 1.0's answers that take its default noise
 when that went from 0.01 to 0.005 and its default steps from 256 to 1000.
 
 Record again (only when an answer is meant to change) with:
@@ -57,7 +58,8 @@ CASES = [
     ("ebm stream", "ebm/1.0", {"num_samples": 2, "steps": 8, "seed": 3, "stream": True}, {}),
     ("ebm too costly", "ebm/1.0", {"num_samples": 64, "steps": 1000}, {}),
     ("diffusion defaults", "diffusion", {"num_samples": 2, "seed": 1}, {}),
-    ("diffusion eta", "diffusion", {"num_samples": 4, "diffusion_steps": 10, "eta": 0.5, "seed": 2}, {}),
+    ("diffusion eta", "diffusion", {"num_samples": 4, "diffusion_steps": 10, "sampler": "ddim", "eta": 0.5,
+                                    "seed": 2}, {}),
     ("diffusion stream", "diffusion", {"num_samples": 2, "diffusion_steps": 8, "seed": 3, "stream": True}, {}),
     ("diffusion images png", "diffusion", {"num_samples": 2, "diffusion_steps": 5, "seed": 4},
      {"Accept": "image/png"}),
