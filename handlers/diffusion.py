@@ -1,11 +1,11 @@
-"""`diffusion`: {"num_samples": 16, "diffusion_steps": 15, "sampler": "dpmpp_2m", "seed": 1}
+"""`diffusion`: {"num_samples": 16, "diffusion_steps": 10, "sampler": "dpmpp_2m", "seed": 1}
 -> {"num_samples", "image_base64_png", "seed", "diffusion_steps"}.
 
 Reverse diffusion with the EMA weights of the UNet, one network call a step, by `sampler`:
 - "dpmpp_2m" (DPM-Solver++(2M), second-order): deterministic given the seed; it takes eta 0 only;
 - "ddim": `eta` > 0 adds fresh noise at each step (eta = 1 is DDPM-like), 0 is deterministic
   given the seed.
-The defaults (archive/diffusion/model-config.yaml) are DPM-Solver++(2M) at 15 steps.
+The defaults (archive/diffusion/model-config.yaml) are DPM-Solver++(2M) at 10 steps.
 """
 
 from typing import Any
