@@ -12,6 +12,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,10 @@ from training.model_config import model_config
 
 CONCURRENCY = (1, 4, 16)
 SAMPLERS = ("diffusion", "ebm")
-# Requests answered before timing starts, on both sides alike: a worker's first answers pay for
-# allocations and caches that later ones do not.
+# Requests answered before timing starts, on both sides alike, and for at least 2 s: a worker's
+# first answers pay for allocations and caches, and a fresh frontend for its JVM's compiling.
 WARM_UP = 10
+WARM_UP_SECONDS = 2.0
 
 
 def handler_class(model: str) -> type:
@@ -59,25 +61,29 @@ class Example:
         return response
 
 
+def median_ms_after_warm_up(call: Callable[[], Any], count: int) -> float:
+    """The median of `count` timed calls, after at least WARM_UP calls and WARM_UP_SECONDS."""
+    start, calls = time.perf_counter(), 0
+    while calls < WARM_UP or time.perf_counter() - start < WARM_UP_SECONDS:
+        call()
+        calls += 1
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
 def in_process_ms(model: str, version: str, example: Example, weights: Path, count: int) -> float:
     handler, context = handler_class(model)(), LocalContext(model, weights, version)
     handler.initialize(context)  # sets the model-config's torch threads, as a worker does
     context.request_headers = {0: example.headers}
-    times = []
-    for _ in range(WARM_UP + count):
-        start = time.perf_counter()
-        handler.handle([example.handler_request()], context)
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times[WARM_UP:])
+    return median_ms_after_warm_up(lambda: handler.handle([example.handler_request()], context), count)
 
 
 def served_ms(session: requests.Session, url: str, example: Example, count: int) -> float:
-    times = []
-    for _ in range(WARM_UP + count):
-        start = time.perf_counter()
-        example.send(session, url)
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times[WARM_UP:])
+    return median_ms_after_warm_up(lambda: example.send(session, url), count)
 
 
 def throughput(url: str, headers: dict[str, str], example: Example, clients: int, seconds: float) -> float:
