@@ -7,8 +7,9 @@ the last digits: there the comparison decodes the answers and allows exactly tha
 
 Recorded again since: the diffusion answers when its workers went channels-last (they moved by at
 most one intensity level, checked before recording); the diffusion answers that take the default
-sampler when it became DPM-Solver++(2M) (the eta case names DDIM, which takes eta); ebm 1.0's answers that take its default noise
-when that went from 0.01 to 0.005 and its default steps from 256 to 1000.
+sampler when it became DPM-Solver++(2M) at 10 steps (the eta case names DDIM, which takes eta);
+ebm 1.0's answers that take its default noise when that went from 0.01 to 0.005 and its default
+steps from 256 to 1000.
 
 Record again (only when an answer is meant to change) with:
     RECORD_ANSWERS=1 python -m pytest tests/integration/test_recorded_answers.py
