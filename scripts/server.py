@@ -30,19 +30,10 @@ from archive import checksums  # noqa: E402
 from archive.build import find_archives, load_models  # noqa: E402
 from handlers.cancellation import CANCEL_DIR_ENV  # noqa: E402
 from tsclient.keys import fresh_key, read_keys  # noqa: E402
+from tsclient.properties import read_properties  # noqa: E402
 
 DEFAULT_WORKDIR = ROOT / ".torchserve"
 TORCHSERVE = Path(sys.executable).parent / "torchserve"
-
-
-def read_properties(path: Path) -> dict[str, str]:
-    properties = {}
-    for line in Path(path).read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            properties[key.strip()] = value.strip()
-    return properties
 
 
 def write_properties(properties: dict[str, str], path: Path) -> None:

@@ -21,6 +21,7 @@ import requests
 from PIL import Image
 
 from tsclient.keys import fresh_key
+from tsclient.properties import read_properties
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,18 +68,6 @@ def decode_image(encoded: str) -> Image.Image:
     image = Image.open(io.BytesIO(base64.b64decode(encoded)))
     image.load()
     return image
-
-
-def read_properties(path: Path) -> dict[str, str]:
-    """A Java properties file such as TorchServe's config.properties, as a dict (the client reads it
-    itself: the package stands alone, apart from the project's scripts)."""
-    properties = {}
-    for line in Path(path).read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            properties[key.strip()] = value.strip()
-    return properties
 
 
 class Client:

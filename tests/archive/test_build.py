@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from archive.build import CONFIG, ROOT, find_archives, imported_modules, load_models, stage
-from scripts.server import read_properties
+from tsclient.properties import read_properties
 
 ARCHIVES = find_archives()
 

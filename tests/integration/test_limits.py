@@ -11,7 +11,7 @@ import pytest
 import requests
 from PIL import Image
 
-from scripts.server import read_properties
+from tsclient.properties import read_properties
 
 # The largest answer each model can legally give: every count at its limit, and images of noise
 # (one sampler step), which compress worst.
