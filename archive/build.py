@@ -1,17 +1,14 @@
 """Build one TorchServe archive (.mar) per version of every model with torch-model-archiver.
 
-Nothing here is a hand-kept list; everything is found:
-- a model is a folder `archive/<model>/` holding its model-config.yaml, and its handler is
-  `handlers/<model>.py`;
-- its versions are its weights manifests, `weights/<model>-v<version>.json`;
-- an archive holds the handler (at its root, as TorchServe expects), the modules of `handlers/`
-  and `models/` that it imports, directly or through each other, and the module of the network its
-  manifest names (as the packages `handlers` and `models`), its manifest and weights, and the
-  model-config.yaml;
-- a model's newest version is its default: its archive is `<model>.mar`, the others'
-  `<model>_v<version>.mar`. TorchServe makes the first version it registers the default, so
-  config.properties' `load_models` lists every archive, each model's default first (`--update-config`
-  writes that line; a test checks it).
+Nothing here is a hand-kept list: the catalog (models/catalog.py) finds every version of every
+model, and says where its handler, model-config and weights manifest are and which modules of
+models/ its manifest names (its network, its sampler). An archive holds the handler (at its root,
+as TorchServe expects), the modules of `handlers/` and `models/` that it and those named modules
+import, directly or through each other (as the packages `handlers` and `models`), its manifest and
+weights, and the model-config.yaml. A model's default version's archive is `<model>.mar`, the
+others' `<model>_v<version>.mar`. TorchServe makes the first version it registers the default, so
+config.properties' `load_models` lists every archive, each model's default first (`--update-config`
+writes that line; a test checks it).
 An archive newer than all of its inputs, with its sha256 recorded (archive/checksums.py), is not
 rebuilt; each archive built has its sha256 recorded in the model store's SHA256SUMS.
 
@@ -25,76 +22,39 @@ import ast
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project's packages
 from archive import checksums  # noqa: E402
-from models.manifest import read_manifest, weights_name  # noqa: E402
+from models.catalog import ROOT, ModelVersion, catalog  # noqa: E402
 
 PACKAGES = ("handlers", "models")
 CONFIG = ROOT / "config.properties"
 
 
-@dataclass(frozen=True)
-class Archive:
-    model: str
-    version: str
-    default_version: bool  # the version /predictions/<model> answers with
-
-    @property
-    def name(self) -> str:
-        return self.model if self.default_version else f"{self.model}_v{self.version}"
-
-    @property
-    def handler(self) -> str:
-        return f"handlers/{self.model}.py"
-
-    @property
-    def config(self) -> str:
-        return f"archive/{self.model}/model-config.yaml"
-
-    @property
-    def manifest(self) -> str:
-        return f"weights/{weights_name(self.model, self.version)}.json"
-
-    def weights(self) -> list[str]:
-        """The manifest, and the weights file it names if that sits next to it (not in a package)."""
-        weights = read_manifest(ROOT / self.manifest)["weights"]
-        return [self.manifest] if "package" in weights else [self.manifest, f"weights/{weights['file']}"]
-
-    def sources(self) -> list[str]:
-        """The project modules the handler needs, with their packages' __init__.py."""
-        roots = [self.handler]
-        network = read_manifest(ROOT / self.manifest).get("network")
-        if network is not None:  # imported by name when the handler loads it (models/loader.py)
-            roots.append(module_path(network["class"].rpartition(".")[0]))
-        modules = imported_modules(roots)
-        packages = sorted({f"{module.split('/')[0]}/__init__.py" for module in modules})
-        return packages + modules
-
-    def inputs(self) -> list[Path]:
-        return [ROOT / f for f in [self.handler, self.config, *self.sources(), *self.weights()]]
+def find_archives() -> dict[str, ModelVersion]:
+    """Every archive, by name: each model's versions, the default first."""
+    return {entry.archive_name: entry for entry in catalog()}
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
+def weights_files(entry: ModelVersion) -> list[str]:
+    """The manifest, and the weights file it names if that sits next to it (not in a package)."""
+    manifest = entry.manifest_path.relative_to(ROOT)
+    weights = entry.manifest["weights"]
+    if "package" in weights:
+        return [str(manifest)]
+    return [str(manifest), str(manifest.parent / weights["file"])]
 
 
-def find_archives() -> dict[str, Archive]:
-    """Every archive, by name: each model's versions, the default (the newest) first."""
-    archives = {}
-    for config in sorted((ROOT / "archive").glob("*/model-config.yaml")):
-        model = config.parent.name
-        manifests = [read_manifest(path) for path in (ROOT / "weights").glob(f"{model}-v*.json")]
-        versions = sorted((m["version"] for m in manifests if m["model"] == model), key=version_key, reverse=True)
-        if not versions:
-            raise FileNotFoundError(f"{config} has no weights: no weights/{model}-v<version>.json")
-        for version in versions:
-            archive = Archive(model, version, default_version=version == versions[0])
-            archives[archive.name] = archive
-    return archives
+def sources(entry: ModelVersion) -> list[str]:
+    """The project modules the handler needs, with their packages' __init__.py."""
+    modules = imported_modules([entry.handler_file, *(module_path(module) for module in entry.modules)])
+    packages = sorted({f"{module.split('/')[0]}/__init__.py" for module in modules})
+    return packages + modules
+
+
+def inputs(entry: ModelVersion) -> list[Path]:
+    return [ROOT / f for f in [entry.handler_file, entry.config_file, *sources(entry), *weights_files(entry)]]
 
 
 def module_path(module: str) -> str:
@@ -123,47 +83,47 @@ def imported_modules(files: list[str], root: Path = ROOT) -> list[str]:
     return sorted(found)
 
 
-def stage(archive: Archive, folder: Path) -> None:
+def stage(entry: ModelVersion, folder: Path) -> None:
     """Lay out in `folder` what goes to the archive's root besides the handler."""
     shutil.rmtree(folder, ignore_errors=True)
-    for file in archive.sources():
-        if file != archive.handler:
+    for file in sources(entry):
+        if file != entry.handler_file:
             (folder / file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / file, folder / file)
-    for file in archive.weights():
+    for file in weights_files(entry):
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / file, folder / Path(file).name)
 
 
-def build(archive: Archive, model_store: Path, force: bool) -> bool:
+def build(entry: ModelVersion, model_store: Path, force: bool) -> bool:
     """Build `<model_store>/<name>.mar` unless it is newer than its inputs and recorded; True if built."""
-    mar = model_store / f"{archive.name}.mar"
+    mar = model_store / f"{entry.archive_name}.mar"
     if not force and mar.exists() and mar.name in checksums.recorded(model_store):
-        if mar.stat().st_mtime >= max(p.stat().st_mtime for p in archive.inputs()):
+        if mar.stat().st_mtime >= max(p.stat().st_mtime for p in inputs(entry)):
             return False
-    folder = ROOT / "build" / "stage" / archive.name
-    stage(archive, folder / "files")
+    folder = ROOT / "build" / "stage" / entry.archive_name
+    stage(entry, folder / "files")
     subprocess.run([
         str(Path(sys.executable).parent / "torch-model-archiver"),
-        "--model-name", archive.model, "--version", archive.version,
-        "--handler", str(ROOT / archive.handler),
+        "--model-name", entry.model, "--version", entry.version,
+        "--handler", str(ROOT / entry.handler_file),
         "--extra-files", str(folder / "files"),  # a folder: its contents go to the archive's root
-        "--config-file", str(ROOT / archive.config),
+        "--config-file", str(ROOT / entry.config_file),
         "--export-path", str(folder), "--force",
     ], check=True)
     model_store.mkdir(parents=True, exist_ok=True)
-    (folder / f"{archive.model}.mar").replace(mar)  # the archiver names it after the model
+    (folder / f"{entry.model}.mar").replace(mar)  # the archiver names it after the model
     checksums.record(model_store, mar.name)
     shutil.rmtree(folder)
     return True
 
 
-def load_models(archives: dict[str, Archive]) -> str:
+def load_models(archives: dict[str, ModelVersion]) -> str:
     """config.properties' `load_models` value: every archive, each model's default version first."""
     return ",".join(f"{name}.mar" for name in archives)
 
 
-def update_config(archives: dict[str, Archive]) -> bool:
+def update_config(archives: dict[str, ModelVersion]) -> bool:
     """Write `load_models` into config.properties; True if it changed."""
     lines = CONFIG.read_text().splitlines(keepends=True)
     line = f"load_models={load_models(archives)}\n"

@@ -9,20 +9,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from archive.build import find_archives
-from bench.serving import handler_class
-from handlers.iterative_sampler import IterativeSamplerHandler
-from handlers.local_context import LocalContext
-from training.model_config import model_config
+from bench.local_context import LocalContext
+from models.catalog import catalog
 
 
 def limit_rows(weights: Path) -> list[dict[str, Any]]:
     rows = []
-    for archive in sorted(find_archives().values(), key=lambda a: (a.model, a.version)):
-        cls = handler_class(archive.model)
-        if not issubclass(cls, IterativeSamplerHandler):
+    for entry in sorted(catalog(weights), key=lambda entry: (entry.model, entry.version)):
+        if not entry.is_sampler:
             continue
-        handler, context = cls(), LocalContext(archive.model, weights, archive.version)
+        handler, context = entry.handler_class()(), LocalContext(entry.model, weights, entry.version)
         handler.initialize(context)
         num_samples = handler.limits["num_samples"][1]
         steps = handler.limits["max_sample_steps"] // num_samples
@@ -31,10 +27,10 @@ def limit_rows(weights: Path) -> list[dict[str, Any]]:
         [answer] = handler.handle([{"body": body}], context)
         seconds = time.perf_counter() - start
         if context.status(0) != 200:
-            raise RuntimeError(f"{archive.model} {archive.version} refused its costliest request: {answer}")
-        config = model_config(archive.model)
+            raise RuntimeError(f"{entry.model} {entry.version} refused its costliest request: {answer}")
+        config = entry.config
         worst_batch = seconds * config["batchSize"]
-        rows.append({"model": archive.model, "version": archive.version, "request": f"{num_samples} x {steps} steps",
+        rows.append({"model": entry.model, "version": entry.version, "request": f"{num_samples} x {steps} steps",
                      "seconds": round(seconds, 1), "batch_size": config["batchSize"],
                      "worst_batch_seconds": round(worst_batch, 1), "response_timeout": config["responseTimeout"],
                      "margin": round(config["responseTimeout"] / worst_batch, 1)})

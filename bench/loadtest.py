@@ -25,11 +25,11 @@ from typing import Any
 
 import requests
 
-from archive.build import find_archives
 from bench.machine import describe, slug
 from bench.report import table, update_readme
-from bench.serving import Example, example_request
-from scripts.server import ROOT, Server, on_free_ports
+from bench.serving import Example
+from models.catalog import ROOT, catalog
+from scripts.server import Server, on_free_ports
 
 START, END = "<!-- loadtest: start -->", "<!-- loadtest: end -->"
 
@@ -37,10 +37,10 @@ START, END = "<!-- loadtest: start -->", "<!-- loadtest: end -->"
 def targets() -> list[tuple[str, Example]]:
     """(path, example) for every version of every model that has an example request."""
     found = []
-    for archive in find_archives().values():
-        example = example_request(archive.model)
+    for entry in catalog():
+        example = entry.example_request
         if example is not None:
-            found.append((f"{archive.model}/{archive.version}", Example(example)))
+            found.append((f"{entry.model}/{entry.version}", Example(example)))
     return sorted(found, key=lambda target: target[0])
 
 

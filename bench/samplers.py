@@ -22,15 +22,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from bench.machine import matmul_peak
 from bench.reference_ebm import CourseEnergy, course_langevin
 from bench.timing import median_seconds
-from models.annealed_langevin import annealed_langevin
-from models.diffusion_sampler import reverse_diffusion
-from models.langevin import sample_from_noise
+from models.catalog import ModelVersion, model_version
 from models.loader import load_network
-from models.manifest import manifest_name
 from models.noise_conditional_energy import predicted_noise
 from models.precision import autocast, native_bf16
 from models.seeds import Seeds
-from training.model_config import model_config, served_defaults
 
 BATCH = 16
 CPU = torch.device("cpu")
@@ -56,8 +52,8 @@ def network_steps(weights: Path) -> list[NetworkStep]:
     """A forward pass of the diffusion UNet; a forward and a backward pass (the gradient with
     respect to the images) of the ebm 2.0 energy."""
     variance = torch.full((BATCH,), NOISE_VARIANCE)
-    unet, _ = load_network(weights / manifest_name("diffusion", "1.0"), "cpu")
-    energy, _ = load_network(weights / manifest_name("ebm", "2.0"), "cpu")
+    unet, _ = load_network(model_version("diffusion", "1.0", weights).manifest_path, "cpu")
+    energy, _ = load_network(model_version("ebm", "2.0", weights).manifest_path, "cpu")
     return [NetworkStep("diffusion 1.0 (UNet forward)", unet, lambda net, x: net(x, variance),
                         lambda net, x: net(x, variance)),
             NetworkStep("ebm 2.0 (energy forward + backward)", energy,
@@ -133,7 +129,8 @@ def contention_rows(weights: Path, repeats: int = 3) -> list[dict[str, Any]]:
 def compile_rows(weights: Path, repeats: int = 3) -> list[dict[str, Any]]:
     """torch.compile of the UNet at the served threads: what the first call costs (the compile, paid
     at worker start if it warms up), what a step saves, and after how many sample-steps it pays off."""
-    torch.set_num_threads(served_threads("diffusion"))
+    threads = model_version("diffusion", "1.0", weights).threads
+    torch.set_num_threads(threads)
     [unet_step, _] = network_steps(weights)
     images = torch.randn(BATCH, 3, 32, 32)
     variance = torch.full((BATCH,), NOISE_VARIANCE)
@@ -146,28 +143,12 @@ def compile_rows(weights: Path, repeats: int = 3) -> list[dict[str, Any]]:
         compile_seconds = time.perf_counter() - start
         fast = median_seconds(lambda: compiled(images, variance), repeats)
     saved = (eager - fast) / BATCH
-    rows.append({"network": unet_step.name, "threads": served_threads("diffusion"),
+    rows.append({"network": unet_step.name, "threads": threads,
                  "eager_ms_per_sample_step": round(1000 * eager / BATCH, 3),
                  "compiled_ms_per_sample_step": round(1000 * fast / BATCH, 3),
                  "compile_seconds": round(compile_seconds, 1),
                  "pays_off_after_sample_steps": round(compile_seconds / saved) if saved > 0 else None})
     return rows
-
-
-def handler_config(model: str) -> dict[str, Any]:
-    return model_config(model)["handler"]
-
-
-def served_threads(model: str) -> int:
-    return int(handler_config(model)["torch_threads"])
-
-
-def served_network(weights: Path, model: str, version: str) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The network and manifest as a worker serves them: in the model-config's memory layout."""
-    network, manifest = load_network(weights / manifest_name(model, version), "cpu")
-    if handler_config(model)["channels_last"]:
-        network.to(memory_format=torch.channels_last)
-    return network, manifest
 
 
 def equal_quality_steps(manifest: dict[str, Any], reference_steps: int = 50) -> tuple[int | None, str]:
@@ -184,33 +165,33 @@ def equal_quality_steps(manifest: dict[str, Any], reference_steps: int = 50) -> 
     return matching[0], f"KID within one standard error of DDIM-{reference_steps}'s ({bar:.5f})"
 
 
-def seconds_for_16(sample: Callable[..., torch.Tensor], network: torch.nn.Module, steps: int, repeats: int,
+def seconds_for_16(entry: ModelVersion, network: torch.nn.Module, steps: int, repeats: int,
                    **settings: Any) -> float:
-    return round(median_seconds(lambda: sample(network, Seeds.one(BATCH, 0), steps, **settings), repeats,
+    """16 samples of the version's sampler at its served threads."""
+    torch.set_num_threads(entry.threads)
+    draw = entry.sampler()
+    return round(median_seconds(lambda: draw(network, Seeds.one(BATCH, 0), steps, **settings), repeats,
                                 warmup=0), 3)
 
 
 def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:
     """Seconds for 16 samples at the served threads and layout, fp32, as a request asks for them."""
     rows = []
-    unet, manifest = served_network(weights, "diffusion", "1.0")
-    torch.set_num_threads(served_threads("diffusion"))
+    diffusion = model_version("diffusion", "1.0", weights)
+    unet = diffusion.network()
     rows.append({"request": "diffusion, DDIM 50 steps",
-                 "seconds": seconds_for_16(reverse_diffusion, unet, 50, repeats, sampler="ddim", eta=0.0)})
-    dpm_steps, why = equal_quality_steps(manifest, 50)
+                 "seconds": seconds_for_16(diffusion, unet, 50, repeats, sampler="ddim", eta=0.0)})
+    dpm_steps, why = equal_quality_steps(diffusion.manifest, 50)
     if dpm_steps is None:
         dpm_steps, why = 20, why + "; timed at 20 steps"
     rows.append({"request": f"diffusion, DPM-Solver++(2M) {dpm_steps} steps", "note": why,
-                 "seconds": seconds_for_16(reverse_diffusion, unet, dpm_steps, repeats, sampler="dpmpp_2m", eta=0.0)})
+                 "seconds": seconds_for_16(diffusion, unet, dpm_steps, repeats, sampler="dpmpp_2m", eta=0.0)})
 
-    torch.set_num_threads(served_threads("ebm"))
-    for version, sampler in (("2.0", annealed_langevin), ("1.0", sample_from_noise)):
-        energy, _ = served_network(weights, "ebm", version)
-        settings = served_defaults("ebm", version)
-        steps = settings.pop("steps")
-        settings.pop("num_samples")
+    for version in ("2.0", "1.0"):
+        ebm = model_version("ebm", version, weights)
+        steps, settings = ebm.served_sampling()
         rows.append({"request": f"ebm {version}, {steps} steps (served defaults)",
-                     "seconds": seconds_for_16(sampler, energy, steps, repeats, **settings)})
+                     "seconds": seconds_for_16(ebm, ebm.network(), steps, repeats, **settings)})
     torch.manual_seed(0)
     course = CourseEnergy()
     rows.append({"request": "ebm, the course recipe's loop (256 steps, written plainly)",

@@ -1,12 +1,10 @@
 """What serving adds to each model's own work: every model's example request (its model-config's
 `example_request`) answered in this process by its handler, called as a worker calls it
-(handlers/local_context.py), against the same request answered by a real TorchServe over HTTP;
+(bench/local_context.py), against the same request answered by a real TorchServe over HTTP;
 and the throughput of that TorchServe at 1, 4 and 16 concurrent clients."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import shutil
 import statistics
 import tempfile
@@ -18,28 +16,15 @@ from typing import Any
 
 import requests
 
-from archive.build import find_archives
-from handlers.local_context import LocalContext
-from scripts.server import ROOT, Server, on_free_ports
-from training.model_config import model_config
+from bench.local_context import LocalContext
+from models.catalog import ROOT, ModelVersion, catalog
+from scripts.server import Server, on_free_ports
 
 CONCURRENCY = (1, 4, 16)
-SAMPLERS = ("diffusion", "ebm")
 # Requests answered before timing starts, on both sides alike, and for at least 2 s: a worker's
 # first answers pay for allocations and caches, and a fresh frontend for its JVM's compiling.
 WARM_UP = 10
 WARM_UP_SECONDS = 2.0
-
-
-def handler_class(model: str) -> type:
-    """The class TorchServe instantiates: the one class that handlers/<model>.py defines."""
-    module = importlib.import_module(f"handlers.{model}")
-    [cls] = [c for _, c in inspect.getmembers(module, inspect.isclass) if c.__module__ == module.__name__]
-    return cls
-
-
-def example_request(model: str) -> dict[str, Any] | None:
-    return model_config(model).get("example_request")
 
 
 class Example:
@@ -75,8 +60,8 @@ def median_ms_after_warm_up(call: Callable[[], Any], count: int) -> float:
     return 1000 * statistics.median(times)
 
 
-def in_process_ms(model: str, version: str, example: Example, weights: Path, count: int) -> float:
-    handler, context = handler_class(model)(), LocalContext(model, weights, version)
+def in_process_ms(entry: ModelVersion, example: Example, weights: Path, count: int) -> float:
+    handler, context = entry.handler_class()(), LocalContext(entry.model, weights, entry.version)
     handler.initialize(context)  # sets the model-config's torch threads, as a worker does
     context.request_headers = {0: example.headers}
     return median_ms_after_warm_up(lambda: handler.handle([example.handler_request()], context), count)
@@ -122,28 +107,26 @@ def default_request_seconds(url: str, headers: dict[str, str], repeats: int = 3)
 
 
 def serving_rows(weights: Path, model_store: Path, count: int = 30, seconds: float = 3.0) -> list[dict[str, Any]]:
-    defaults = {archive.model: archive for archive in find_archives().values() if archive.default_version}
+    """A row for the default version of every model that has an example request."""
+    defaults = [entry for entry in catalog(weights) if entry.default and entry.example_request is not None]
     workdir = Path(tempfile.mkdtemp(prefix="bench-torchserve-"))
     server = Server(workdir, on_free_ports(Path(shutil.copy(ROOT / "config.properties", workdir))), model_store)
     rows = []
     try:
         server.start_serving()
         headers = server.headers("inference")
-        for model, archive in sorted(defaults.items()):
-            config = example_request(model)
-            if config is None:
-                continue
-            example = Example(config)
-            url = f"{server.inference_url}/predictions/{model}"
+        for entry in defaults:
+            example = Example(entry.example_request)
+            url = f"{server.inference_url}/predictions/{entry.model}"
             with requests.Session() as session:
                 session.headers.update(headers)
                 served = served_ms(session, url, example, count)
-            local = in_process_ms(model, archive.version, example, weights, count)
-            row = {"model": model, "version": archive.version, "in_process_p50_ms": round(local, 2),
+            local = in_process_ms(entry, example, weights, count)
+            row = {"model": entry.model, "version": entry.version, "in_process_p50_ms": round(local, 2),
                    "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2)}
             for clients in CONCURRENCY:
                 row[f"requests_per_s_{clients}"] = round(throughput(url, headers, example, clients, seconds), 1)
-            if model in SAMPLERS:
+            if entry.is_sampler:
                 row["default_request_served_s"] = default_request_seconds(url, headers)
             rows.append(row)
     finally:

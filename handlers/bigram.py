@@ -1,13 +1,11 @@
 """`bigram`: {"start_word": "the", "length": 20} -> {"generated_text": "..."}."""
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from handlers.request_handler import Field, JsonHandler, resolve_seed
 from models.bigram import STRATEGIES, KneserNeyBigramLM
-from models.manifest import verified_weights
 
 
 class BigramHandler(JsonHandler):
@@ -15,15 +13,14 @@ class BigramHandler(JsonHandler):
         return {
             "start_word": Field(str, required=True, max_length=self.limits["start_word_chars"]),
             "length": self.field(int, "length"),
-            "strategy": Field(str, default="sample", choices=STRATEGIES),
+            "strategy": Field(str, default=self.defaults["strategy"], choices=STRATEGIES),
             "temperature": self.field(float, "temperature"),
             "top_k": self.field(int, "top_k"),
             "seed": self.field(int, "seed"),
         }
 
-    def load(self, manifest_path: Path) -> None:
-        weights, _ = verified_weights(manifest_path)
-        self.lm = KneserNeyBigramLM.load(weights)
+    def load(self) -> None:
+        self.lm = KneserNeyBigramLM.load(self.model_version.weights_file())
 
     def answer(self, start_word: str, length: int, strategy: str, temperature: float,
                top_k: int | None, seed: int | None) -> dict[str, Any]:

@@ -12,20 +12,19 @@ from typing import Any
 
 from handlers.iterative_sampler import IterativeSamplerHandler
 from handlers.request_handler import Field, RequestError
-from models.diffusion_sampler import SAMPLERS, reverse_diffusion
+from models.diffusion_sampler import SCHEDULERS, scheduler_settings_error
 
 
 class DiffusionHandler(IterativeSamplerHandler):
     steps_field = "diffusion_steps"
-    sampler = staticmethod(reverse_diffusion)
 
     def settings_fields(self) -> dict[str, Field]:
-        return {"sampler": Field(str, default=self.defaults["sampler"], choices=SAMPLERS),
+        return {"sampler": Field(str, default=self.defaults["sampler"], choices=SCHEDULERS),
                 "eta": self.field(float, "eta")}
 
     def parse(self, request: dict[str, Any]) -> dict[str, Any]:
         params = super().parse(request)
-        if params["sampler"] != "ddim" and params["eta"] != 0:
-            raise RequestError(f"'eta' is {params['eta']}; it applies to the ddim sampler only, and "
-                               f"{params['sampler']} takes 0", "eta", f"0 with sampler {params['sampler']}")
+        error = scheduler_settings_error(params["sampler"], params["eta"])
+        if error is not None:
+            raise RequestError(error, "eta", f"0 with sampler {params['sampler']}")
         return params

@@ -2,7 +2,8 @@
 -> {"num_samples", "image_base64_png", "seed", "steps"}.
 
 Langevin dynamics on the energy network's gradient with respect to the images, taken by autograd
-(the samplers turn gradients on themselves, whatever mode the caller runs in):
+(the samplers turn gradients on themselves, whatever mode the caller runs in), by the sampler
+each version's weights manifest names:
 - version 2.0 (the default): annealed Langevin on a noise-conditional energy, from Gaussian noise
   down the noise levels (models/annealed_langevin.py); `step_size` scales the move down the
   energy and `noise` the Gaussian noise, each relative to the step between two noise levels;
@@ -10,16 +11,8 @@ Langevin dynamics on the energy network's gradient with respect to the images, t
   multiplies the clipped gradient and `noise` is the standard deviation of each step's noise.
 """
 
-from pathlib import Path
-
 from handlers.iterative_sampler import IterativeSamplerHandler
 from handlers.request_handler import Field
-from models.annealed_langevin import annealed_langevin
-from models.ebm import EnergyNet
-from models.langevin import sample_from_noise
-from models.noise_conditional_energy import NoiseConditionalEnergy
-
-SAMPLERS = {EnergyNet: sample_from_noise, NoiseConditionalEnergy: annealed_langevin}  # by the network's class
 
 
 class EbmHandler(IterativeSamplerHandler):
@@ -27,7 +20,3 @@ class EbmHandler(IterativeSamplerHandler):
 
     def settings_fields(self) -> dict[str, Field]:
         return {"step_size": self.field(float, "step_size"), "noise": self.field(float, "noise")}
-
-    def load(self, manifest_path: Path) -> None:
-        super().load(manifest_path)
-        self.sampler = SAMPLERS[type(self.network)]

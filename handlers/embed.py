@@ -1,10 +1,8 @@
 """`embed`: {"word": "king"} -> {"word", "dim", "vector", "has_vector"}; {"words": [...]} -> one each."""
 
-from pathlib import Path
 from typing import Any
 
 from handlers.request_handler import Field, JsonHandler, RequestError
-from models.manifest import verified_weights
 from models.word_vectors import TextVector, WordVectors, load_pipeline
 
 
@@ -13,19 +11,18 @@ class EmbedHandler(JsonHandler):
         text = Field(str, max_length=self.limits["text_chars"])
         return {"word": text, "words": Field(list, max_length=self.limits["words"], items=text)}
 
-    def load(self, manifest_path: Path) -> None:
-        verified_weights(manifest_path)
-        self.word_vectors = WordVectors(load_pipeline())
+    def load(self) -> None:
+        self.word_vectors = WordVectors(load_pipeline(self.model_version.weights_file()))
 
     def answer(self, word: str | None, words: list[str] | None) -> dict[str, Any] | RequestError:
         if (word is None) == (words is None):
             return RequestError("send exactly one of 'word' (a string) or 'words' (a list)",
                                 "word", "exactly one of word, words")
         if word is not None:
-            return self.entry(self.word_vectors.embed(word))
-        return {"results": [self.entry(self.word_vectors.embed(w)) for w in words]}
+            return self.vector_answer(self.word_vectors.embed(word))
+        return {"results": [self.vector_answer(self.word_vectors.embed(w)) for w in words]}
 
-    def entry(self, embedded: TextVector) -> dict[str, Any]:
+    def vector_answer(self, embedded: TextVector) -> dict[str, Any]:
         # A text without any known token has no vector: null, never a zero vector.
         vector = embedded.vector.tolist() if embedded.has_vector else None
         return {"word": embedded.text, "dim": self.word_vectors.dim, "vector": vector,

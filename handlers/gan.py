@@ -11,8 +11,9 @@ import torch
 
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
 from handlers.request_handler import Field, RequestError, resolve_seed
-from models.gan import sample_inputs
+from models.gan import batch_inputs
 from models.images import to_uint8
+from models.seeds import Seeds
 
 
 class GanHandler(ImageGeneratorHandler):
@@ -29,20 +30,18 @@ class GanHandler(ImageGeneratorHandler):
             if params["digit"] is not None and not conditional:
                 answers[index] = RequestError(f"version {self.version} is unconditional: it takes no 'digit'",
                                               "digit", "no digit (use version 2.0)")
-                continue
-            seed = resolve_seed(params["seed"])
-            z, digits = sample_inputs(params["num_samples"], seed, params["digit"], conditional, self.device)
-            batch.append((index, params["format"], seed, z, digits))
+            else:
+                batch.append((index, params, resolve_seed(params["seed"])))
         if batch:
-            z = torch.cat([inputs for _, _, _, inputs, _ in batch])
-            digits = torch.cat([digits for *_, digits in batch]) if conditional else None
+            seeds = Seeds([(params["num_samples"], seed) for _, params, seed in batch])
+            z, digits = batch_inputs(seeds, [params["digit"] for _, params, _ in batch], conditional, self.device)
             with torch.inference_mode():
                 images = to_uint8(self.network(z, digits)).cpu()
             self.metrics.samples(len(images), 0, 0.0)
-            sizes = [len(inputs) for _, _, _, inputs, _ in batch]
-            for (index, format, seed, _, digits), part in zip(batch, images.split(sizes)):
+            parts = zip(seeds.split(images), seeds.split(digits.cpu()) if conditional else [None] * len(batch))
+            for (index, params, seed), (part, part_digits) in zip(batch, parts):
                 details: dict[str, Any] = {"seed": seed}
                 if conditional:
-                    details["digits"] = digits.cpu().tolist()
-                answers[index] = GeneratedImages(part, format, details)
+                    details["digits"] = part_digits.tolist()
+                answers[index] = GeneratedImages(part, params["format"], details)
         return answers

@@ -5,10 +5,11 @@ the sampler runs, `handlers/stream.py`). The cost of a request is its samples ti
 besides each field's own range, the model-config caps that product (`max_sample_steps`), chosen
 so that a request ends well inside the model's responseTimeout.
 
-A handler says which field counts the steps (`steps_field`), which sampler of models/ it serves
-(`sampler`, with the samplers' contract of models/progress.py) and the sampler's own settings
-(`settings_fields`). Requests that TorchServe hands over in one batch with the same steps and
-settings run as one sampler call over all their samples (`merged`), each with its own seed.
+A handler says which field counts the steps (`steps_field`) and the sampling function's own
+settings (`settings_fields`); the function itself (`draw`, with the samplers' contract of
+models/progress.py) is the one the weights manifest names. Requests that TorchServe hands over in
+one batch with the same steps and settings run as one sampler call over all their samples
+(`merged`), each with its own seed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,7 +25,7 @@ from handlers.cancellation import StreamCancelled, cancellation_check
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
 from handlers.request_handler import Field, RequestError, resolve_seed
 from handlers.stream import NDJSON, ProgressStream, StreamFailure
-from models.precision import autocast, choose_precision
+from models.precision import autocast
 from models.seeds import Seeds
 
 logger = logging.getLogger(__name__)
@@ -33,16 +33,16 @@ logger = logging.getLogger(__name__)
 
 class IterativeSamplerHandler(ImageGeneratorHandler):
     steps_field: str
-    sampler: Callable[..., torch.Tensor]
+    draw: Callable[..., torch.Tensor]  # the sampling function (models/progress.py's contract)
 
-    def load(self, manifest_path: Path) -> None:
-        """The network, in the memory layout and precision the model-config asks for
-        (`handler.channels_last`, `handler.precision`: models/precision.py), decided at worker start."""
-        super().load(manifest_path)
-        if self.config["channels_last"]:
-            self.network.to(memory_format=torch.channels_last)
-        self.precision = choose_precision(self.config["precision"], self.device)
-        logger.info("sampling in %s, channels-last %s", self.precision, self.config["channels_last"])
+    def load(self) -> None:
+        """The network (in the model-config's memory layout), the sampling function its manifest
+        names, and the precision the model-config asks for (`handler.precision`: models/precision.py),
+        decided at worker start."""
+        super().load()
+        self.draw = self.model_version.sampler()
+        self.precision = self.model_version.precision(self.device)
+        logger.info("sampling in %s, channels-last %s", self.precision, self.model_version.channels_last)
 
     def request_fields(self) -> dict[str, Field]:
         return {**self.common_fields(), "stream": Field(bool, default=False),
@@ -65,7 +65,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
                      context: Any) -> list[GeneratedImages | StreamFailure]:
         answers: dict[int, GeneratedImages | StreamFailure] = {}
         for group in self.merged(valid):
-            answers.update(self.sample(group, context))
+            answers.update(self.sample_group(group, context))
         return [answers[index] for index, _ in valid]
 
     def merged(self, valid: list[tuple[int, dict[str, Any]]]) -> list[list[tuple[int, dict[str, Any]]]]:
@@ -83,7 +83,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             packs[-1].append((index, params))
         return [pack for packs in groups.values() for pack in packs]
 
-    def sample(self, group: list[tuple[int, dict[str, Any]]],
+    def sample_group(self, group: list[tuple[int, dict[str, Any]]],
                context: Any) -> dict[int, GeneratedImages | StreamFailure]:
         """One sampler call for a group of requests; each request's samples come from its own seed
         (models/seeds.py), so they are the ones it would get alone."""
@@ -110,7 +110,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         start = time.perf_counter()
         try:
             with autocast(self.precision, self.device):
-                images = self.sampler(self.network, seeds, steps, on_step=on_step, **settings)
+                images = self.draw(self.network, seeds, steps, on_step=on_step, **settings)
         except StreamCancelled as cancelled_run:
             logger.info("stream cancelled: %s", cancelled_run)
             for _ in group:

@@ -5,7 +5,8 @@ A model's handler subclasses `JsonHandler` and says two things: the fields a req
 and `handler.defaults` by `field`) and how to answer one valid request (`answer`). Handlers that
 work on a whole batch at once (one matrix product) override `predict`, which then hands each
 request's share of the result to `answer`; handlers whose model is not a network of models/
-override `load`. TorchServe sends a batch of requests; each is
+override `load`. What the version is (settings, limits, defaults, weights) the handler asks the
+catalog's `ModelVersion` (models/catalog.py), `self.model_version`. TorchServe sends a batch of requests; each is
 parsed and validated on its own, so one bad request gets its own 4xx answer and the others in the
 batch are still served.
 """
@@ -24,9 +25,8 @@ from typing import Any
 import torch
 
 from handlers.handler_metrics import HandlerMetrics
-from handlers.model_config import version_settings
-from models.loader import load_network
-from models.manifest import manifest_name, read_manifest
+from models.catalog import ModelVersion
+from models.manifest import manifest_name
 
 JSON = "application/json"
 TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "a list"}
@@ -193,18 +193,19 @@ class JsonHandler:
     """The TorchServe handler contract: `initialize(context)` once, `handle(batch, context)` per batch."""
 
     def initialize(self, context: Any) -> None:
-        self.config = config = (context.model_yaml_config or {}).get("handler", {})
-        # Several workers share the CPU: each gets the threads its model-config gives it.
-        torch.set_num_threads(int(config["torch_threads"]))
+        # context.manifest is TorchServe's archive manifest; the weights manifest sits in model_dir.
+        self.model = context.manifest["model"]["modelName"]
         self.version = context.manifest["model"]["modelVersion"]
-        settings = version_settings(config, self.version)
-        self.limits, self.defaults = settings["limits"], settings["defaults"]
+        model_dir = Path(context.system_properties["model_dir"])
+        self.model_version = ModelVersion(self.model, self.version, context.model_yaml_config or {},
+                                  model_dir / manifest_name(self.model, self.version))
+        # Several workers share the CPU: each gets the threads its model-config gives it.
+        torch.set_num_threads(self.model_version.threads)
+        self.limits, self.defaults = self.model_version.limits, self.model_version.defaults
         self.fields = self.request_fields()
         gpu = context.system_properties.get("gpu_id")
         self.device = torch.device(f"cuda:{gpu}" if gpu is not None and torch.cuda.is_available() else "cpu")
-        self.model = context.manifest["model"]["modelName"]
-        self.manifest_path = Path(context.system_properties["model_dir"]) / manifest_name(self.model, self.version)
-        self.load(self.manifest_path)
+        self.load()
 
     def field(self, type: type, name: str, **options: Any) -> Field:
         """A number field whose range (`handler.limits`, required) and default (`handler.defaults`,
@@ -214,14 +215,14 @@ class JsonHandler:
     def request_fields(self) -> dict[str, Field]:
         raise NotImplementedError
 
-    def load(self, manifest_path: Path) -> None:
-        """Load the model a weights manifest describes; by default the network it names."""
-        self.network, _ = load_network(manifest_path, self.device)
+    def load(self) -> None:
+        """Load the model its weights manifest describes; by default the network it names."""
+        self.network = self.model_version.network(self.device)
 
     def describe(self) -> dict[str, Any]:
         """What the management API's describe call (`GET /models/<name>?customized=true`) shows: the
         request's fields with their types, defaults and bounds, and what the weights are."""
-        manifest = read_manifest(self.manifest_path)
+        manifest = self.model_version.manifest
         return {"model": self.model, "version": self.version,
                 "request": {"body": self.body_description(),
                             "fields": {name: field.schema() for name, field in self.fields.items()}},

@@ -1,10 +1,8 @@
 """`similar`: {"word": "king", "top_k": 5} -> {"word", "top_k", "results": [{"token", "score"}]}."""
 
-from pathlib import Path
 from typing import Any
 
 from handlers.request_handler import Field, JsonHandler, RequestError
-from models.manifest import verified_weights
 from models.word_vectors import SimilarWords, WordVectors, load_pipeline
 
 
@@ -13,9 +11,8 @@ class SimilarHandler(JsonHandler):
         return {"word": Field(str, required=True, max_length=self.limits["text_chars"]),
                 "top_k": self.field(int, "top_k")}
 
-    def load(self, manifest_path: Path) -> None:
-        verified_weights(manifest_path)
-        self.similar_words = SimilarWords(WordVectors(load_pipeline()))
+    def load(self) -> None:
+        self.similar_words = SimilarWords(WordVectors(load_pipeline(self.model_version.weights_file())))
 
     def predict(self, requests: list[dict[str, Any]]) -> list[dict[str, Any] | RequestError]:
         # One matrix product for the whole batch, at the largest top_k asked for.

@@ -18,26 +18,23 @@ from models.images import denormalize
 from models.progress import StepCallback
 from models.seeds import Seeds
 
-
-def add_noise(images: torch.Tensor, noise: torch.Tensor, diffusion_times: torch.Tensor
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(noisy images, their noise variance) at the given times (N,): the forward process."""
-    signal_rates, noise_rates = offset_cosine_schedule(diffusion_times)
-    noisy = signal_rates.view(-1, 1, 1, 1) * images + noise_rates.view(-1, 1, 1, 1) * noise
-    return noisy, noise_rates ** 2
+SCHEDULERS = ("ddim", "dpmpp_2m")  # what a request's `sampler` chooses
 
 
-SAMPLERS = ("ddim", "dpmpp_2m")
+def scheduler_settings_error(sampler: str, eta: float) -> str | None:
+    """Why `eta` does not go with `sampler`, or None: only DDIM adds fresh noise."""
+    if sampler != "ddim" and eta != 0:
+        return f"'eta' is {eta}; it applies to the ddim sampler only, and {sampler} takes 0"
+    return None
 
 
 def make_scheduler(sampler: str, eta: float) -> DDIMScheduler | DPMSolver2MScheduler:
-    if sampler == "ddim":
-        return DDIMScheduler(eta)
-    if sampler == "dpmpp_2m":
-        if eta != 0:
-            raise ValueError(f"eta applies to ddim only; dpmpp_2m takes eta 0, not {eta}")
-        return DPMSolver2MScheduler()
-    raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}")
+    if sampler not in SCHEDULERS:
+        raise ValueError(f"sampler must be one of {', '.join(SCHEDULERS)}, not {sampler!r}")
+    error = scheduler_settings_error(sampler, eta)
+    if error is not None:
+        raise ValueError(error)
+    return DDIMScheduler(eta) if sampler == "ddim" else DPMSolver2MScheduler()
 
 
 @torch.no_grad()

@@ -80,3 +80,11 @@ class DDIMScheduler:
             fresh = seeds.randn(*noisy_images.shape[1:]) if seeds is not None else torch.randn(noisy_images.shape)
             next_images = next_images + sigma * fresh.to(noisy_images.device)
         return next_images, predicted_images
+
+
+def add_noise(images: torch.Tensor, noise: torch.Tensor, diffusion_times: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(noisy images, their noise variance) at the given times (N,): the forward process."""
+    signal_rates, noise_rates = offset_cosine_schedule(diffusion_times)
+    noisy = signal_rates.view(-1, 1, 1, 1) * images + noise_rates.view(-1, 1, 1, 1) * noise
+    return noisy, noise_rates ** 2

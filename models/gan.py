@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from models.seeds import Seeds
+
 LATENT_DIM = 100
 NUM_CLASSES = 10
 
@@ -92,18 +94,26 @@ class ProjectionDiscriminator(nn.Module):
 
 def sample_inputs(num_samples: int, seed: int, digit: int | None, conditional: bool,
                   device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Noise and digits for a request; the same seed gives the same inputs on every device.
+    """Noise and digits for one request; the same seed gives the same inputs on every device."""
+    return batch_inputs(Seeds.one(num_samples, seed), [digit], conditional, device)
+
+
+def batch_inputs(seeds: Seeds, digits: list[int | None], conditional: bool,
+                 device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Noise and digits for a batch of requests, one group of `seeds` and one digit (or None) each:
+    each request's inputs are the ones it would get alone (models/seeds.py).
 
     Without a digit, a conditional generator draws a mix: the digits cycle 0..9 from a
     seed-dependent start, so a grid shows every digit.
     """
-    generator = torch.Generator().manual_seed(seed)
-    z = torch.randn(num_samples, LATENT_DIM, generator=generator)
+    z = seeds.randn(LATENT_DIM)
     if not conditional:
         return z.to(device), None
-    if digit is None:
-        start = int(torch.randint(0, NUM_CLASSES, (1,), generator=generator))
-        digits = (torch.arange(num_samples) + start) % NUM_CLASSES
-    else:
-        digits = torch.full((num_samples,), digit)
-    return z.to(device), digits.to(device)
+    parts = []
+    for count, generator, digit in zip(seeds.counts, seeds.generators, digits):
+        if digit is None:
+            start = int(torch.randint(0, NUM_CLASSES, (1,), generator=generator))
+            parts.append((torch.arange(count) + start) % NUM_CLASSES)
+        else:
+            parts.append(torch.full((count,), digit))
+    return z.to(device), torch.cat(parts).to(device)

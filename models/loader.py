@@ -1,8 +1,11 @@
 """The one way to turn a weights manifest into a ready network, for handlers and scripts alike.
 
-A network's manifest says how to build it, as nanoGPT keeps `model_args` in its checkpoints:
+A network's manifest says how to build it, as nanoGPT keeps `model_args` in its checkpoints, and an
+iterative sampler's manifest names the function that samples it (the samplers' contract,
+models/progress.py), written by the training script that knows it:
 
     "network": {"class": "models.unet.UNet", "args": {"widths": [32, 64, 96, 128], ...}}
+    "sampler": {"function": "models.diffusion_sampler.reverse_diffusion"}
 
 Training scripts build their network from that same spec (`build_network`), so what is written is
 what was trained. `load_network` checks the weights' sha256, builds the network, loads the weights
@@ -12,6 +15,7 @@ what was trained. `load_network` checks the weights' sha256, builds the network,
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,14 @@ from torch import nn
 from models.manifest import verified_weights
 
 
+def project_object(dotted_name: str) -> Any:
+    """`models.<module>.<name>`, imported; a manifest may only name this project's code."""
+    module_name, _, name = dotted_name.rpartition(".")
+    if module_name.split(".")[0] != "models":
+        raise ValueError(f"{dotted_name!r} is not in the package 'models'")
+    return getattr(importlib.import_module(module_name), name)
+
+
 def network_spec(network_class: type[nn.Module], **args: Any) -> dict[str, Any]:
     """The manifest entry that builds `network_class(**args)`."""
     return {"class": f"{network_class.__module__}.{network_class.__qualname__}", "args": args}
@@ -28,13 +40,23 @@ def network_spec(network_class: type[nn.Module], **args: Any) -> dict[str, Any]:
 
 def build_network(spec: dict[str, Any]) -> nn.Module:
     """A new network (random weights) from a manifest's `network` entry."""
-    module_name, _, class_name = spec["class"].rpartition(".")
-    if module_name.split(".")[0] != "models":  # a manifest may only name this project's networks
-        raise ValueError(f"network class {spec['class']!r} is not in the package 'models'")
-    network_class = getattr(importlib.import_module(module_name), class_name)
+    network_class = project_object(spec["class"])
     if not (isinstance(network_class, type) and issubclass(network_class, nn.Module)):
         raise ValueError(f"{spec['class']!r} is not a network (a torch.nn.Module)")
     return network_class(**spec.get("args", {}))
+
+
+def sampler_spec(sampler: Callable[..., torch.Tensor]) -> dict[str, str]:
+    """The manifest entry that names `sampler`."""
+    return {"function": f"{sampler.__module__}.{sampler.__qualname__}"}
+
+
+def build_sampler(spec: dict[str, str]) -> Callable[..., torch.Tensor]:
+    """The sampling function a manifest's `sampler` entry names."""
+    sampler = project_object(spec["function"])
+    if not callable(sampler) or isinstance(sampler, type):
+        raise ValueError(f"{spec['function']!r} is not a sampling function")
+    return sampler
 
 
 def load_network(manifest_path: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:

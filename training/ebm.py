@@ -24,13 +24,13 @@ import argparse
 
 import torch
 
-from models.ebm import EnergyNet
+from models.catalog import model_version
+from models.energy_net import EnergyNet
 from models.images import to_unit_range
 from models.langevin import GRAD_CLIP, langevin_sample, sample_from_noise
-from models.loader import build_network, network_spec
+from models.loader import build_network, network_spec, sampler_spec
 from models.seeds import Seeds
 from training.data import load_cifar10
-from training.model_config import served_defaults
 from training.run import TrainingRun, command_line, parameter_count, save_grid, seed_everything, training_arguments
 
 BATCH_SIZE = 128
@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
                                     "FC 64, FC 1.",
                          "sampler": f"Langevin dynamics, gradient clipped to +-{GRAD_CLIP}, images in [-1, 1]"},
         "network": spec,
+        "sampler": sampler_spec(sample_from_noise),
         "parameters": parameter_count(model),
         "data": {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.tar.gz)",
                  "train": f"50,000 training images scaled to [-1, 1], plus N(0, {args.data_noise:g}^2) noise"},
@@ -132,9 +133,7 @@ def main(argv: list[str] | None = None) -> None:
                      "replay_buffer": {"size": BUFFER_SIZE, "fresh_noise_fraction": FRESH_FRACTION}},
     }, metrics={})
     model.eval().requires_grad_(False)
-    served = served_defaults("ebm", "1.0")
-    samples = sample_from_noise(model, Seeds.one(64, 0), served["steps"], step_size=served["step_size"],
-                                noise=served["noise"])
+    samples = model_version("ebm", "1.0", args.out).sample(model, Seeds.one(64, 0))
     save_grid(samples, run.output("-samples.png"), columns=8)
 
 

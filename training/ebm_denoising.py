@@ -19,12 +19,12 @@ import argparse
 from pathlib import Path
 
 from models.annealed_langevin import annealed_langevin
-from models.loader import build_network, load_network, network_spec
+from models.catalog import model_version
+from models.loader import build_network, load_network, network_spec, sampler_spec
 from models.noise_conditional_energy import EnergyNoisePredictor, NoiseConditionalEnergy
 from models.seeds import Seeds
 from training.data import load_cifar10
 from training.diffusion import CIFAR10_TRAINING_DATA, SCHEDULE, optimizer_description, train_noise_predictor
-from training.model_config import served_defaults
 from training.run import command_line, parameter_count, save_grid, seed_everything, training_arguments
 
 BATCH_SIZE = 128
@@ -65,15 +65,14 @@ def main(argv: list[str] | None = None) -> None:
                          "sampler": "annealed Langevin dynamics on dE/dx, one step a noise level "
                                     "(models/annealed_langevin.py)"},
         "network": spec,
+        "sampler": sampler_spec(annealed_langevin),
         "parameters": parameter_count(energy),
         "data": CIFAR10_TRAINING_DATA,
         "training": {"batch_size": args.batch_size, "init": args.init,
                      "loss": "denoising score matching: mean squared error of s dE/dx against the added noise",
                      **optimizer_description(LEARNING_RATE, WARMUP_STEPS)},
     }, metrics={})
-    served = served_defaults("ebm", "2.0")
-    samples = annealed_langevin(ema.energy, Seeds.one(64, 0), served["steps"], step_size=served["step_size"],
-                                noise=served["noise"])
+    samples = model_version("ebm", "2.0", args.out).sample(ema.energy, Seeds.one(64, 0))
     save_grid(samples, run.output("-samples.png"), columns=8)
 
 

@@ -22,35 +22,37 @@ import argparse
 
 import torch
 
-from models.diffusion_sampler import SAMPLERS, reverse_diffusion
+from models.catalog import model_version
+from models.diffusion_sampler import SCHEDULERS
 from models.loader import load_network
-from models.manifest import manifest_name, weights_name
+from models.manifest import weights_name
 from models.precision import autocast
 from models.seeds import Seeds
-from training.model_config import served_defaults
+from training.evaluation import SAMPLES_PER_SEED, samples_by_seed
 from training.sample_quality import content_hash
-from training.sampler_evaluation import SAMPLES_PER_SEED, evaluate_sampler, sampler_arguments, samples_by_seed
+from training.sampler_evaluation import evaluate_sampler, sampler_arguments
 
 
 def arguments() -> argparse.ArgumentParser:
-    served = served_defaults("diffusion", "1.0")
+    served = model_version("diffusion", "1.0").defaults
     parser = sampler_arguments(__doc__.splitlines()[0], served["diffusion_steps"])
-    parser.add_argument("--sampler", choices=SAMPLERS, default=served["sampler"])
+    parser.add_argument("--sampler", choices=SCHEDULERS, default=served["sampler"])
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
-    served = served_defaults("diffusion", "1.0")
+    entry = model_version("diffusion", "1.0", args.weights_dir)
+    served, draw_samples = entry.defaults, entry.sampler()
     eta = served["eta"] if args.sampler == served["sampler"] else 0.0
-    manifest_path = args.weights_dir / manifest_name("diffusion", "1.0")
+    manifest_path = entry.manifest_path
     model, _ = load_network(manifest_path, args.device)
 
     def sample(count: int, steps: int):
         def draw(seed: int):
             with autocast(args.precision, torch.device(args.device)):
-                return reverse_diffusion(model, Seeds.one(SAMPLES_PER_SEED, seed), steps, sampler=args.sampler, eta=eta)
+                return draw_samples(model, Seeds.one(SAMPLES_PER_SEED, seed), steps, sampler=args.sampler, eta=eta)
         return samples_by_seed(draw, count, f"sampling ({steps} steps)")
 
     def cache_name(count: int, steps: int) -> str:

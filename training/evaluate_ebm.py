@@ -24,26 +24,26 @@ from pathlib import Path
 
 import torch
 
-from models.annealed_langevin import annealed_langevin
+from models.catalog import ModelVersion, model_version
 from models.images import to_unit_range
-from models.langevin import gradient_move, sample_from_noise
+from models.langevin import gradient_move
 from models.loader import load_network
-from models.manifest import manifest_name, weights_name
+from models.manifest import weights_name
 from models.seeds import Seeds
-from training.evaluation import add_metric
-from training.model_config import served_defaults
+from training.evaluation import SAMPLES_PER_SEED, add_metric, samples_by_seed
 from training.sample_quality import Cifar10Reference, content_hash
-from training.sampler_evaluation import SAMPLES_PER_SEED, evaluate_sampler, sampler_arguments, samples_by_seed
+from training.sampler_evaluation import evaluate_sampler, sampler_arguments
 
 DRIFT_IMAGES = 1000
 COURSE_SETTINGS = [(256, 0.01), (256, 0.005)]  # (steps, noise): the course's sampling, then its noise halved
 
 
-def generate(energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float, desc: str
-             ) -> torch.Tensor:
-    """`count` uint8 samples of the course recipe's Langevin chains, as the server draws them."""
-    return samples_by_seed(lambda seed: sample_from_noise(energy, Seeds.one(SAMPLES_PER_SEED, seed), steps,
-                                                          step_size=step_size, noise=noise), count, desc)
+def generate(entry: ModelVersion, energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float,
+             desc: str) -> torch.Tensor:
+    """`count` uint8 samples of the version's sampler, as the server draws them."""
+    draw_samples = entry.sampler()
+    return samples_by_seed(lambda seed: draw_samples(energy, Seeds.one(SAMPLES_PER_SEED, seed), steps,
+                                                     step_size=step_size, noise=noise), count, desc)
 
 
 def sample_set_name(energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float) -> str:
@@ -65,40 +65,39 @@ def arguments() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
-    served = served_defaults("ebm", args.version)
+    entry = model_version("ebm", args.version, args.weights_dir)
+    served = entry.defaults
     if args.fid_steps is None:
         args.fid_steps = served["steps"]
-    manifest_path = args.weights_dir / manifest_name("ebm", args.version)
     nearest = args.weights_dir / f"{weights_name('ebm', args.version)}-nearest.png"
     if args.version == "2.0":
-        evaluate_annealed_langevin(args, manifest_path, nearest, served["step_size"], served["noise"])
+        evaluate_annealed_langevin(args, entry, nearest, served["step_size"], served["noise"])
     else:
-        evaluate_course_recipe(args, manifest_path, nearest, served["step_size"], served["noise"])
+        evaluate_course_recipe(args, entry, nearest, served["step_size"], served["noise"])
 
 
-def evaluate_annealed_langevin(args: argparse.Namespace, manifest_path: Path, nearest: Path, step_size: float,
+def evaluate_annealed_langevin(args: argparse.Namespace, entry: ModelVersion, nearest: Path, step_size: float,
                                noise: float) -> None:
-    energy, _ = load_network(manifest_path, args.device)
+    energy, _ = load_network(entry.manifest_path, args.device)
 
     def sample(count: int, steps: int) -> torch.Tensor:
-        return samples_by_seed(lambda seed: annealed_langevin(energy, Seeds.one(SAMPLES_PER_SEED, seed), steps,
-                                                              step_size=step_size, noise=noise),
-                               count, f"sampling ({steps} steps)")
+        return generate(entry, energy, count, steps, step_size, noise, f"sampling ({steps} steps)")
 
     def cache_name(count: int, steps: int) -> str:
         return sample_set_name(energy, count, steps, step_size, noise)
 
-    evaluate_sampler(args, manifest_path, nearest, sample, cache_name,
+    evaluate_sampler(args, entry.manifest_path, nearest, sample, cache_name,
                      f"annealed Langevin, step size {step_size:g}, noise {noise:g}")
 
 
-def evaluate_course_recipe(args: argparse.Namespace, manifest_path: Path, nearest: Path, step_size: float,
+def evaluate_course_recipe(args: argparse.Namespace, entry: ModelVersion, nearest: Path, step_size: float,
                            noise: float) -> None:
+    manifest_path = entry.manifest_path
     trained, _ = load_network(manifest_path, args.device)
     reference = Cifar10Reference(args.data_dir, args.device)
     samples, features = reference.generated(
         sample_set_name(trained, args.fid_samples, args.fid_steps, step_size, noise),
-        lambda: generate(trained, args.fid_samples, args.fid_steps, step_size, noise, "sampling"))
+        lambda: generate(entry, trained, args.fid_samples, args.fid_steps, step_size, noise, "sampling"))
     add_metric(manifest_path, "real_vs_real", reference.real_vs_real())
     add_metric(manifest_path, f"quality_{args.fid_steps}_steps", {
         **reference.scores(features),
@@ -108,7 +107,7 @@ def evaluate_course_recipe(args: argparse.Namespace, manifest_path: Path, neares
     for steps, row_noise in COURSE_SETTINGS:
         _, row_features = reference.generated(
             sample_set_name(trained, args.table_samples, steps, step_size, row_noise),
-            lambda steps=steps, row_noise=row_noise: generate(trained, args.table_samples, steps, step_size,
+            lambda steps=steps, row_noise=row_noise: generate(entry, trained, args.table_samples, steps, step_size,
                                                               row_noise, f"sampling ({steps} steps)"))
         rows[f"{steps} steps, noise {row_noise}"] = reference.scores(row_features)
     # The served settings' row: the first samples of the set above are the ones a set of that size has.
@@ -117,7 +116,7 @@ def evaluate_course_recipe(args: argparse.Namespace, manifest_path: Path, neares
         "how": f"{args.table_samples} samples per row (seeds 0.. x 100, step size {step_size})",
         "real_vs_real": reference.real_vs_real(args.table_samples), **rows})
     add_metric(manifest_path, "copy_check", reference.copy_check(samples, nearest))
-    starting_noise = generate(trained, DRIFT_IMAGES, 0, step_size, noise, "starting noise")
+    starting_noise = generate(entry, trained, DRIFT_IMAGES, 0, step_size, noise, "starting noise")
     add_metric(manifest_path, "langevin_drift", {
         "test_images": mean_drift(trained, reference.test_images, step_size, args.device),
         f"samples_{args.fid_steps}_steps": mean_drift(trained, samples, step_size, args.device),

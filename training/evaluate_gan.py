@@ -21,22 +21,18 @@ from models.images import to_uint8, to_unit_range
 from models.loader import load_network
 from models.manifest import manifest_name
 from training.data import load_mnist
-from training.evaluation import add_metric, evaluation_arguments
+from training.evaluation import SAMPLES_PER_SEED, add_metric, evaluation_arguments, samples_by_seed
 from training.fid import InceptionFeatures, batches_of, frechet_distance
 from training.gan import NETWORKS
 from training.npz_cache import cached_features
-
-SAMPLES_PER_SEED = 100
 
 
 @torch.no_grad()
 def generate(generator: torch.nn.Module, count: int, digit: int | None = None) -> torch.Tensor:
     """`count` uint8 samples from seeds 0, 1, ... (100 samples per seed)."""
-    images = []
-    for seed in range(0, (count + SAMPLES_PER_SEED - 1) // SAMPLES_PER_SEED):
-        z, digits = sample_inputs(SAMPLES_PER_SEED, seed, digit, generator.conditional)
-        images.append(to_uint8(generator(z, digits)))
-    return torch.cat(images)[:count]
+    return samples_by_seed(lambda seed: to_uint8(generator(*sample_inputs(SAMPLES_PER_SEED, seed, digit,
+                                                                          generator.conditional))),
+                           count, "sampling")
 
 
 @torch.no_grad()

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
+from tqdm import tqdm
+
 from models.manifest import read_manifest, write_manifest
+
+SAMPLES_PER_SEED = 100  # a generator's evaluation samples are drawn 100 per seed, seeds 0, 1, 2, ...
 
 
 def evaluation_arguments(description: str, versions: list[str] | None = None) -> argparse.ArgumentParser:
@@ -20,6 +26,12 @@ def evaluation_arguments(description: str, versions: list[str] | None = None) ->
     if versions:
         parser.add_argument("--version", choices=versions, default=versions[-1])
     return parser
+
+
+def samples_by_seed(draw: Callable[[int], torch.Tensor], count: int, desc: str) -> torch.Tensor:
+    """`count` uint8 samples: `draw(seed)` gives SAMPLES_PER_SEED of them, for seeds 0, 1, ..."""
+    seeds = range((count + SAMPLES_PER_SEED - 1) // SAMPLES_PER_SEED)
+    return torch.cat([draw(seed) for seed in tqdm(seeds, desc=desc)])[:count]
 
 
 def add_metric(manifest_path: Path, name: str, value: Any) -> None:

@@ -17,13 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from models.manifest import read_manifest
 from training.evaluation import add_metric, evaluation_arguments
 from training.sample_quality import Cifar10Reference
-
-SAMPLES_PER_SEED = 100
 
 
 def sampler_arguments(description: str, steps: int | None) -> argparse.ArgumentParser:
@@ -34,12 +31,6 @@ def sampler_arguments(description: str, steps: int | None) -> argparse.ArgumentP
     parser.add_argument("--table-samples", type=int, default=2000)
     parser.add_argument("--table-steps", type=int, nargs="*", default=[10, 20, 50, 100])
     return parser
-
-
-def samples_by_seed(draw: Callable[[int], torch.Tensor], count: int, desc: str) -> torch.Tensor:
-    """`count` uint8 samples: `draw(seed)` gives SAMPLES_PER_SEED of them, for seeds 0, 1, ..."""
-    seeds = range((count + SAMPLES_PER_SEED - 1) // SAMPLES_PER_SEED)
-    return torch.cat([draw(seed) for seed in tqdm(seeds, desc=desc)])[:count]
 
 
 def evaluate_sampler(args: argparse.Namespace, manifest_path: Path, nearest_figure: Path,

@@ -12,11 +12,17 @@ import argparse
 import time
 from pathlib import Path
 
-from models.manifest import manifest_name, package_dir, sha256_of
-from models.word_vectors import PACKAGE, PIPELINE, SimilarWords, WordVectors, load_pipeline
+from models.manifest import manifest_name, sha256_of
+from models.word_vectors import (
+    PACKAGE,
+    PIPELINE,
+    VECTORS_FILE,
+    SimilarWords,
+    WordVectors,
+    installed_vectors_file,
+    load_pipeline,
+)
 from training.run import command_line, device_description, write_run_manifest
-
-VECTORS_FILE = f"{PIPELINE}/vocab/vectors"
 
 
 def arguments() -> argparse.ArgumentParser:
@@ -29,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
 
     started = time.time()
-    word_vectors = WordVectors(load_pipeline())
+    word_vectors = WordVectors(load_pipeline(installed_vectors_file()))
     similar = SimilarWords(word_vectors)
     rows, dim = word_vectors.vectors.shape
     readable = len(similar.row_of_name)
@@ -38,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     parameters = {"keys": word_vectors.vectors.n_keys, "vector_rows": rows, "dim": dim}
     made = {"command": command_line("training.word_vectors", argv), "device": device_description("cpu"),
             "weights": {"package": PACKAGE, "file": VECTORS_FILE,
-                        "sha256": sha256_of(package_dir(PACKAGE) / VECTORS_FILE)}}
+                        "sha256": sha256_of(installed_vectors_file())}}
     args.out.mkdir(parents=True, exist_ok=True)
     write_run_manifest(args.out / manifest_name("embed", "1.0"), {
         "model": "embed",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.build import CONFIG, ROOT, find_archives, imported_modules, load_models, stage
+from archive.build import CONFIG, find_archives, imported_modules, load_models, stage, weights_files
+from models.catalog import ROOT
 from tsclient.properties import read_properties
 
 ARCHIVES = find_archives()
@@ -17,7 +18,7 @@ def test_every_model_folder_gives_an_archive_per_version_and_the_newest_is_the_d
     models = {archive.model for archive in ARCHIVES.values()}
     assert models >= {"bigram", "embed", "similar", "cifar10", "gan", "ebm", "diffusion"}
     for model in models:
-        versions = sorted((a.version, a.default_version, name) for name, a in ARCHIVES.items() if a.model == model)
+        versions = sorted((a.version, a.default, name) for name, a in ARCHIVES.items() if a.model == model)
         *older, newest = versions
         assert newest[1:] == (True, model) and all(not default for _, default, _ in older)
     assert ARCHIVES["cifar10"].version == "2.0" and ARCHIVES["cifar10_v1.0"].version == "1.0"
@@ -46,18 +47,20 @@ def test_config_properties_loads_every_archive_each_default_first():
 @pytest.mark.parametrize("name", sorted(ARCHIVES))
 def test_an_archive_holds_every_module_its_handler_and_network_import(name, tmp_path):
     """The staged files alone, without the repository on the path, import the handler and the
-    network its manifest names, as a TorchServe worker does."""
+    network and sampler its manifest names, as a TorchServe worker does."""
     archive = ARCHIVES[name]
     stage(archive, tmp_path)
-    shutil.copy(ROOT / archive.handler, tmp_path / f"{archive.model}.py")  # the handler sits at the root
+    shutil.copy(ROOT / archive.handler_file, tmp_path / f"{archive.model}.py")  # the handler sits at the root
     check = f"""
 import json, sys
 sys.path.insert(0, {str(tmp_path)!r})
 import {archive.model}
-from models.loader import build_network
-manifest = json.load(open({str(tmp_path / Path(archive.manifest).name)!r}))
+from models.loader import build_network, build_sampler
+manifest = json.load(open({str(tmp_path / Path(weights_files(archive)[0]).name)!r}))
 if "network" in manifest:
     build_network(manifest["network"])
+if "sampler" in manifest:
+    build_sampler(manifest["sampler"])
 project = [m for name, m in sys.modules.items() if name.split(".")[0] in ("handlers", "models")]
 print([m.__file__ for m in project if not m.__file__.startswith({str(tmp_path)!r})])
 """

@@ -5,23 +5,18 @@ import json
 import pytest
 import torch
 
-from archive.build import find_archives
+from bench.local_context import LocalContext
 from bench.report import END, START, markdown, update_readme
 from bench.samplers import BATCH, equal_quality_steps, flops_of, network_steps
-from bench.serving import Example, example_request, handler_class
-from handlers.local_context import LocalContext
-from tests.helpers import ROOT
-
-WEIGHTS = ROOT / "weights"
+from bench.serving import Example
+from models.catalog import WEIGHTS, catalog
 
 
-@pytest.mark.parametrize("archive", sorted(find_archives()))
-def test_every_model_answers_its_example_request_in_process(archive):
-    archive = find_archives()[archive]
-    config = example_request(archive.model)
-    assert config is not None, f"archive/{archive.model}/model-config.yaml has no example_request"
-    example = Example(config)
-    handler, context = handler_class(archive.model)(), LocalContext(archive.model, WEIGHTS, archive.version)
+@pytest.mark.parametrize("entry", catalog(), ids=lambda entry: f"{entry.model}/{entry.version}")
+def test_every_model_answers_its_example_request_in_process(entry):
+    assert entry.example_request is not None, f"{entry.config_file} has no example_request"
+    example = Example(entry.example_request)
+    handler, context = entry.handler_class()(), LocalContext(entry.model, WEIGHTS, entry.version)
     handler.initialize(context)
     context.request_headers = {0: example.headers}
     [answer] = handler.handle([example.handler_request()], context)

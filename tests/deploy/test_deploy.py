@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers import ROOT
+from models.catalog import ROOT
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 BIN = Path(sys.executable).parent

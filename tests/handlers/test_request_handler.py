@@ -82,7 +82,7 @@ class EchoHandler(JsonHandler):
     def request_fields(self):
         return {"n": self.field(int, "n", required=True), "m": self.field(int, "m")}
 
-    def load(self, manifest_path):
+    def load(self):
         self.batches = []
 
     def predict(self, requests):

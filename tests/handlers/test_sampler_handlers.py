@@ -11,7 +11,10 @@ import handlers.stream
 import models.precision
 from handlers.diffusion import DiffusionHandler
 from handlers.ebm import EbmHandler
-from models.ebm import EnergyNet
+from models.annealed_langevin import annealed_langevin
+from models.diffusion_sampler import reverse_diffusion
+from models.energy_net import EnergyNet
+from models.langevin import sample_from_noise
 from tests.helpers import (
     TINY_UNET_ARGS,
     LocalContext,
@@ -28,19 +31,19 @@ from tests.helpers import (
 @pytest.fixture
 def ebm(tmp_path):
     torch.manual_seed(0)
-    save_weights(tmp_path, "ebm", "1.0", EnergyNet(width=1), {"width": 1})
+    save_weights(tmp_path, "ebm", "1.0", EnergyNet(width=1), {"width": 1}, sample_from_noise)
     return loaded(EbmHandler, "ebm", tmp_path)
 
 
 @pytest.fixture
 def ebm2(tmp_path):
-    save_weights(tmp_path, "ebm", "2.0", tiny_energy(), TINY_UNET_ARGS)
+    save_weights(tmp_path, "ebm", "2.0", tiny_energy(), TINY_UNET_ARGS, annealed_langevin)
     return loaded(EbmHandler, "ebm", tmp_path, "2.0")
 
 
 @pytest.fixture
 def diffusion(tmp_path):
-    save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS)
+    save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS, reverse_diffusion)
     return loaded(DiffusionHandler, "diffusion", tmp_path)
 
 
@@ -165,7 +168,7 @@ def test_a_failing_sampler_ends_the_stream_with_an_error_line(ebm, monkeypatch, 
             on_step(step, steps, torch.zeros(len(seeds), 3, 32, 32, dtype=torch.uint8))
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(handler, "sampler", fail_at_step)
+    monkeypatch.setattr(handler, "draw", fail_at_step)
     status, final = answer(handler, context, {"num_samples": 2, "steps": 10, "stream": True})
     assert [m["step"] for m in sent] == list(range(1, failing_step))
     # TorchServe sends this status only while no progress line has gone out (then it is a plain 500)
@@ -200,8 +203,8 @@ def pixels(answer_json):
 def test_a_merged_batch_gives_each_request_the_images_it_gets_alone(sampler, settings, request, monkeypatch):
     handler, context = request.getfixturevalue(sampler)
     calls = []
-    original = handler.sampler
-    monkeypatch.setattr(handler, "sampler", lambda net, seeds, *args, **kw: calls.append(seeds.counts) or
+    original = handler.draw
+    monkeypatch.setattr(handler, "draw", lambda net, seeds, *args, **kw: calls.append(seeds.counts) or
                         original(net, seeds, *args, **kw))
     steps = handler.steps_field
     bodies = [{"num_samples": n, steps: 6, "seed": seed, "format": "images", **settings}
@@ -250,7 +253,7 @@ def test_merged_streams_each_get_their_own_progress(diffusion, monkeypatch):
 
 
 def test_channels_last_and_bf16_are_taken_from_the_model_config(tmp_path, monkeypatch):
-    save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS)
+    save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS, reverse_diffusion)
     monkeypatch.setattr(models.precision, "native_bf16", lambda device: True)
     answers = {}
     for channels_last, precision in ((False, "fp32"), (True, "fp32"), (True, "auto")):

@@ -8,7 +8,8 @@ import pytest
 from handlers.bigram import BigramHandler
 from handlers.embed import EmbedHandler
 from handlers.similar import SimilarHandler
-from tests.helpers import ROOT, handle, json_request, loaded
+from models.catalog import ROOT
+from tests.helpers import handle, json_request, loaded
 
 WEIGHTS = ROOT / "weights"  # the manifests name their weights relative to themselves
 

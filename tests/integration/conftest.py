@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from models.catalog import ROOT
 from scripts.server import Server, on_free_ports
-from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from models.catalog import ROOT
 from scripts.server import Server, on_free_ports
-from tests.helpers import ROOT
 from tests.integration.conftest import Client
 
 TOY = ROOT / "tests" / "toy_model"

@@ -3,11 +3,12 @@
 import pytest
 import requests
 
-from bench.serving import Example, example_request, served_ms, throughput
+from bench.serving import Example, served_ms, throughput
+from models.catalog import model_versions
 
 
 def test_served_latency_and_throughput_come_from_answered_requests(server):
-    example = Example(example_request("cifar10"))  # raw image bytes: the form furthest from JSON
+    example = Example(model_versions("cifar10")[0].example_request)  # raw image bytes: the form furthest from JSON
     url = f"{server.inference_url}/predictions/cifar10"
     headers = server.headers("inference")
     with requests.Session() as session:

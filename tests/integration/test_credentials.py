@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from models.catalog import ROOT
 from scripts.server import Server, on_free_ports
-from tests.helpers import ROOT
 from tsclient import Client
 from tsclient.keys import read_keys
 

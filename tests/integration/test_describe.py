@@ -2,9 +2,9 @@
 model shows its request fields and its weights' summary, and the README's table of request fields
 (scripts/request_tables.py) is what the server describes."""
 
+from models.catalog import ROOT
 from models.manifest import manifest_name, read_manifest
 from scripts.request_tables import END, START, described, render
-from tests.helpers import ROOT
 
 
 def test_every_model_version_describes_its_fields_and_weights(server):

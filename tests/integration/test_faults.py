@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from models.catalog import ROOT
 from scripts.gateway import gateway
 from scripts.server import Server, free_port, on_free_ports
-from tests.helpers import ROOT
 
 # About 10 s of sampling on one core of this 2-core machine: long enough to act while it runs.
 LONG = {"num_samples": 64, "diffusion_steps": 50, "seed": 1}

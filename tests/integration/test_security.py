@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from models.catalog import ROOT
 from scripts.server import free_port, on_free_ports
-from tests.helpers import ROOT
 
 TCP_LISTEN = "0A"
 

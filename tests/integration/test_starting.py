@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from archive.build import find_archives
+from models.catalog import ROOT
 from scripts.server import Server, on_free_ports
-from tests.helpers import ROOT
 from tests.integration.conftest import Client
 from tests.integration.test_recorded_answers import CASES, send
 

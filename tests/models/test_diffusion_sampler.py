@@ -1,16 +1,8 @@
 import torch
 
-from models.diffusion_sampler import add_noise, reverse_diffusion
+from models.diffusion_sampler import reverse_diffusion
 from models.seeds import Seeds
 from tests.helpers import tiny_unet
-
-
-def test_add_noise_mixes_by_the_schedule():
-    images, noise = torch.ones(2, 3, 4, 4), torch.zeros(2, 3, 4, 4)
-    noisy, variance = add_noise(images, noise, torch.tensor([0.0, 1.0]))
-    assert torch.allclose(noisy[0], torch.full((3, 4, 4), 0.95))
-    assert torch.allclose(noisy[1], torch.full((3, 4, 4), 0.02))
-    assert torch.allclose(variance, 1 - torch.tensor([0.95, 0.02]) ** 2)
 
 
 def test_reverse_diffusion_is_seeded_and_reports_each_step_as_uint8():

@@ -7,6 +7,7 @@ from models.diffusion_schedule import (
     MAX_SIGNAL_RATE,
     MIN_SIGNAL_RATE,
     DDIMScheduler,
+    add_noise,
     log_snr,
     offset_cosine_schedule,
     time_of_log_snr,
@@ -78,3 +79,11 @@ def test_log_snr_falls_from_t_0_to_1_and_time_of_log_snr_inverts_it():
     assert lambdas[-1].item() == pytest.approx(math.log(0.02 / math.sqrt(1 - 0.02 ** 2)))
     assert all(a > b for a, b in zip(lambdas, lambdas[1:]))
     assert torch.allclose(time_of_log_snr(lambdas), t, atol=1e-12)
+
+
+def test_add_noise_mixes_by_the_schedule():
+    images, noise = torch.ones(2, 3, 4, 4), torch.zeros(2, 3, 4, 4)
+    noisy, variance = add_noise(images, noise, torch.tensor([0.0, 1.0]))
+    assert torch.allclose(noisy[0], torch.full((3, 4, 4), 0.95))
+    assert torch.allclose(noisy[1], torch.full((3, 4, 4), 0.02))
+    assert torch.allclose(variance, 1 - torch.tensor([0.95, 0.02]) ** 2)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from models.ebm import EnergyNet
+from models.energy_net import EnergyNet
 from models.images import to_uint8
 from models.langevin import gradient_move, langevin_sample, sample_from_noise
 from models.seeds import Seeds

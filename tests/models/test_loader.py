@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from models.ebm import EnergyNet
+from models.energy_net import EnergyNet
 from models.loader import build_network, load_network, network_spec
 from models.manifest import sha256_of, write_manifest
 from models.unet import UNet

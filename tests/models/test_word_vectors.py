@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-from models.word_vectors import CosineIndex, SimilarWords, WordVectors, load_pipeline
+from models.word_vectors import CosineIndex, SimilarWords, WordVectors, installed_vectors_file, load_pipeline
 
 ROYALTY = {"queen", "prince", "princess", "monarch", "kings", "throne", "emperor", "royal", "ruler"}
 
 
 @pytest.fixture(scope="module")
 def nlp():
-    return load_pipeline()
+    return load_pipeline(installed_vectors_file())
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ import json
 import torch
 from PIL import Image
 
+from models.diffusion_sampler import reverse_diffusion
 from models.loader import load_network
 from tests.helpers import TINY_UNET_ARGS, make_tiny_cifar10, save_weights, tiny_unet
 from training import diffusion, ebm, ebm_denoising
@@ -35,7 +36,7 @@ def test_diffusion_training_resumes_with_its_ema_and_writes_weights_curve_and_sa
 
 
 def test_ebm_2_training_starts_from_a_diffusion_unet_resumes_and_serves_its_ema(tmp_path):
-    save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS)
+    save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS, reverse_diffusion)
     args = [*common(tmp_path), "--init", str(tmp_path / "diffusion-v1.0.json")]
     ebm_denoising.main([*args, "--epochs", "1"])
     ebm_denoising.main([*args, "--epochs", "2", "--resume"])
@@ -63,7 +64,7 @@ def test_ebm_training_resumes_with_its_replay_buffer(tmp_path):
     assert checkpoint["progress"]["epoch"] == 2 and 0 < changed.sum() <= 2 * 8 * 2  # two steps of 8 chains
     manifest = json.loads((tmp_path / "out" / "ebm-v1.0.json").read_text())
     assert manifest["training"]["epochs"] == 2
-    assert manifest["network"] == {"class": "models.ebm.EnergyNet", "args": {"width": 1}}
+    assert manifest["network"] == {"class": "models.energy_net.EnergyNet", "args": {"width": 1}}
     load_network(tmp_path / "out" / "ebm-v1.0.json")
     assert set(manifest["metrics"]) == set() and (tmp_path / "out" / "ebm-v1.0-curve.png").exists()
     assert Image.open(tmp_path / "out" / "ebm-v1.0-samples.png").size == (8 * 34 + 2, 8 * 34 + 2)

@@ -1,12 +1,11 @@
 """TorchServe's Context, as far as this project's handlers use it, to call a handler in this
 process as a worker calls it (the tests and `make bench` do): the model's name and version, its
-model-config, a folder with its weights, and the per-request headers and answers."""
+model-config, a folder with its weights, and the per-request headers and answers. A stand-in for
+tests and measurements, not part of what is served."""
 
 from pathlib import Path
 
-import yaml
-
-ROOT = Path(__file__).resolve().parent.parent
+from models.catalog import read_config
 
 
 class RecordedMetrics:
@@ -26,7 +25,7 @@ class RecordedMetrics:
 class LocalContext:
     def __init__(self, model: str, model_dir: Path, version: str = "1.0") -> None:
         self.manifest = {"model": {"modelName": model, "modelVersion": version}}
-        self.model_yaml_config = yaml.safe_load((ROOT / "archive" / model / "model-config.yaml").read_text())
+        self.model_yaml_config = read_config(model)
         self.system_properties = {"model_dir": str(model_dir)}
         self.statuses: dict[int, int] = {}
         self.request_headers: dict[int, dict[str, str]] = {}
