@@ -93,6 +93,7 @@ cluster: archive install-nginx
 	$(PY) scripts/cluster.py $(ARGS)
 
 test: install install-browser install-deploy install-nginx
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests
 
 # Speed, measured side by side in one run (a few minutes; not part of make test): see README, Speed.
@@ -103,8 +104,10 @@ bench: archive
 loadtest: archive
 	$(PY) -m bench.loadtest $(ARGS)
 
+# ruff, and the floors of .importlinter (models at the bottom; the client apart).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Training and evaluation, one model at a time: MODEL names the script, python -m training.$(MODEL) or
 # training.evaluate_$(MODEL); ARGS are its own flags (see README, Retraining). For example:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 from pathlib import Path
 from typing import Any
 
 from bench.limits import limit_rows
 from bench.machine import describe, slug
-from bench.report import markdown, update_readme
+from bench.report import SECTION, markdown, publish
 from bench.samplers import compile_rows, contention_rows, network_rows, request_rows
 from bench.serving import serving_rows
-from scripts.server import ROOT
+from models.catalog import ROOT
 
 
 def arguments() -> argparse.ArgumentParser:
@@ -45,13 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     results["limits"] = limit_rows(args.weights)
     if not args.no_serving:
         results["serving"] = serving_rows(args.weights, args.model_store)
-    args.results.mkdir(parents=True, exist_ok=True)
-    path = args.results / f"{slug(machine)}.json"
-    path.write_text(json.dumps(results, indent=1) + "\n")
-    table = markdown(results)
-    print(table)
-    update_readme(args.readme, table)
-    print(f"written to {path} and {args.readme}")
+    publish(results, args.results / f"{slug(machine)}.json", markdown(results), args.readme, SECTION)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import shutil
 import statistics
 import tempfile
@@ -26,12 +25,13 @@ from typing import Any
 import requests
 
 from bench.machine import describe, slug
-from bench.report import table, update_readme
+from bench.report import publish
 from bench.serving import Example
 from models.catalog import ROOT, catalog
+from scripts.readme_sections import table
 from scripts.server import Server, on_free_ports
 
-START, END = "<!-- loadtest: start -->", "<!-- loadtest: end -->"
+SECTION = "loadtest"
 
 
 def targets() -> list[tuple[str, Example]]:
@@ -154,13 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     machine = describe()
     results = {"machine": machine, "date": datetime.date.today().isoformat(), "seconds": args.seconds,
                "concurrency": args.concurrency, "rows": rows}
-    args.results.mkdir(parents=True, exist_ok=True)
-    path = args.results / f"loadtest-{slug(machine)}.json"
-    path.write_text(json.dumps(results, indent=1) + "\n")
-    text = markdown(results)
-    print(text)
-    update_readme(args.readme, text, START, END)
-    print(f"written to {path} and {args.readme}")
+    publish(results, args.results / f"loadtest-{slug(machine)}.json", markdown(results), args.readme, SECTION)
 
 
 if __name__ == "__main__":

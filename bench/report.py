@@ -1,17 +1,22 @@
-"""The bench's results as Markdown tables, and their place in the README (between the markers)."""
+"""The bench's results as Markdown tables, for the README's section `bench` (scripts/readme_sections.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-START, END = "<!-- bench: start -->", "<!-- bench: end -->"
+from scripts.readme_sections import replace_section, table
 
+SECTION = "bench"
 
-def table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+def publish(results: dict[str, Any], path: Path, text: str, readme: Path, section: str) -> None:
+    """Keep the results as JSON in `path`, print their tables (`text`) and put them in the README's `section`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n")
+    print(text)
+    replace_section(readme, section, text)
+    print(f"written to {path} and {readme}")
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -42,24 +47,18 @@ def markdown(results: dict[str, Any]) -> str:
         [[f"{r['model']} {r['version']}: {r['request']}", r["seconds"], r["batch_size"], r["worst_batch_seconds"],
           r["response_timeout"], f"{r['margin']}x"] for r in results["limits"]]))
     if "serving" in results:
-        parts.append(table(
-            ["model", "in-process p50 (ms)", "served p50 (ms)", "overhead (ms)", "req/s at 1", "at 4", "at 16",
-             "16 vs 1"],
-            [[f"{r['model']} {r['version']}", r["in_process_p50_ms"], r["served_p50_ms"], r["overhead_ms"],
-              r["requests_per_s_1"], r["requests_per_s_4"], r["requests_per_s_16"],
-              f"{r['requests_per_s_16'] / r['requests_per_s_1']:.1f}x"] for r in results["serving"]]))
-        parts.append(table(
-            ["a request with every default (16 samples), served", "seconds"],
-            [[f"{r['model']} {r['version']}", r["default_request_served_s"]] for r in results["serving"]
-             if "default_request_served_s" in r]))
+        parts.append(serving_table(results["serving"]))
     return "\n\n".join(parts)
 
 
-def update_readme(readme: Path, text: str, start: str = START, end: str = END) -> None:
-    """Replace what stands between the README's markers (the bench's unless given; they must be there)."""
-    content = readme.read_text()
-    if start not in content or end not in content:
-        raise ValueError(f"{readme} has no {start} ... {end} section")
-    before, rest = content.split(start, 1)
-    _, after = rest.split(end, 1)
-    readme.write_text(f"{before}{start}\n{text}\n{end}{after}")
+def serving_table(rows: list[dict[str, Any]]) -> str:
+    """What serving adds to each model's own work, and the samplers' default requests, served."""
+    return "\n\n".join([table(
+        ["model", "in-process p50 (ms)", "served p50 (ms)", "overhead (ms)", "req/s at 1", "at 4", "at 16",
+         "16 vs 1"],
+        [[f"{r['model']} {r['version']}", r["in_process_p50_ms"], r["served_p50_ms"], r["overhead_ms"],
+          r["requests_per_s_1"], r["requests_per_s_4"], r["requests_per_s_16"],
+          f"{r['requests_per_s_16'] / r['requests_per_s_1']:.1f}x"] for r in rows]), table(
+        ["a request with every default (16 samples), served", "seconds"],
+        [[f"{r['model']} {r['version']}", r["default_request_served_s"]] for r in rows
+         if "default_request_served_s" in r])])

@@ -106,30 +106,36 @@ def default_request_seconds(url: str, headers: dict[str, str], repeats: int = 3)
     return round(statistics.median(times), 2)
 
 
+def served_models(weights: Path) -> list[ModelVersion]:
+    """What the serving table measures: the default version of every model with an example request."""
+    return [entry for entry in catalog(weights) if entry.default and entry.example_request is not None]
+
+
+def serving_row(server: Server, entry: ModelVersion, weights: Path, count: int, seconds: float) -> dict[str, Any]:
+    """One model version's row, against a running `server`."""
+    headers = server.headers("inference")
+    example = Example(entry.example_request)
+    url = f"{server.inference_url}/predictions/{entry.model}/{entry.version}"
+    with requests.Session() as session:
+        session.headers.update(headers)
+        served = served_ms(session, url, example, count)
+    local = in_process_ms(entry, example, weights, count)
+    row = {"model": entry.model, "version": entry.version, "in_process_p50_ms": round(local, 2),
+           "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2)}
+    for clients in CONCURRENCY:
+        row[f"requests_per_s_{clients}"] = round(throughput(url, headers, example, clients, seconds), 1)
+    if entry.is_sampler:
+        row["default_request_served_s"] = default_request_seconds(url, headers)
+    return row
+
+
 def serving_rows(weights: Path, model_store: Path, count: int = 30, seconds: float = 3.0) -> list[dict[str, Any]]:
-    """A row for the default version of every model that has an example request."""
-    defaults = [entry for entry in catalog(weights) if entry.default and entry.example_request is not None]
+    """The serving table's rows, from a TorchServe of its own on free ports."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-torchserve-"))
     server = Server(workdir, on_free_ports(Path(shutil.copy(ROOT / "config.properties", workdir))), model_store)
-    rows = []
     try:
         server.start_serving()
-        headers = server.headers("inference")
-        for entry in defaults:
-            example = Example(entry.example_request)
-            url = f"{server.inference_url}/predictions/{entry.model}"
-            with requests.Session() as session:
-                session.headers.update(headers)
-                served = served_ms(session, url, example, count)
-            local = in_process_ms(entry, example, weights, count)
-            row = {"model": entry.model, "version": entry.version, "in_process_p50_ms": round(local, 2),
-                   "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2)}
-            for clients in CONCURRENCY:
-                row[f"requests_per_s_{clients}"] = round(throughput(url, headers, example, clients, seconds), 1)
-            if entry.is_sampler:
-                row["default_request_served_s"] = default_request_seconds(url, headers)
-            rows.append(row)
+        return [serving_row(server, entry, weights, count, seconds) for entry in served_models(weights)]
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    return rows

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project's packages
+from models.catalog import ROOT  # noqa: E402
 from scripts.server import Server, free_port, on_free_ports  # noqa: E402
 
 NGINX_CONFIG = """\

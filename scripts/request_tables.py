@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bench.report import table, update_readme  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project's packages
+from models.catalog import ROOT  # noqa: E402
+from scripts.readme_sections import replace_section, table  # noqa: E402
 from scripts.server import DEFAULT_WORKDIR, Server  # noqa: E402
 
-START, END = "<!-- request fields: start -->", "<!-- request fields: end -->"
+SECTION = "request fields"
 
 
 def described(server: Server) -> list[tuple[str, dict[str, Any]]]:
@@ -65,7 +65,7 @@ def render(schemas: list[tuple[str, dict[str, Any]]]) -> str:
 
 def main() -> None:
     server = Server(DEFAULT_WORKDIR, ROOT / "config.properties", ROOT / "archive" / "model-store")
-    update_readme(ROOT / "README.md", render(described(server)), START, END)
+    replace_section(ROOT / "README.md", SECTION, render(described(server)))
     print("README.md: request fields written")
 
 

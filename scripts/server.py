@@ -24,11 +24,11 @@ from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project's packages
 from archive import checksums  # noqa: E402
 from archive.build import find_archives, load_models  # noqa: E402
 from handlers.cancellation import CANCEL_DIR_ENV  # noqa: E402
+from models.catalog import ROOT  # noqa: E402
 from tsclient.keys import fresh_key, read_keys  # noqa: E402
 from tsclient.properties import read_properties  # noqa: E402
 

@@ -1,5 +1,5 @@
 """What the tests share: handlers loaded and called as TorchServe calls them (through
-handlers/local_context.py), weights files in a temporary folder, tiny networks, tiny stand-ins for
+bench/local_context.py), weights files in a temporary folder, tiny networks, tiny stand-ins for
 the data sets (so no test needs ../shared/data), and PNG encoding and decoding."""
 
 import base64

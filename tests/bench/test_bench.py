@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from bench.local_context import LocalContext
-from bench.report import END, START, markdown, update_readme
+from bench.report import SECTION, markdown
 from bench.samplers import BATCH, equal_quality_steps, flops_of, network_steps
 from bench.serving import Example
 from models.catalog import WEIGHTS, catalog
+from scripts.readme_sections import markers, replace_section, section
 
 
 @pytest.mark.parametrize("entry", catalog(), ids=lambda entry: f"{entry.model}/{entry.version}")
@@ -72,12 +73,13 @@ def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
     assert "3.0x" in text and "50%" in text and "| 60.0 | 120000 |" in text and "| unet | 2 | 40.0 |" in text
     assert "| ebm 2.0: 64 x 50 steps | 24.0 | 4 | 96.0 | 360 | 3.8x |" in text
     readme = tmp_path / "README.md"
-    readme.write_text(f"# Title\n\n{START}\nold table\n{END}\n\n## Next\n")
-    update_readme(readme, text)
-    update_readme(readme, text)
+    start, end = markers(SECTION)
+    readme.write_text(f"# Title\n\n{start}\nold table\n{end}\n\n## Next\n")
+    replace_section(readme, SECTION, text)
+    replace_section(readme, SECTION, text)
     content = readme.read_text()
     assert content.startswith("# Title\n\n") and content.endswith("\n\n## Next\n")
-    assert "old table" not in content and content.count(text) == 1
+    assert "old table" not in content and content.count(text) == 1 and section(readme, SECTION) == text
     readme.write_text("# No markers\n")
     with pytest.raises(ValueError, match="bench"):
-        update_readme(readme, text)
+        replace_section(readme, SECTION, text)

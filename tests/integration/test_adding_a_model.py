@@ -1,7 +1,10 @@
 """Adding a model, exactly as the README's "Adding a model" says, with the toy model of tests/toy_model/
 (a straight line): its four files are written into a copy of the project, and there `make train
-MODEL=toy` and `make serve` (which builds the archives) serve it next to the real models."""
+MODEL=toy` and `make serve` (which builds the archives) serve it next to the real models. Nothing
+else is edited, and the toy model appears wherever the real ones do: describe, the property-based
+hostile-input tests, `make bench`'s serving table, the command line's help and the web page."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from models.catalog import ROOT
+from scripts.request_tables import described
 from scripts.server import Server, on_free_ports
 from tests.integration.conftest import Client
+from tests.integration.test_hostile_input import refuses_every_hostile_request
 
 TOY = ROOT / "tests" / "toy_model"
 PROJECT = ("Makefile", "requirements.txt", "config.properties", "handlers", "models", "training", "scripts", "archive",
-           "tsclient",
-           "weights")
+           "bench", "tsclient", "ui", "weights")
 
 
 def toy_files() -> list[Path]:
@@ -47,25 +51,62 @@ def make(project: Path, *targets: str) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
+def in_project(project: Path, *args: str) -> str:
+    """What the project copy's Python prints for `args` (its own packages first on the path)."""
+    result = subprocess.run([str(project / ".venv" / "bin" / "python"), *args], cwd=project, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(project)})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def served(project) -> Server:
+    make(project, "train", "MODEL=toy")
+    try:
+        make(project, "serve")
+        yield Server(project / ".torchserve", project / "config.properties", project / "archive" / "model-store")
+    finally:
+        make(project, "stop")
+
+
 def test_the_toy_model_is_four_small_files():
     assert [str(f) for f in toy_files()] == ["archive/toy/model-config.yaml", "handlers/toy.py", "models/toy.py",
                                              "training/toy.py"]
     assert sum(len((TOY / f).read_text().splitlines()) for f in toy_files()) < 100
 
 
-def test_the_toy_model_trains_and_is_served_next_to_the_real_ones(project):
-    make(project, "train", "MODEL=toy")
-    try:
-        make(project, "serve")
-        server = Server(project / ".torchserve", project / "config.properties", project / "archive" / "model-store")
-        client = Client(server)
-        answer = client.predict("toy", {"x": 1.5})
-        assert answer.status_code == 200, answer.text
-        assert answer.json()["x"] == 1.5 and answer.json()["y"] == pytest.approx(4.0, abs=0.05)  # y = 2x + 1
-        refused = client.predict("toy", {"x": 1000})
-        assert refused.status_code == 400 and refused.json()["field"] == "x" and "-100.0..100.0" in refused.text
-        assert client.predict("bigram", {"start_word": "the", "seed": 1}).status_code == 200
-        assert client.predict("cifar10", data=(ROOT / "tests/fixtures/cifar10/ship.jpg").read_bytes(),
-                              headers={"Content-Type": "image/jpeg"}).json()["pred_label"] == "ship"
-    finally:
-        make(project, "stop")
+def test_the_toy_model_is_served_next_to_the_real_ones(served):
+    client = Client(served)
+    answer = client.predict("toy", {"x": 1.5})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["x"] == 1.5 and answer.json()["y"] == pytest.approx(4.0, abs=0.05)  # y = 2x + 1
+    refused = client.predict("toy", {"x": 1000})
+    assert refused.status_code == 400 and refused.json()["field"] == "x" and "-100.0..100.0" in refused.text
+    assert client.predict("bigram", {"start_word": "the", "seed": 1}).status_code == 200
+    assert client.predict("cifar10", data=(ROOT / "tests/fixtures/cifar10/ship.jpg").read_bytes(),
+                          headers={"Content-Type": "image/jpeg"}).json()["pred_label"] == "ship"
+
+
+def test_the_toy_model_is_described_and_its_fields_are_attacked_like_the_others(served):
+    schemas = dict(described(served))
+    assert schemas["toy/1.0"]["request"]["fields"] == {
+        "x": {"type": "number", "required": True, "bounds": [-100.0, 100.0]}}
+    assert {"bigram/1.0", "cifar10/2.0", "diffusion/1.0"} <= set(schemas)
+    refuses_every_hostile_request(Client(served), "toy/1.0", schemas["toy/1.0"])()
+
+
+def test_the_toy_model_has_its_row_in_the_bench_serving_table(served, project):
+    table = in_project(project, "-c", """
+from bench.report import serving_table
+from bench.serving import served_models, serving_row
+from models.catalog import ROOT, WEIGHTS
+from scripts.server import Server
+server = Server(ROOT / ".torchserve", ROOT / "config.properties", ROOT / "archive" / "model-store")
+models = served_models(WEIGHTS)
+print([entry.model for entry in models])
+[toy] = [entry for entry in models if entry.model == "toy"]
+print(serving_table([serving_row(server, toy, WEIGHTS, count=3, seconds=0.2)]))
+""")
+    assert "'toy'" in table.splitlines()[0] and "'diffusion'" in table.splitlines()[0]
+    [row] = [line for line in table.splitlines() if line.startswith("| toy 1.0 |")]
+    assert float(row.split("|")[3]) > 0  # its served p50 in ms

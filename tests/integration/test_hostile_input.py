@@ -15,6 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from models.catalog import catalog
+from scripts.request_tables import described
+
 CASES = yaml.safe_load((Path(__file__).parent / "hostile_requests.yaml").read_text())
 
 
@@ -93,18 +96,6 @@ def test_every_hand_written_hostile_case_is_refused_and_no_worker_dies(client):
 
 # Property-based requests, from the served schema.
 
-def schemas(server) -> list[tuple[str, dict]]:
-    """(path, describe answer) for every version of every model."""
-    found = []
-    for model in server.management("GET", "/models").json()["models"]:
-        for version in server.management("GET", f"/models/{model['modelName']}/all").json():
-            path = f"{model['modelName']}/{version['modelVersion']}"
-            described = server.management("GET", f"/models/{path}", params={"customized": "true"}).json()
-            metadata = described[0]["customizedMetadata"]
-            found.append((path, json.loads(metadata) if isinstance(metadata, str) else metadata))
-    return found
-
-
 JSON_SCALARS = st.one_of(st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True), st.text(max_size=20))
 JSON_VALUES = st.recursive(st.one_of(st.none(), JSON_SCALARS),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
@@ -142,8 +133,15 @@ def bad_value(schema: dict) -> st.SearchStrategy:
 
 def valid_value(schema: dict):
     """A cheap valid value for a required field (the request's one fault must be the chosen one)."""
-    assert schema["type"] == "string", schema
-    return "the"
+    kind = schema["type"]
+    if kind in ("integer", "number"):
+        return schema["bounds"][0]
+    if kind == "boolean":
+        return False
+    if kind == "array":
+        return [valid_value(schema["items"])]
+    assert kind == "string", schema
+    return schema["choices"][0] if "choices" in schema else "the"
 
 
 @st.composite
@@ -160,16 +158,19 @@ def hostile_request(draw, described: dict) -> tuple[dict, str]:
     return request, name
 
 
+def takes_an_image(described: dict) -> bool:
+    return described["request"]["body"].startswith("an image")
+
+
 def refuses_every_hostile_request(client, path: str, described: dict):
     """A hypothesis test of one model version: every generated request is refused naming its fault."""
-    takes_an_image = described["request"]["body"].startswith("an image")
 
     @settings(max_examples=40, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(hostile_request(described))
     def refused(case):
         request, field = case
-        body = {"image": TINY_PNG, **request} if takes_an_image else request
+        body = {"image": TINY_PNG, **request} if takes_an_image(described) else request
         response = requests.post(f"{client.server.inference_url}/predictions/{path}", data=json.dumps(body),
                                  headers={**client.headers, "Content-Type": "application/json"}, timeout=60)
         assert response.status_code == 400, (path, body, response.status_code, response.text[:300])
@@ -181,9 +182,9 @@ def refuses_every_hostile_request(client, path: str, described: dict):
 
 def test_property_based_requests_from_every_declared_field_are_refused_naming_it(client):
     before = worker_pids(client.server)
-    described = schemas(client.server)
-    assert len(described) == 10  # every version of every model
-    for path, schema in described:
+    schemas = described(client.server)
+    assert [path for path, _ in schemas] == sorted(f"{entry.model}/{entry.version}" for entry in catalog())
+    for path, schema in schemas:
         refuses_every_hostile_request(client, path, schema)()
     assert worker_pids(client.server) == before
 
@@ -197,9 +198,12 @@ def test_property_based_image_bytes_that_lie_are_refused_naming_the_image(client
     server = client.server
     before = worker_pids(server)
 
+    image_models = [path for path, schema in described(server) if takes_an_image(schema)]
+    assert image_models
+
     @settings(max_examples=60, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(st.sampled_from(IMAGE_MAGIC), st.binary(max_size=200), st.sampled_from(["cifar10", "cifar10/1.0"]))
+    @given(st.sampled_from(IMAGE_MAGIC), st.binary(max_size=200), st.sampled_from(image_models))
     def refused(magic, rest, path):
         response = requests.post(f"{server.inference_url}/predictions/{path}", data=magic + rest,
                                  headers={**client.headers, "Content-Type": "application/octet-stream"}, timeout=60)

@@ -5,11 +5,11 @@ model's training script needs no new row."""
 
 import importlib
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from models.catalog import ROOT
+
 # A value for each flag that takes one, different from its default.
 VALUES = {"--data-dir": "d", "--weights-dir": "w", "--out": "o", "--checkpoint-dir": "c", "--epochs": "3",
           "--device": "meta", "--seed": "7", "--hours": "0.5", "--version": "1.0", "--batch-size": "4",
