@@ -22,9 +22,10 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install -r requirements.txt
 	touch $@
 
-# The client's command line (tsclient/__main__.py) as a command of the virtual environment.
+# The client's command line (tsclient/__main__.py) as a command of the virtual environment; it finds
+# the project from its own path (<project>/.venv/bin/tsclient), so a copy that links .venv finds its own.
 $(VENV)/bin/tsclient: $(VENV)/.installed
-	printf '#!/bin/sh\nPYTHONPATH="%s$${PYTHONPATH:+:$$PYTHONPATH}" exec "%s" -m tsclient "$$@"\n' "$(CURDIR)" "$(abspath $(PY))" > $@
+	printf '#!/bin/sh\nroot="$$(cd "$$(dirname "$$0")/../.." && pwd)"\nPYTHONPATH="$$root$${PYTHONPATH:+:$$PYTHONPATH}" exec "$$root/.venv/bin/python" -m tsclient "$$@"\n' > $@
 	chmod +x $@
 
 # FID/KID evaluation only: not needed to serve or test.

@@ -9,11 +9,18 @@ It serves:
   is dropped); when a write to the client fails, the gateway marks that stream cancelled and the
   sampler stops at its next step (handlers/cancellation.py): TorchServe never tells a worker that its
   client has gone.
-- Keys. Without `--secret-file` the client's own Authorization header goes through unchanged (the
-  page carries TorchServe's inference key). With it, clients send `Authorization: Bearer <secret>`,
-  one secret for every replica of a deployment, compared in constant time; the gateway then sends
-  TorchServe its own instance's inference key, read from its key file and renewed when it expires
-  (tsclient/keys.py). TorchServe itself stays on loopback, reachable only from its gateway's host.
+- `GET /models`, `GET /models/<model>`, `GET /models/<model>/<version>` (`all` included, the query
+  string such as `?customized=true` as sent): the management API's reads, the models served and
+  what each version takes (the schema the client, the command line and the page are built from),
+  handed to TorchServe's management address with its management key. Nothing else of the
+  management API goes through: a POST to /models is refused (405), and so is any PUT, DELETE or PATCH.
+- Keys. With `--secret-file`, clients send `Authorization: Bearer <secret>`, one secret for every
+  replica of a deployment, compared in constant time; the gateway then sends TorchServe its own
+  instance's key (inference or management), read from its key file and renewed when it expires
+  (tsclient/keys.py). Without it, a prediction goes on with the client's own Authorization header
+  unchanged (the page carries TorchServe's inference key), and a management read is let in for a
+  client that sends TorchServe's current inference key, and goes on with the management key.
+  TorchServe itself stays on loopback, reachable only from its gateway's host.
 - `GET /ready`: 200 when every version of every model has all its workers READY (readiness), else
   503; `GET /healthz`: 200 while TorchServe answers its `/ping` (liveness); `GET /metrics`:
   TorchServe's Prometheus metrics, with the secret where there is one.
@@ -39,15 +46,17 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project's packages
 from handlers.cancellation import STREAM_ID_HEADER, cancel_file  # noqa: E402
+from models.catalog import ROOT  # noqa: E402
 from scripts.server import DEFAULT_WORKDIR, Server  # noqa: E402
 from tsclient.keys import fresh_key  # noqa: E402
 
 PAGE = ROOT / "ui"
 UI_PORT = 8090
 PREDICTIONS = re.compile(r"^/predictions/[A-Za-z0-9_.-]+(/[0-9][0-9.]*)?$")
+MANAGEMENT_READS = re.compile(r"^/models(/[A-Za-z0-9][A-Za-z0-9_.-]*(/([0-9][0-9.]*|all))?)?$")
+REFUSED = "send Authorization: Bearer <the deployment's secret>"
 FORWARDED_HEADERS = ("Content-Type", "Accept")
 
 
@@ -62,16 +71,21 @@ class GatewayHandler(SimpleHTTPRequestHandler):
             self.answer_status(self.alive())
         elif self.path == "/metrics":
             self.metrics()
+        elif MANAGEMENT_READS.match(urlsplit(self.path).path):
+            self.management_read()
         else:
             super().do_GET()
 
     def do_POST(self) -> None:
+        if MANAGEMENT_READS.match(urlsplit(self.path).path):
+            self.refuse_write()
+            return
         if not PREDICTIONS.match(self.path):
             self.send_error(404, "only POST /predictions/<model>[/<version>] is passed on")
             return
-        authorization = self.authorization()
+        authorization = self.authorization("inference")
         if authorization is None:
-            self.send_error(401, "send Authorization: Bearer <the deployment's secret>")
+            self.send_error(401, REFUSED)
             return
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         target = urlsplit(self.server_.inference_url)
@@ -89,10 +103,35 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         finally:
             upstream.close()
 
+    def refuse_write(self) -> None:
+        self.send_error(405, "the management API is read-only here: only GET /models[/<model>[/<version>]]")
+
+    do_PUT = do_DELETE = do_PATCH = refuse_write
+
+    def management_read(self) -> None:
+        """A read of the management API (the models, their versions, a version's schema), let in as
+        a prediction is; TorchServe gets its management key."""
+        authorization = self.authorization("management")
+        if authorization is None:
+            self.send_error(401, REFUSED)
+            return
+        try:
+            answer = requests.get(self.server_.management_url + self.path, headers={"Authorization": authorization},
+                                  timeout=120)
+        except requests.RequestException as error:
+            self.log_error("TorchServe at %s: %s", self.server_.management_url, error)
+            self.send_error(502, "TorchServe's management API did not answer")
+            return
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
     def metrics(self) -> None:
         """TorchServe's metrics (on loopback), for a scraper that sends the deployment's secret."""
-        if self.authorization() is None:
-            self.send_error(401, "send Authorization: Bearer <the deployment's secret>")
+        if self.authorization("inference") is None:
+            self.send_error(401, REFUSED)
             return
         body = requests.get(f"{self.server_.metrics_url}/metrics", timeout=30).content
         self.send_response(200)
@@ -101,15 +140,21 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def authorization(self) -> str | None:
-        """The Authorization header to send TorchServe ("" for none), or None to refuse the request."""
-        sent = self.headers.get("Authorization", "")
-        if self.secret is None:
-            return sent
-        if not hmac.compare_digest(sent.encode(), b"Bearer " + self.secret):
+    def authorization(self, api: str) -> str | None:
+        """The Authorization header to send TorchServe's `api` ("inference" or "management"), "" for
+        none, or None to refuse the request. With a secret, the client must send it; without one, a
+        prediction (or a metrics scrape) goes on with the client's own header, for TorchServe to
+        check, and a management read needs TorchServe's current inference key, as the page has."""
+        sent = self.headers.get("Authorization", "").encode()
+        if self.secret is None and api == "inference":
+            return sent.decode()
+        expected = self.secret if self.secret is not None else self.key("inference").encode()
+        if not hmac.compare_digest(sent, b"Bearer " + expected):
             return None
-        key = fresh_key(self.server_.workdir / "key_file.json", "inference", self.server_.management_url)
-        return f"Bearer {key}"
+        return f"Bearer {self.key(api)}"
+
+    def key(self, api: str) -> str:
+        return fresh_key(self.server_.workdir / "key_file.json", api, self.server_.management_url)
 
     def pass_on(self, answer: http.client.HTTPResponse, stream_id: str) -> None:
         """The answer to the client as it arrives (a sampler's stream stays live); if the client has

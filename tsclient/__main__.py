@@ -1,140 +1,133 @@
 """The command line: `python -m tsclient <model> ...` (or `tsclient` from .venv/bin after make install).
 
     tsclient bigram the --length 30 --seed 1
-    tsclient similar king -k 10
-    tsclient classify ship.jpg
-    tsclient gan --digit 7 -n 16 -o sevens.png
-    tsclient diffusion -n 16 --steps 50 -o grid.png
+    tsclient similar king --top-k 10
+    tsclient cifar10 ship.jpg --version 1.0
+    tsclient gan --digit 7 --num-samples 16 -o sevens.png
+    tsclient diffusion --num-samples 16 --diffusion-steps 50 -o grid.png
+    tsclient --help; tsclient diffusion --help       # the models served, a model's fields
 
-Samplers show a live progress bar fed by the stream; `--json` prints machine-readable output
-instead; a refused request exits with status 1 and the server's message.
+The commands and their arguments come from what the server describes (tsclient/arguments.py), so
+`--help` asks the server too. Models that stream show a live progress bar; `--json` prints the
+server's answer instead; a refused request exits with status 1 and the server's message.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+import requests
+from PIL import Image
 from tqdm import tqdm
 
-from tsclient.client import Client, Result, ServerError
-
-
-def arguments() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tsclient", description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="inference address (default: config.properties)")
-    parser.add_argument("--key", help="inference key (default: read from the key file)")
-    parser.add_argument("--key-file", type=Path, help="default: .torchserve/key_file.json")
-    parser.add_argument("--management-url", help="where an expired key is renewed (default: config.properties, "
-                                                 "when --url is not given)")
-    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
-    models = parser.add_subparsers(dest="model", required=True)
-
-    bigram = models.add_parser("bigram", help="generate text")
-    bigram.add_argument("start_word")
-    bigram.add_argument("--length", type=int)
-    bigram.add_argument("--strategy", choices=["sample", "greedy"])
-    bigram.add_argument("--temperature", type=float)
-    bigram.add_argument("--top-k", type=int)
-    bigram.add_argument("--seed", type=int)
-
-    embed = models.add_parser("embed", help="a word's or phrase's vector")
-    embed.add_argument("word")
-
-    similar = models.add_parser("similar", help="the nearest words")
-    similar.add_argument("word")
-    similar.add_argument("-k", "--top-k", type=int)
-
-    classify = models.add_parser("classify", help="a CIFAR-10 class for an image file")
-    classify.add_argument("image", type=Path)
-    classify.add_argument("-k", "--top-k", type=int)
-    classify.add_argument("--version")
-
-    for name, help, steps in (("gan", "MNIST digits", None), ("ebm", "CIFAR-10-like samples by Langevin dynamics",
-                                                              "steps"),
-                              ("diffusion", "CIFAR-10-like samples by reverse diffusion", "diffusion_steps")):
-        sampler = models.add_parser(name, help=help)
-        sampler.add_argument("-n", "--num-samples", type=int)
-        sampler.add_argument("--seed", type=int)
-        sampler.add_argument("-o", "--output", type=Path, help="write the grid PNG here")
-        if name != "diffusion":
-            sampler.add_argument("--version")
-        if name == "gan":
-            sampler.add_argument("--digit", type=int)
-        else:
-            sampler.add_argument("--steps", type=int, dest=steps)
-        if name == "ebm":
-            sampler.add_argument("--step-size", type=float)
-            sampler.add_argument("--noise", type=float)
-        if name == "diffusion":
-            sampler.add_argument("--sampler", choices=["ddim", "dpmpp_2m"])
-            sampler.add_argument("--eta", type=float)
-    return parser
+from tsclient.arguments import command_line, connection_options, first_pass
+from tsclient.client import Client, Result, ServerError, decode_image
+from tsclient.schema import ModelSchema
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = arguments().parse_args(argv)
-    client = Client(url=args.url, key=args.key, key_file=args.key_file, management_url=args.management_url)
+    argv = sys.argv[1:] if argv is None else argv
+    first = first_pass(argv)
     try:
-        answer = run(client, args)
+        client = Client(url=first.url, key=first.key, key_file=first.key_file, management_url=first.management_url)
+        parser = command_line(client, first.model, first.version)
+    except (OSError, ValueError, requests.RequestException, ServerError) as error:
+        return unreachable(argv, first, error)
+    args = parser.parse_args(argv)
+    schema = client.describe(args.model, args.version)
+    try:
+        answer = run(client, schema, args)
     except ServerError as error:
         print(f"error {error.status}: {error.message}", file=sys.stderr)
         return 1
-    print(json.dumps(answer) if args.json else text(answer))
+    written = saved(answer, getattr(args, "output", None))
+    print(json.dumps(answer) if args.json else text(answer, written))
     return 0
 
 
-def run(client: Client, args: argparse.Namespace) -> Any:
-    if args.model == "bigram":
-        return {"text": client.bigram(args.start_word, length=args.length, strategy=args.strategy,
-                                      temperature=args.temperature, top_k=args.top_k, seed=args.seed)}
-    if args.model == "embed":
-        vector = client.embed(args.word)
-        return {"word": args.word, "vector": None if vector is None else vector.tolist()}
-    if args.model == "similar":
-        return {"word": args.word, "results": client.similar(args.word, top_k=args.top_k)}
-    if args.model == "classify":
-        prediction = client.classify(args.image, top_k=args.top_k, version=args.version)
-        return {"label": prediction.label, "probability": prediction.probability, "top_k": prediction.top_k}
-    if args.model == "gan":
-        image = client.gan(num_samples=args.num_samples, digit=args.digit, seed=args.seed, version=args.version)
-        return saved(image, args.output, {})
-    settings = {name: value for name, value in vars(args).items()
-                if name in ("num_samples", "seed", "steps", "diffusion_steps", "step_size", "noise", "sampler", "eta")}
-    events = (client.ebm_stream(version=args.version, **settings) if args.model == "ebm"
-              else client.diffusion_stream(**settings))
+def unreachable(argv: list[str], first: argparse.Namespace, error: Exception) -> int:
+    """Without the server there are no commands: say why, after the options that point elsewhere."""
+    if "-h" in argv or "--help" in argv:
+        parser = argparse.ArgumentParser(prog="tsclient", description="Call the models of a TorchServe.")
+        connection_options(parser)
+        parser.print_help()
+    if isinstance(error, requests.ConnectionError):
+        where = error.request.url if error.request is not None else first.url
+        error = f"no connection to {where}: is the server running there (--url, --management-url)?"
+    print(f"tsclient: cannot read the models served (the commands and their arguments are what the server "
+          f"describes): {error}", file=sys.stderr)
+    return 1
+
+
+def run(client: Client, schema: ModelSchema, args: argparse.Namespace) -> dict[str, Any]:
+    """The server's answer to the request the arguments make (the last line of a stream)."""
+    fields = {name: getattr(args, name) for name in schema.keywords() if getattr(args, name, None) is not None}
+    if not schema.streams:
+        return client.predict(args.model, args.version, **fields)
+    events = client.stream(args.model, args.version, **fields)  # a refusal is raised here, before the bar
     with tqdm(unit="step", disable=args.json, file=sys.stderr) as bar:
         for event in events:
             if isinstance(event, Result):
-                return saved(event.images, args.output, {"seed": event.seed})
+                return event.answer
             bar.total = event.steps
             bar.update(event.step - bar.n)
     raise ServerError(500, "the stream ended without a result")
 
 
-def saved(image: Any, output: Path | None, details: dict[str, Any]) -> dict[str, Any]:
-    if output is not None:
-        image.save(output)
-    return {**details, "size": list(image.size), "output": None if output is None else str(output)}
+def saved(answer: dict[str, Any], output: Path | None) -> list[tuple[Path | None, Image.Image]]:
+    """The answer's images, each with the file it was written to (-o), if any."""
+    if "image_base64_png" in answer:
+        images = [decode_image(answer["image_base64_png"])]
+        paths = [output]
+    else:
+        images = [decode_image(encoded) for encoded in answer.get("images_base64_png", [])]
+        paths = [output and output.with_name(f"{output.stem}-{i}{output.suffix}") for i in range(len(images))]
+    for path, image in zip(paths, images):
+        if path is not None:
+            image.save(path)
+    return list(zip(paths, images))
 
 
-def text(answer: dict[str, Any]) -> str:
-    if "text" in answer:
-        return answer["text"]
+def text(answer: dict[str, Any], images: list[tuple[Path | None, Image.Image]]) -> str:
+    """The answer for a person: the kinds of answer this project's models give, and JSON for others."""
+    if "generated_text" in answer:
+        return answer["generated_text"]
     if "vector" in answer:
-        if answer["vector"] is None:
-            return f"{answer['word']}: no vector"
-        norm = sum(v * v for v in answer["vector"]) ** 0.5
-        return f"{answer['word']}: {len(answer['vector'])}-d, norm {norm:.3f}"
+        return vector_words(answer)
     if "results" in answer:
-        return "\n".join(f"{word}\t{score:.3f}" for word, score in answer["results"])
-    if "label" in answer:
-        return "\n".join(f"{label}\t{prob:.3f}" for label, prob in answer["top_k"])
-    where = f" -> {answer['output']}" if answer["output"] else " (give -o FILE to keep it)"
-    return f"{answer['size'][0]}x{answer['size'][1]} grid{where}"
+        return "\n".join(f"{item['token']}\t{item['score']:.3f}" if "token" in item else vector_words(item)
+                         for item in answer["results"])
+    if "pred_label" in answer:
+        return "\n".join(f"{item['label']}\t{item['prob']:.3f}" for item in answer["top_k"])
+    if images:
+        width, height = images[0][1].size
+        grid = "image_base64_png" in answer
+        kind = f"a {width}x{height} grid" if grid else f"{len(images)} images of {width}x{height}"
+        where = ", ".join(str(path) for path, _ in images if path) or "give -o FILE to keep it"
+        return f"{kind} ({where}), seed {answer.get('seed')}"
+    return json.dumps(answer, indent=2)
+
+
+def vector_words(answer: dict[str, Any]) -> str:
+    if answer["vector"] is None:
+        return f"{answer['word']}: no vector"
+    norm = sum(v * v for v in answer["vector"]) ** 0.5
+    return f"{answer['word']}: {len(answer['vector'])}-d, norm {norm:.3f}"
+
+
+def help_text(argv: list[str]) -> str:
+    """What `tsclient <argv> --help` prints (and says on stderr when the server cannot be read), for
+    tests that check what a server's models get: `help_text(["--url", url, "--key", key, "toy"])`."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), contextlib.suppress(SystemExit):
+        main([*argv, "--help"])
+    return output.getvalue()
 
 
 if __name__ == "__main__":

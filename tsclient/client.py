@@ -1,5 +1,8 @@
-"""The client: addresses from config.properties, keys from key_file.json, 503 retried with backoff,
-and every 4xx raised as one exception type that carries the server's `field` and `allowed`.
+"""The client: addresses from config.properties, keys from key_file.json, each request's keywords
+checked against the schema the server describes for the model version (tsclient/schema.py), 503
+retried with backoff, and every 4xx raised as one exception type that carries the server's `field`
+and `allowed`. It imports nothing of the server's code: installed anywhere, it works against a
+remote server through the gateway (scripts/gateway.py), which passes the describe calls on.
 
 TorchServe's keys expire (`token_expiration_min`). When the server refuses the key, the client reads
 the key file again, which picks up a key rotated by someone else, and renews it first if it has
@@ -22,6 +25,7 @@ from PIL import Image
 
 from tsclient.keys import fresh_key
 from tsclient.properties import read_properties
+from tsclient.schema import IMAGE_KEYWORD, STREAM_FIELD, ModelSchema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,121 +75,210 @@ def decode_image(encoded: str) -> Image.Image:
 
 
 class Client:
-    """Talks to TorchServe's inference API. By default the `make serve` of this checkout: the
-    address from `config.properties`, the key from `.torchserve/key_file.json`; or give them."""
+    """Talks to TorchServe, or to a gateway in front of it (scripts/gateway.py). By default the
+    `make serve` of this checkout: the addresses from `config.properties`, the keys from
+    `.torchserve/key_file.json`; or give them.
+
+    Every model is called the same way, `predict(model, version, **fields)`, its keywords checked
+    against what the server describes for that model version (`describe`) before anything is sent.
+    The methods named after the models are conveniences on top that return Python values."""
 
     def __init__(self, url: str | None = None, key: str | None = None, key_file: Path | str | None = None,
                  config: Path | str = ROOT / "config.properties", retries: int = 5, backoff: float = 0.5,
                  timeout: float = 300, management_url: str | None = None) -> None:
-        """`management_url` is where an expired key is renewed: config.properties' when `url` is too."""
+        """`url`: the inference address, or a gateway's. `management_url`: TorchServe's management
+        address, where the models are described (with the key file's management key) and an expired
+        key is renewed; config.properties' when `url` is not given. Without it (or without a key
+        file) the models are described by the server at `url`, as a gateway does, with `key`."""
         properties = read_properties(Path(config)) if Path(config).exists() else {}
+        if url is None and "inference_address" not in properties:
+            raise ValueError(f"give the server's url: there is no config.properties at {config} to read it from")
         self.url = (url or properties["inference_address"]).rstrip("/")
         self.management_url = (management_url or ("" if url else properties.get("management_address", ""))).rstrip("/")
         self.key_file = None if key is not None else Path(key_file or ROOT / ".torchserve" / "key_file.json")
         self.key = key if key is not None else fresh_key(self.key_file, "inference", self.management_url)
+        self.management_key: str | None = None  # read from the key file when first needed
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.session = requests.Session()
+        self.schemas: dict[tuple[str, str | None], ModelSchema] = {}
+
+    # What the server serves, and what each model version takes.
+
+    def models(self) -> list[str]:
+        return [model["modelName"] for model in self.management("/models").json()["models"]]
+
+    def versions(self, model: str) -> list[str]:
+        return [version["modelVersion"] for version in self.management(f"/models/{model}/all").json()]
+
+    def default_version(self, model: str) -> str:
+        """The version `/predictions/<model>` serves."""
+        return self.management(f"/models/{model}").json()[0]["modelVersion"]
+
+    def describe(self, model: str, version: str | None = None) -> ModelSchema:
+        """What the model version (by default the default one) takes: the server's describe call,
+        asked once per client."""
+        if (model, version) not in self.schemas:
+            path = f"/models/{model}" + (f"/{version}" if version else "")
+            try:
+                description = self.management(path, params={"customized": "true"}).json()
+            except ServerError as error:
+                raise ServerError(error.status, f"{model} {version or '(default version)'} could not be "
+                                  f"described: {error.message}. The client reads what a model takes from "
+                                  "TorchServe's management API (management_url, with the key file's "
+                                  "management key) or through a gateway that passes describe calls on "
+                                  "(scripts/gateway.py)") from None
+            self.schemas[(model, version)] = ModelSchema.from_description(description)
+        return self.schemas[(model, version)]
+
+    # Predictions: any model, by its fields.
+
+    def predict(self, model: str, version: str | None = None, **fields: Any) -> dict[str, Any]:
+        """The model's JSON answer. A keyword the model version does not have is a TypeError that
+        names the ones it has; a value of None is left out (the server's default applies). For a
+        model whose body is an image, `image` is a path, bytes or a PIL image."""
+        if STREAM_FIELD in fields:
+            raise TypeError(f"{model}: a streamed answer is Client.stream's, not predict's")
+        return self.post(model, version, json_body=self.request_body(model, version, fields)).json()
+
+    def stream(self, model: str, version: str | None = None, **fields: Any) -> Iterator[Progress | Preview | Result]:
+        """The sampler's progress as it runs, in order; the last event is the Result. The fields are
+        checked and the request sent at the call, before the first event is asked for."""
+        schema = self.describe(model, version)
+        if not schema.streams:
+            raise TypeError(f"{model} {schema.version} does not stream (it has no field {STREAM_FIELD!r})")
+        body = {**self.request_body(model, version, fields), STREAM_FIELD: True}
+        return _events(self.post(model, version, json_body=body, stream=True))
+
+    def request_body(self, model: str, version: str | None, fields: dict[str, Any]) -> dict[str, Any]:
+        """The JSON body for `fields`, once they are checked against the model version's schema."""
+        schema = self.describe(model, version)
+        schema.check(list(fields))
+        body = {name: value for name, value in fields.items() if value is not None}
+        if IMAGE_KEYWORD in body:
+            body[IMAGE_KEYWORD] = base64.b64encode(_image_bytes(body[IMAGE_KEYWORD])).decode()
+        return body
+
+    # The models, one convenience each: Python values back.
+
+    def bigram(self, start_word: str, **fields: Any) -> str:
+        return self.predict("bigram", start_word=start_word, **fields)["generated_text"]
+
+    def embed(self, word: str) -> np.ndarray | None:
+        """The word's (or phrase's) 300-d vector, or None where no token has one."""
+        return _vector(self.predict("embed", word=word))
+
+    def embed_many(self, words: list[str]) -> list[np.ndarray | None]:
+        return [_vector(item) for item in self.predict("embed", words=words)["results"]]
+
+    def similar(self, word: str, **fields: Any) -> list[tuple[str, float]]:
+        answer = self.predict("similar", word=word, **fields)
+        return [(item["token"], item["score"]) for item in answer["results"]]
+
+    def classify(self, image: str | Path | bytes | Image.Image, *, version: str | None = None,
+                 **fields: Any) -> Prediction:
+        answer = self.predict("cifar10", version, image=image, **fields)
+        return Prediction(answer["pred_label"], answer["probs"][answer["pred_id"]], answer["probs"],
+                          [(item["label"], item["prob"]) for item in answer["top_k"]])
+
+    def gan(self, *, version: str | None = None, grid: bool = True, **fields: Any) -> Image.Image | list[Image.Image]:
+        return _images(self.predict("gan", version, **_format(grid), **fields))
+
+    def ebm(self, *, version: str | None = None, grid: bool = True, **fields: Any) -> Image.Image | list[Image.Image]:
+        """Samples by Langevin dynamics: num_samples, steps, step_size, noise, seed."""
+        return _images(self.predict("ebm", version, **_format(grid), **fields))
+
+    def diffusion(self, *, version: str | None = None, grid: bool = True,
+                  **fields: Any) -> Image.Image | list[Image.Image]:
+        """Samples by reverse diffusion: num_samples, diffusion_steps, sampler, eta, seed."""
+        return _images(self.predict("diffusion", version, **_format(grid), **fields))
+
+    def ebm_stream(self, *, version: str | None = None, grid: bool = True,
+                   **fields: Any) -> Iterator[Progress | Preview | Result]:
+        return self.stream("ebm", version, **_format(grid), **fields)
+
+    def diffusion_stream(self, *, version: str | None = None, grid: bool = True,
+                         **fields: Any) -> Iterator[Progress | Preview | Result]:
+        return self.stream("diffusion", version, **_format(grid), **fields)
+
+    # HTTP: keys, retries, errors.
 
     def post(self, model: str, version: str | None = None, *, json_body: dict[str, Any] | None = None,
              data: bytes | None = None, headers: dict[str, str] | None = None,
              stream: bool = False) -> requests.Response:
-        """One prediction request: 503 (a full queue) is retried after the server's Retry-After or an
-        exponential backoff; a refused key is replaced from the key file (renewed if expired) up to
-        twice (another client may renew it in between)."""
+        """One prediction request, as it is: no schema involved."""
         url = f"{self.url}/predictions/{model}" + (f"/{version}" if version else "")
+        return self.send("POST", url, "inference", json=json_body, data=data, headers=headers, stream=stream)
+
+    def management(self, path: str, params: dict[str, str] | None = None) -> requests.Response:
+        """A read of the management API: TorchServe's own where the client knows its address and has
+        the key file (for the management key), else the server at `url` (a gateway) with `key`."""
+        if self.key_file is not None and self.management_url:
+            return self.send("GET", self.management_url + path, "management", params=params)
+        return self.send("GET", self.url + path, "inference", params=params)
+
+    def send(self, method: str, url: str, api: str, headers: dict[str, str] | None = None,
+             **options: Any) -> requests.Response:
+        """One request with `api`'s key ("inference" or "management"): 503 (a full queue) is retried
+        after the server's Retry-After or an exponential backoff; a refused key is replaced from the key
+        file (renewed if expired) up to twice (another client may renew it in between)."""
         key_changes = 0
         for attempt in range(self.retries + 1):
-            response = self.session.post(url, json=json_body, data=data, stream=stream, timeout=self.timeout,
-                                         headers={**(headers or {}), "Authorization": f"Bearer {self.key}"})
+            response = self.session.request(method, url, timeout=self.timeout, **options,
+                                            headers={**(headers or {}), "Authorization": f"Bearer {self._key(api)}"})
             if response.status_code == 503 and attempt < self.retries:
                 retry_after = response.headers.get("Retry-After", "")
                 time.sleep(float(retry_after) if retry_after.isdigit() else self.backoff * 2 ** attempt)
                 continue
             if response.status_code in (400, 401) and self.key_file is not None and key_changes < 2 \
                     and _refuses_the_key(response):
-                fresh = fresh_key(self.key_file, "inference", self.management_url)
+                fresh = fresh_key(self.key_file, api, self.management_url)
                 key_changes += 1
-                if fresh != self.key:
-                    self.key = fresh
+                if fresh != self._key(api):
+                    self._set_key(api, fresh)
                     continue
             break
         if response.status_code >= 400:
             raise _error(response)
         return response
 
-    def _json(self, model: str, version: str | None, body: dict[str, Any]) -> dict[str, Any]:
-        return self.post(model, version, json_body=_present(body)).json()
+    def _key(self, api: str) -> str:
+        if api == "inference":
+            return self.key
+        if self.management_key is None:
+            self.management_key = fresh_key(self.key_file, "management", self.management_url)
+        return self.management_key
 
-    # The models, one method each.
-
-    def bigram(self, start_word: str, *, length: int | None = None, strategy: str | None = None,
-               temperature: float | None = None, top_k: int | None = None, seed: int | None = None) -> str:
-        return self._json("bigram", None, {"start_word": start_word, "length": length, "strategy": strategy,
-                                           "temperature": temperature, "top_k": top_k, "seed": seed})["generated_text"]
-
-    def embed(self, word: str) -> np.ndarray | None:
-        """The word's (or phrase's) 300-d vector, or None where no token has one."""
-        vector = self._json("embed", None, {"word": word})["vector"]
-        return None if vector is None else np.asarray(vector, dtype=np.float32)
-
-    def embed_many(self, words: list[str]) -> list[np.ndarray | None]:
-        answer = self._json("embed", None, {"words": words})
-        return [None if item["vector"] is None else np.asarray(item["vector"], dtype=np.float32)
-                for item in answer["results"]]
-
-    def similar(self, word: str, *, top_k: int | None = None) -> list[tuple[str, float]]:
-        answer = self._json("similar", None, {"word": word, "top_k": top_k})
-        return [(item["token"], item["score"]) for item in answer["results"]]
-
-    def classify(self, image: str | Path | bytes | Image.Image, *, top_k: int | None = None,
-                 version: str | None = None) -> Prediction:
-        answer = self._json("cifar10", version, {"image": base64.b64encode(_image_bytes(image)).decode(),
-                                                 "top_k": top_k})
-        return Prediction(answer["pred_label"], answer["probs"][answer["pred_id"]], answer["probs"],
-                          [(item["label"], item["prob"]) for item in answer["top_k"]])
-
-    def gan(self, *, num_samples: int | None = None, digit: int | None = None, seed: int | None = None,
-            grid: bool = True, version: str | None = None) -> Image.Image | list[Image.Image]:
-        answer = self._json("gan", version, {"num_samples": num_samples, "digit": digit, "seed": seed,
-                                             "format": None if grid else "images"})
-        return _images(answer)
-
-    def ebm(self, *, version: str | None = None, grid: bool = True, **settings: Any) -> Image.Image | list[Image.Image]:
-        """Samples by Langevin dynamics: num_samples, steps, step_size, noise, seed."""
-        return _images(self._json("ebm", version, {**settings, "format": None if grid else "images"}))
-
-    def diffusion(self, *, grid: bool = True, **settings: Any) -> Image.Image | list[Image.Image]:
-        """Samples by reverse diffusion: num_samples, diffusion_steps, sampler, eta, seed."""
-        return _images(self._json("diffusion", None, {**settings, "format": None if grid else "images"}))
-
-    def ebm_stream(self, *, version: str | None = None, grid: bool = True,
-                   **settings: Any) -> Iterator[Progress | Preview | Result]:
-        return self._stream("ebm", version, {**settings, "format": None if grid else "images"})
-
-    def diffusion_stream(self, *, grid: bool = True, **settings: Any) -> Iterator[Progress | Preview | Result]:
-        return self._stream("diffusion", None, {**settings, "format": None if grid else "images"})
-
-    def _stream(self, model: str, version: str | None, body: dict[str, Any]) -> Iterator[Progress | Preview | Result]:
-        """The sampler's progress as it runs, in order; the last event is the Result."""
-        response = self.post(model, version, json_body={**_present(body), "stream": True}, stream=True)
-        with response:
-            for line in response.iter_lines():
-                if not line:
-                    continue
-                message = json.loads(line)
-                if message["type"] == "progress":
-                    yield Progress(message["step"], message["steps"])
-                elif message["type"] == "preview":
-                    yield Preview(message["step"], message["steps"], decode_image(message["image_base64_png"]))
-                elif message["type"] == "result":
-                    yield Result(_images(message), message["seed"], message)
-                else:
-                    raise ServerError(message.get("code", 500), message.get("error", str(message)))
+    def _set_key(self, api: str, key: str) -> None:
+        if api == "inference":
+            self.key = key
+        else:
+            self.management_key = key
 
 
-def _present(body: dict[str, Any]) -> dict[str, Any]:
-    """The fields given: the server's defaults (its model-config) decide the others."""
-    return {name: value for name, value in body.items() if value is not None}
+def _events(response: requests.Response) -> Iterator[Progress | Preview | Result]:
+    """A streamed answer's lines (newline-delimited JSON) as events."""
+    with response:
+        for line in response.iter_lines():
+            if not line:
+                continue
+            message = json.loads(line)
+            if message["type"] == "progress":
+                yield Progress(message["step"], message["steps"])
+            elif message["type"] == "preview":
+                yield Preview(message["step"], message["steps"], decode_image(message["image_base64_png"]))
+            elif message["type"] == "result":
+                yield Result(_images(message), message["seed"], message)
+            else:
+                raise ServerError(message.get("code", 500), message.get("error", str(message)))
+
+
+def _format(grid: bool) -> dict[str, str | None]:
+    """The image generators' `format`: a grid (the server's default) or one image per sample."""
+    return {"format": None if grid else "images"}
+
+
+def _vector(answer: dict[str, Any]) -> np.ndarray | None:
+    return None if answer["vector"] is None else np.asarray(answer["vector"], dtype=np.float32)
 
 
 def _images(answer: dict[str, Any]) -> Image.Image | list[Image.Image]:

@@ -1,174 +1,345 @@
-// The page calls TorchServe's inference API on its own origin (scripts/ui.py passes
-// POST /predictions/... on to TorchServe). The key arrives in the URL fragment, which the browser
-// never sends anywhere:  http://127.0.0.1:8090/#key=<inference key>
+// The page is built from what the server describes: one section per model it serves, a version
+// selector per model, and the chosen version's request fields as inputs, with the type, range,
+// choices and default of the describe call (GET /models/<model>/<version>?customized=true; the
+// gateway, scripts/gateway.py, passes it on as it passes POST /predictions/...). The JSON is the one
+// tsclient/schema.py reads. The key arrives in the URL fragment, which the browser never sends
+// anywhere:  http://127.0.0.1:8090/#key=<inference key>
 "use strict";
 
 const key = new URLSearchParams(location.hash.slice(1)).get("key");
-document.getElementById("connection").textContent = key
-  ? "Key in hand: every model below is live." : "No key: open the address `make ui` prints.";
+const STREAM_FIELD = "stream";
+const TYPE_WORDS = { string: "a string", integer: "an integer", number: "a number", boolean: "a boolean",
+                     array: "a list" };
 
 class RefusedError extends Error {}
 
-async function predict(path, body, stream = false) {
-  const response = await fetch(`/predictions/${path}`, {
-    method: "POST",
-    headers: { "Authorization": `Bearer ${key}`, "Content-Type": "application/json" },
-    body: JSON.stringify(stream ? { ...body, stream: true } : body),
-  });
+async function call(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { ...options.headers, Authorization: `Bearer ${key}` } });
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try {
       const error = await response.json();
-      message = error.field ? `${error.error} (${error.field}: ${error.allowed})` : (error.error || error.message || message);
+      message = error.field ? `${error.error} (${error.field}: ${error.allowed})`
+        : (error.error || error.message || message);
     } catch (_) { /* not JSON */ }
     throw new RefusedError(message);
   }
   return response;
 }
 
-// The form's filled-in fields as a request body: numbers as numbers, empty ones left to the server's defaults.
-function fields(form, skip = []) {
-  const body = {};
-  for (const element of form.elements) {
-    if (!element.name || skip.includes(element.name) || element.value === "" || element.type === "file") continue;
-    const numeric = element.type === "number" || "number" in element.dataset;
-    body[element.name] = numeric ? Number(element.value) : element.value;
+async function management(path) { return (await call(path)).json(); }
+
+async function describe(model, version) {
+  const [description] = await management(`/models/${model}/${version}?customized=true`);
+  const metadata = description.customizedMetadata;  // TorchServe passes it decoded, or as JSON text
+  return typeof metadata === "string" ? JSON.parse(metadata) : metadata;
+}
+
+function predict(model, version, body) {
+  return call(`/predictions/${model}/${version}`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
+// A field in words, as tsclient/schema.py says it: "an integer in 1..500", "one of sample, greedy".
+function allowed(field) {
+  if (field.choices) return `one of ${field.choices.join(", ")}`;
+  let text = TYPE_WORDS[field.type] || field.type;
+  if (field.bounds) text += ` in ${field.bounds[0]}..${field.bounds[1]}`;
+  if (field.max_length != null) {
+    text += ` of at most ${field.max_length} ${field.type === "array" ? "items" : "characters"}`;
   }
-  return body;
+  if (field.items) text += `, each ${allowed(field.items)}`;
+  return text;
+}
+
+function defaultWords(field) {
+  if (field.required) return "required";
+  return field.default == null ? "optional" : `default ${field.default}`;
+}
+
+function withinLimits(field, value) {
+  if (field.type === "integer" && !Number.isInteger(value)) return false;
+  if (typeof value === "number" && !Number.isFinite(value)) return false;
+  if (field.bounds && !(field.bounds[0] <= value && value <= field.bounds[1])) return false;
+  if (field.max_length != null && value.length > field.max_length) return false;
+  return !field.items || value.every((item) => withinLimits(field.items, item));
+}
+
+// The image's body is described in words only ("an image of at most ... pixels ...").
+function takesImage(schema) { return schema.request.body.startsWith("an image"); }
+
+function streams(schema) { return STREAM_FIELD in schema.request.fields; }
+
+function element(tag, { dataset = {}, ...properties } = {}, ...children) {
+  const made = Object.assign(document.createElement(tag), properties);
+  Object.assign(made.dataset, dataset);
+  made.append(...children);
+  return made;
 }
 
 function part(section, role) { return section.querySelector(`[data-role=${role}]`); }
 
 function png(base64) { return `data:image/png;base64,${base64}`; }
 
-// Runs `work` for a section's form, showing a refusal in the section's alert line.
-function onSubmit(id, work) {
-  const section = document.getElementById(id);
-  const form = section.querySelector("form");
-  const alert = section.querySelector("[role=alert]");
-  const run = async () => {
-    alert.textContent = "";
-    try { await work(section, form); } catch (error) { alert.textContent = error.message; }
-  };
-  form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
-  return run;
+// One input for a field: a select for choices, a checkbox for a boolean, a number input with the
+// field's range, or text (a list: comma-separated). Left empty, the server's default applies.
+function fieldInput(name, field) {
+  let input;
+  if (field.choices) {
+    input = element("select");
+    if (field.default == null) input.append(new Option(field.required ? "choose" : "(none)", ""));
+    for (const choice of field.choices) {
+      input.append(new Option(choice, choice, choice === field.default, choice === field.default));
+    }
+  } else if (field.type === "boolean") {
+    input = element("input", { type: "checkbox", checked: field.default === true });
+  } else if (field.type === "integer" || field.type === "number") {
+    input = element("input", { type: "number", step: field.type === "integer" ? "1" : "any",
+                               placeholder: field.default == null ? "optional" : String(field.default) });
+    if (field.bounds) [input.min, input.max] = field.bounds.map(String);
+  } else {
+    input = element("input", { type: "text", placeholder: field.type === "array" ? "comma-separated" : "" });
+  }
+  Object.assign(input, { name, required: Boolean(field.required),
+                         title: `${allowed(field)} (${defaultWords(field)})` });
+  const range = field.bounds ? `${field.bounds[0]}..${field.bounds[1]}, ` : "";
+  return element("label", {}, name.replaceAll("_", " "), input, element("small", {}, range + defaultWords(field)));
 }
 
-onSubmit("bigram", async (section, form) => {
-  const answer = await (await predict("bigram", fields(form))).json();
-  part(section, "text").textContent = answer.generated_text;
-});
-
-const explore = onSubmit("words", async (section, form) => {
-  const word = form.elements.word.value;
-  const embedded = await (await predict("embed", { word })).json();
-  const norm = embedded.vector ? Math.hypot(...embedded.vector).toFixed(3) : null;
-  part(section, "norm").textContent = norm
-    ? `“${word}”: ${embedded.dim}-d vector, norm ${norm}` : `“${word}” has no vector`;
-  const list = part(section, "neighbours");
-  list.replaceChildren();
-  if (!norm) return;
-  const similar = await (await predict("similar", { word, top_k: Number(form.elements.top_k.value) })).json();
-  for (const { token, score } of similar.results) {
-    const item = document.createElement("li");
-    const link = document.createElement("button");
-    link.type = "button";
-    link.textContent = token;
-    link.addEventListener("click", () => { form.elements.word.value = token; explore(); });
-    item.append(link, ` ${score.toFixed(3)}`);
-    list.append(item);
+// The filled-in fields as a request body, each checked against its limits first.
+function requestBody(form, fields) {
+  const body = {};
+  for (const [name, field] of Object.entries(fields)) {
+    const input = form.elements.namedItem(name);  // not form.elements[name]: a field may be called "length"
+    if (!input) continue;
+    if (field.type === "boolean") {
+      body[name] = input.checked;
+      continue;
+    }
+    const text = input.value.trim();
+    if (text === "") continue;
+    const value = field.choices ? field.choices.find((choice) => String(choice) === text)
+      : field.type === "integer" || field.type === "number" ? Number(text)
+        : field.type === "array" ? text.split(",").map((item) => item.trim()).filter(Boolean) : input.value;
+    if (!withinLimits(field, value)) throw new RefusedError(`${name}: ${text} is not ${allowed(field)}`);
+    body[name] = value;
   }
-});
+  return body;
+}
 
-const classify = onSubmit("cifar10", async (section, form) => {
-  const file = form.elements.image.files[0];
-  if (!file) return;
-  const dataUrl = await new Promise((resolve, reject) => {
+// The weights' summary the describe call carries: size, training time and the headline figures.
+function about(schema) {
+  const { parameters, training_seconds: seconds, metrics } = schema.weights || {};
+  const parts = [`version ${schema.version}`];
+  if (typeof parameters === "number") parts.push(`${parameters.toLocaleString("en")} parameters`);
+  if (seconds) {
+    parts.push(`trained in ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds).toLocaleString("en")} s`);
+  }
+  for (const [name, value] of Object.entries(metrics || {})) {
+    if (typeof value === "number") parts.push(`${name.replaceAll("_", " ")} ${Number(value.toPrecision(4))}`);
+  }
+  return parts.join(" · ");
+}
+
+// The answer, shown by its kind: text, a vector, neighbours, class probabilities, images, else JSON.
+function answerView(answer, model, explore) {
+  if ("generated_text" in answer) {
+    return [element("p", { className: "output", textContent: answer.generated_text, dataset: { role: "text" } })];
+  }
+  if ("vector" in answer) return vectorView(answer);
+  if (Array.isArray(answer.results) && answer.results.every((item) => "token" in item)) {
+    const list = element("ol", { className: "neighbours", dataset: { role: "neighbours" } });
+    for (const { token, score } of answer.results) {
+      const link = element("button", { type: "button", textContent: token });
+      link.addEventListener("click", () => explore(token));
+      list.append(element("li", {}, link, ` ${score.toFixed(3)}`));
+    }
+    return [list];
+  }
+  if (Array.isArray(answer.results)) return answer.results.flatMap(vectorView);
+  if ("pred_label" in answer) {
+    return [element("div", { className: "bars", dataset: { role: "bars" } }, ...answer.top_k.map(({ label, prob }) =>
+      element("div", {}, element("span", { className: "label", textContent: label }),
+              element("span", { className: "bar", style: `width: ${(prob * 20).toFixed(2)}rem` }),
+              element("span", { className: "prob", textContent: `${(prob * 100).toFixed(1)}%` }))))];
+  }
+  if (answer.image_base64_png) {
+    const source = png(answer.image_base64_png);
+    return [element("img", { src: source, alt: "the answer's images", dataset: { role: "result" } }),
+            element("a", { href: source, download: `${model}.png`, textContent: "Download PNG",
+                           dataset: { role: "download" } })];
+  }
+  if (answer.images_base64_png) {
+    return [element("div", { className: "images", dataset: { role: "result" } },
+      ...answer.images_base64_png.map((image, i) => element("img", { src: png(image), alt: `sample ${i}` })))];
+  }
+  return [element("pre", { className: "output", textContent: JSON.stringify(answer, null, 2) })];
+}
+
+// A vector's norm, and its values as a strip of colour (red above zero, blue below).
+function vectorView(answer) {
+  if (!answer.vector) {
+    return [element("p", { textContent: `“${answer.word}” has no vector`, dataset: { role: "norm" } })];
+  }
+  const norm = Math.hypot(...answer.vector).toFixed(3);
+  const canvas = element("canvas", { width: answer.vector.length, height: 1, className: "vector" });
+  const context = canvas.getContext("2d");
+  const pixels = context.createImageData(answer.vector.length, 1);
+  const scale = Math.max(...answer.vector.map(Math.abs)) || 1;
+  answer.vector.forEach((value, i) => {
+    const fade = 255 * (1 - Math.abs(value) / scale);
+    pixels.data.set(value >= 0 ? [255, fade, fade, 255] : [fade, fade, 255, 255], 4 * i);
+  });
+  context.putImageData(pixels, 0, 0);
+  const words = `“${answer.word}”: ${answer.vector.length}-d vector, norm ${norm}`;
+  return [element("p", { textContent: words, dataset: { role: "norm" } }), canvas];
+}
+
+// A sampler's stream (newline-delimited JSON): progress, 8 previews, then the result.
+async function showStream(section, response, show) {
+  const progress = section.querySelector("progress");
+  const status = part(section, "status");
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, { stream: true });
+    let newline;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      const message = JSON.parse(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+      if (message.type === "progress" || message.type === "preview") {
+        progress.max = message.steps;
+        progress.value = message.step;
+        status.textContent = `step ${message.step} of ${message.steps}`;
+      }
+      if (message.type === "preview") {
+        const preview = element("img", { src: png(message.image_base64_png), alt: `step ${message.step}` });
+        part(section, "previews").append(preview);
+      } else if (message.type === "result") {
+        show(message);
+        status.textContent = `done: ${message.num_samples} samples, seed ${message.seed}`;
+      } else if (message.type === "error") {
+        throw new RefusedError(message.error);
+      }
+    }
+  }
+}
+
+function readAsDataUrl(file) {
+  return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve(reader.result);
     reader.onerror = () => reject(reader.error);
     reader.readAsDataURL(file);
   });
+}
+
+// A model's section: its versions, then the chosen version's form, rebuilt when the version changes.
+async function buildSection(model) {
+  const section = document.getElementById("model-section").content.firstElementChild.cloneNode(true);
+  section.id = model;
+  part(section, "name").textContent = model;
+  document.querySelector("main").append(section);
+  document.getElementById("models").append(element("a", { href: `#${model}`, textContent: model }));
+  const form = section.querySelector("form");
+  const alert = section.querySelector("[role=alert]");
   const picture = part(section, "picture");
-  picture.src = dataUrl;
-  picture.hidden = false;
-  const version = form.elements.version.value;
-  const body = { image: dataUrl.slice(dataUrl.indexOf(",") + 1), top_k: Number(form.elements.top_k.value) };
-  const answer = await (await predict(version ? `cifar10/${version}` : "cifar10", body)).json();
-  part(section, "bars").replaceChildren(...answer.top_k.map(({ label, prob }) => {
-    const row = document.createElement("div");
-    row.innerHTML = `<span class="label"></span><span class="bar"></span><span class="prob"></span>`;
-    row.querySelector(".label").textContent = label;
-    row.querySelector(".bar").style.width = `${(prob * 20).toFixed(2)}rem`;
-    row.querySelector(".prob").textContent = `${(prob * 100).toFixed(1)}%`;
-    return row;
-  }));
-});
-{
-  const form = document.querySelector("#cifar10 form");
-  const drop = document.querySelector("#cifar10 [data-role=drop]");
-  form.elements.image.addEventListener("change", classify);
-  form.elements.version.addEventListener("change", classify);
+  const state = { schema: null, image: null };
+
+  const show = (answer) => part(section, "answer").replaceChildren(...answerView(answer, model, explore));
+  const button = form.querySelector("button");
+  const run = async () => {
+    alert.textContent = "";
+    button.disabled = true;
+    try {
+      const body = requestBody(form, state.schema.request.fields);
+      if (takesImage(state.schema)) {
+        if (!state.image) return;
+        body.image = state.image.slice(state.image.indexOf(",") + 1);
+      }
+      if (!streams(state.schema)) {
+        show(await (await predict(model, state.schema.version, body)).json());
+        return;
+      }
+      part(section, "previews").replaceChildren();
+      part(section, "answer").replaceChildren();
+      part(section, "status").textContent = "starting";
+      section.querySelector("progress").value = 0;
+      await showStream(section, await predict(model, state.schema.version, { ...body, [STREAM_FIELD]: true }), show);
+    } catch (error) {
+      alert.textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  };
+  // A word of the answer clicked: the first text field takes it, and the model runs again.
+  const explore = (word) => {
+    form.querySelector("input[type=text]").value = word;
+    run();
+  };
+  const load = async (version) => {
+    state.schema = await describe(model, version);
+    const fields = part(section, "fields");
+    const typed = [...fields.querySelectorAll("input:not([type=checkbox])")].filter((input) => input.value !== "");
+    fields.replaceChildren(...Object.entries(state.schema.request.fields)
+      .filter(([name]) => name !== STREAM_FIELD).map(([name, field]) => fieldInput(name, field)));
+    for (const input of typed) {  // what was typed stays, where the version has that field too
+      const same = form.elements.namedItem(input.name);
+      if (same) same.value = input.value;
+    }
+    part(section, "about").textContent = about(state.schema);
+    part(section, "drop").hidden = !takesImage(state.schema);
+    part(section, "progress").hidden = !streams(state.schema);
+    form.dataset.version = state.schema.version;
+  };
+  const useImage = async (file) => {
+    if (!file) return;
+    state.image = picture.src = await readAsDataUrl(file);
+    picture.hidden = false;
+    run();
+  };
+
+  try {
+    const [versions, [served]] = await Promise.all([management(`/models/${model}/all`),
+                                                   management(`/models/${model}`)]);
+    const byDefault = served.modelVersion;  // /models/<model> describes the default version
+    form.elements.version.append(...versions.map(({ modelVersion: version }) => new Option(
+      version === byDefault ? `${version} (default)` : version, version, false, version === byDefault)));
+    await load(byDefault);
+  } catch (error) {
+    alert.textContent = error.message;
+    return;
+  }
+  form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
+  form.elements.version.addEventListener("change", async () => {
+    await load(form.elements.version.value);
+    if (state.image) run();
+  });
+  const drop = part(section, "drop");
+  form.elements.image.addEventListener("change", () => useImage(form.elements.image.files[0]));
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (event) => {
     event.preventDefault();
     drop.classList.remove("over");
-    form.elements.image.files = event.dataTransfer.files;
-    classify();
+    useImage(event.dataTransfer.files[0]);
   });
 }
 
-onSubmit("gan", async (section, form) => {
-  const answer = await (await predict("gan", fields(form))).json();
-  const image = part(section, "result");
-  image.src = png(answer.image_base64_png);
-  image.hidden = false;
-});
-
-// The samplers stream newline-delimited JSON: progress, 8 previews, then the result.
-for (const section of document.querySelectorAll("section.sampler")) {
-  onSubmit(section.id, async (_, form) => {
-    const version = form.elements.version ? form.elements.version.value : "";
-    const progress = section.querySelector("progress");
-    const status = part(section, "status");
-    const previews = part(section, "previews");
-    const result = part(section, "result");
-    const download = part(section, "download");
-    progress.value = 0;
-    previews.replaceChildren();
-    result.hidden = download.hidden = true;
-    status.textContent = "starting";
-    const response = await predict(version ? `${section.id}/${version}` : section.id, fields(form, ["version"]), true);
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffered = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffered += decoder.decode(value, { stream: true });
-      let newline;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        const message = JSON.parse(buffered.slice(0, newline));
-        buffered = buffered.slice(newline + 1);
-        if (message.type === "progress" || message.type === "preview") {
-          progress.max = message.steps;
-          progress.value = message.step;
-          status.textContent = `step ${message.step} of ${message.steps}`;
-        }
-        if (message.type === "preview") {
-          const image = document.createElement("img");
-          image.src = png(message.image_base64_png);
-          image.alt = `step ${message.step}`;
-          previews.append(image);
-        } else if (message.type === "result") {
-          result.src = download.href = png(message.image_base64_png);
-          result.hidden = download.hidden = false;
-          status.textContent = `done: ${message.num_samples} samples, seed ${message.seed}`;
-        } else if (message.type === "error") {
-          throw new RefusedError(message.error);
-        }
-      }
-    }
-  });
+async function buildPage() {
+  const connection = document.getElementById("connection");
+  if (!key) return;
+  try {
+    const { models } = await management("/models");
+    connection.textContent = "Key in hand: every model below is live.";
+    // Each section fills in on its own: a model whose worker is busy sampling does not hold up the others.
+    for (const { modelName } of models) buildSection(modelName);
+  } catch (error) {
+    connection.textContent = `The server refused the page (${error.message}): run make ui again for a fresh address.`;
+  }
 }
+
+buildPage();

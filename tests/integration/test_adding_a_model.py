@@ -16,6 +16,8 @@ from scripts.request_tables import described
 from scripts.server import Server, on_free_ports
 from tests.integration.conftest import Client
 from tests.integration.test_hostile_input import refuses_every_hostile_request
+from tests.integration.test_web_page import form_shows_the_schema, page_on
+from tsclient.client import Client as TsClient
 
 TOY = ROOT / "tests" / "toy_model"
 PROJECT = ("Makefile", "requirements.txt", "config.properties", "handlers", "models", "training", "scripts", "archive",
@@ -110,3 +112,21 @@ print(serving_table([serving_row(server, toy, WEIGHTS, count=3, seconds=0.2)]))
     assert "'toy'" in table.splitlines()[0] and "'diffusion'" in table.splitlines()[0]
     [row] = [line for line in table.splitlines() if line.startswith("| toy 1.0 |")]
     assert float(row.split("|")[3]) > 0  # its served p50 in ms
+
+
+def test_the_toy_model_is_a_command_of_the_command_line(served, project):
+    connection = ["--url", served.inference_url, "--management-url", served.management_url,
+                  "--key-file", str(served.workdir / "key_file.json")]
+    overview = in_project(project, "-m", "tsclient", *connection, "--help")
+    assert "\n    toy " in overview and "\n    bigram " in overview
+    shown = " ".join(in_project(project, "-m", "tsclient", *connection, "toy", "--help").split())
+    assert "toy 1.0: its fields as the server describes them" in shown and "a number in -100..100 (required)" in shown
+    assert in_project(project, "-m", "tsclient", "--json", *connection, "toy", "1.5").startswith('{"x": 1.5')
+
+
+def test_the_toy_model_has_its_form_on_the_page(served):
+    client = TsClient(url=served.inference_url, key_file=served.workdir / "key_file.json",
+                      management_url=served.management_url)
+    assert "toy" in client.models()
+    with page_on(served) as page:
+        form_shows_the_schema(page, client.describe("toy", "1.0"))

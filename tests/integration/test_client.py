@@ -1,4 +1,5 @@
-"""The Python client (tsclient) and its command line against the tests' TorchServe."""
+"""The Python client (tsclient) and its command line against the tests' TorchServe: both take what
+the server describes for each model version (the describe call) as their schema."""
 
 import json
 import shutil
@@ -9,15 +10,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import ROOT
+from models.catalog import ROOT
 from tsclient import Client, Preview, Progress, Result, ServerError
+from tsclient.__main__ import help_text
+from tsclient.arguments import positional
+from tsclient.schema import STREAM_FIELD
 
 SHIP = ROOT / "tests" / "fixtures" / "cifar10" / "ship.jpg"
 
 
 @pytest.fixture(scope="module")
 def tsclient(server):
-    return Client(url=server.inference_url, key_file=server.workdir / "key_file.json")
+    return Client(url=server.inference_url, key_file=server.workdir / "key_file.json",
+                  management_url=server.management_url)
 
 
 def test_every_model_answers_with_python_values(tsclient):
@@ -38,6 +43,46 @@ def test_every_model_answers_with_python_values(tsclient):
     assert [image.size for image in digits] == [(28, 28)] * 3
     assert tsclient.ebm(num_samples=2, steps=3, seed=1).size == (70, 36)
     assert len(tsclient.diffusion(num_samples=2, diffusion_steps=3, seed=1, grid=False)) == 2
+
+
+def test_predict_calls_any_model_by_its_fields(tsclient):
+    answer = tsclient.predict("similar", word="king", top_k=2)
+    assert [item["token"] for item in answer["results"]] == ["kings", "princes"]
+    assert tsclient.predict("cifar10", "1.0", image=SHIP.read_bytes(), top_k=1)["top_k"][0]["label"] \
+        == tsclient.classify(SHIP, version="1.0").label
+    assert tsclient.predict("bigram", start_word="the", length=5, seed=1, top_k=None)["generated_text"] \
+        == tsclient.bigram("the", length=5, seed=1)  # None: left to the server's default
+
+
+def test_describe_is_the_servers_schema_of_each_version(tsclient, server):
+    for model in tsclient.models():
+        for version in tsclient.versions(model):
+            described = server.management("GET", f"/models/{model}/{version}", params={"customized": "true"}).json()
+            metadata = described[0]["customizedMetadata"]
+            fields = (json.loads(metadata) if isinstance(metadata, str) else metadata)["request"]["fields"]
+            schema = tsclient.describe(model, version)
+            assert (schema.model, schema.version) == (model, version) and list(schema.fields) == list(fields)
+            for name, field in schema.fields.items():
+                assert field.type == fields[name]["type"] and field.default == fields[name].get("default")
+                assert field.bounds == (tuple(fields[name]["bounds"]) if "bounds" in fields[name] else None)
+    assert tsclient.describe("ebm", "1.0").fields["step_size"].bounds != tsclient.describe("ebm").fields[
+        "step_size"].bounds  # each version its own limits
+    assert tsclient.describe("gan").version == tsclient.default_version("gan") == "2.0"
+
+
+def test_a_keyword_the_model_does_not_have_is_refused_naming_the_ones_it_has(tsclient):
+    with pytest.raises(TypeError) as refused:
+        tsclient.bigram("the", lenght=5)
+    assert str(refused.value) == ("bigram 1.0 has no field 'lenght'; its fields are start_word, length, strategy, "
+                                  "temperature, top_k, seed")
+    with pytest.raises(TypeError, match="'digit'"):
+        tsclient.ebm(digit=3)
+    with pytest.raises(TypeError, match="its fields are image, top_k"):
+        tsclient.predict("cifar10", picture=SHIP)
+    with pytest.raises(TypeError, match="does not stream"):
+        tsclient.stream("bigram", start_word="the")
+    with pytest.raises(TypeError, match="Client.stream"):
+        tsclient.predict("diffusion", stream=True)
 
 
 def test_refusals_raise_one_exception_with_the_field_and_what_it_allows(tsclient):
@@ -67,43 +112,89 @@ def test_a_stream_yields_progress_and_previews_in_order_then_the_result(tsclient
 def test_a_key_that_changes_while_the_client_is_in_use_is_read_again(server, tmp_path):
     real = json.loads((server.workdir / "key_file.json").read_text())
     key_file = tmp_path / "key_file.json"
-    key_file.write_text(json.dumps({**real, "inference": {**real["inference"], "key": "stale"}}))
-    client = Client(url=server.inference_url, key_file=key_file)
+    key_file.write_text(json.dumps({**real, "inference": {**real["inference"], "key": "stale"},
+                                    "management": {**real["management"], "key": "stale"}}))
+    client = Client(url=server.inference_url, key_file=key_file, management_url=server.management_url)
     with pytest.raises(ServerError) as refused:
         client.bigram("the", length=3)
     assert refused.value.status in (400, 401) and "stale" not in refused.value.message
-    shutil.copy(server.workdir / "key_file.json", key_file)  # the key was rotated: the file has the new one
+    shutil.copy(server.workdir / "key_file.json", key_file)  # the keys were rotated: the file has the new ones
     assert client.bigram("the", length=3, seed=1).startswith("the")
 
 
+def connection(server) -> list[str]:
+    return ["--url", server.inference_url, "--management-url", server.management_url,
+            "--key-file", str(server.workdir / "key_file.json")]
+
+
 def cli(server, *args):
-    return subprocess.run([sys.executable, "-m", "tsclient", "--url", server.inference_url, "--key-file",
-                           str(server.workdir / "key_file.json"), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "tsclient", *connection(server), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_command_lines_help_lists_every_field_of_every_served_version(tsclient, server):
+    overview = help_text(connection(server))
+    for model in tsclient.models():
+        assert f"\n    {model} " in overview
+        for version in tsclient.versions(model):
+            schema = tsclient.describe(model, version)
+            shown = " ".join(help_text([*connection(server), model, "--version", version]).split())
+            assert f"{model} {version}: its fields as the server describes them" in shown
+            assert ("image the image file" in shown) == schema.takes_image
+            for name, field in schema.fields.items():
+                if name == STREAM_FIELD:  # not an argument: the command line streams, for its progress bar
+                    assert "--stream" not in shown
+                    continue
+                argument = name if positional(field) else "--" + name.replace("_", "-")
+                assert f" {argument} " in shown and f"{field.allowed()} ({field.default_words()})" in shown
+    assert "an integer in 1..500 (default 20)" in help_text([*connection(server), "bigram"])
+    assert "--version {1.0,2.0}" in help_text([*connection(server), "ebm"])
+
+
+def test_the_command_line_says_when_the_server_cannot_be_reached(tmp_path):
+    shown = help_text(["--url", "http://127.0.0.1:9", "--key", "k"])
+    assert "--management-url" in shown  # the options that point it at a server
+    assert "cannot read the models served" in shown and "no connection to http://127.0.0.1:9/models" in shown
+    run = subprocess.run([sys.executable, "-m", "tsclient", "--url", "http://127.0.0.1:9", "--key", "k", "bigram",
+                          "the"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "is the server running there" in run.stderr
 
 
 def test_the_command_line(server, tmp_path):
     run = cli(server, "bigram", "the", "--length", "6", "--seed", "1")
     assert run.returncode == 0 and run.stdout.split()[0] == "the" and len(run.stdout.split()) == 6
-    run = cli(server, "--json", "similar", "king", "-k", "3")
-    assert run.returncode == 0 and [pair[0] for pair in json.loads(run.stdout)["results"]][0] == "kings"
-    run = cli(server, "classify", str(SHIP))
+    run = cli(server, "--json", "similar", "king", "--top-k", "3")
+    assert run.returncode == 0 and [item["token"] for item in json.loads(run.stdout)["results"]][0] == "kings"
+    run = cli(server, "cifar10", str(SHIP))
     assert run.returncode == 0 and run.stdout.splitlines()[0].startswith("ship\t")
     sevens = tmp_path / "sevens.png"
-    run = cli(server, "gan", "--digit", "7", "-n", "4", "-o", str(sevens))
+    run = cli(server, "gan", "--digit", "7", "--num-samples", "4", "-o", str(sevens))
     assert run.returncode == 0 and Image.open(sevens).size == (62, 62)
     grid = tmp_path / "grid.png"
-    run = cli(server, "diffusion", "-n", "2", "--steps", "5", "--seed", "3", "-o", str(grid))
-    assert run.returncode == 0 and Image.open(grid).size == (70, 36)
+    run = cli(server, "diffusion", "--num-samples", "2", "--diffusion-steps", "5", "--seed", "3", "-o", str(grid))
+    assert run.returncode == 0 and Image.open(grid).size == (70, 36) and "seed 3" in run.stdout
     assert "5/5" in run.stderr  # the progress bar reached the last step
-    run = cli(server, "bigram", "the", "--length", "501")
-    assert run.returncode == 1 and "length" in run.stderr and "1..500" in run.stderr
+    run = cli(server, "ebm", "--version", "1.0", "--num-samples", "2", "--steps", "3", "--format", "images",
+              "-o", str(tmp_path / "sample.png"))
+    assert run.returncode == 0 and Image.open(tmp_path / "sample-1.png").size == (32, 32)
+
+
+def test_the_command_line_checks_the_described_limits_and_passes_on_the_servers_refusals(server):
+    run = cli(server, "bigram", "the", "--length", "501")  # refused before anything is sent
+    assert run.returncode == 2 and "argument --length: '501' is not an integer in 1..500" in run.stderr
+    run = cli(server, "ebm", "--step-size", "50")  # 2.0's range
+    assert run.returncode == 2 and "is not a number in 0..2" in run.stderr
+    assert cli(server, "ebm", "--version", "1.0", "--step-size", "50", "--num-samples", "1", "--steps",
+               "1").returncode == 0  # 1.0's range
+    run = cli(server, "bigram", "the", "--strategy", "best")
+    assert run.returncode == 2 and "choose from 'sample', 'greedy'" in run.stderr
+    run = cli(server, "diffusion", "--num-samples", "64", "--diffusion-steps", "1000")  # the server's own rule
+    assert run.returncode == 1 and "num_samples x diffusion_steps <= 6400" in run.stderr
 
 
 def test_make_install_puts_the_command_in_the_virtual_environment(server, tmp_path):
     command = ROOT / ".venv" / "bin" / "tsclient"
     assert command.exists(), "make install writes .venv/bin/tsclient"
-    run = subprocess.run([str(command), "--url", server.inference_url, "--key-file",
-                          str(server.workdir / "key_file.json"), "--json", "embed", "king"],
+    run = subprocess.run([str(command), *connection(server), "--json", "embed", "--word", "king"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)  # from any folder
     assert run.returncode == 0 and len(json.loads(run.stdout)["vector"]) == 300

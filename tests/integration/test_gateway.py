@@ -1,6 +1,8 @@
 """A deployment's replica as its pod runs it: TorchServe by `scripts/server.py run` (the container's
 `make run`, in the foreground), its readiness by `scripts/server.py ready` (the health check), and
-the gateway in front of it with the deployment's one bearer secret."""
+the gateway in front of it with the deployment's one bearer secret; and the gateway's read-only
+management pass-through (the describe calls), in front of the tests' TorchServe, for a client that
+has nothing of the project but tsclient/."""
 
 import os
 import secrets
@@ -15,9 +17,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from models.catalog import ROOT
 from scripts.gateway import gateway
 from scripts.server import Server, free_port, on_free_ports
-from tests.helpers import ROOT
 
 SERVER = [sys.executable, str(ROOT / "scripts" / "server.py")]
 
@@ -67,10 +69,75 @@ def test_the_gateway_lets_in_the_deployment_secret_only(replica):
         assert answer.status_code == 200 and answer.json()["generated_text"].startswith("the")
         assert requests.get(f"{url}/ready").status_code == 200
         assert requests.get(f"{url}/healthz").status_code == 200
-        assert requests.get(f"{url}/models").status_code == 404  # the management API is not passed on
+        assert requests.get(f"{url}/models").status_code == 401  # its reads only with the secret (below)
         assert requests.get(f"{url}/metrics").status_code == 401
         metrics = requests.get(f"{url}/metrics", headers={"Authorization": f"Bearer {secret.decode()}"})
         assert metrics.status_code == 200 and 'ModelRequests{Outcome="ok",ModelVersion="1.0",ModelName="bigram"' \
             in metrics.text
     finally:
         httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def front_door(server):
+    """A deployment's gateway, with its bearer secret, in front of the tests' TorchServe."""
+    secret = secrets.token_urlsafe(32)
+    port = free_port()
+    httpd = gateway(server, port, "127.0.0.1", secret.encode())
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{port}", secret
+    finally:
+        httpd.shutdown()
+
+
+def test_the_gateway_passes_on_the_management_apis_reads_for_the_secret_only(front_door, server):
+    url, secret = front_door
+    described = "/models/ebm/1.0?customized=true"
+    for path in ["/models", "/models/ebm", "/models/ebm/all", described]:
+        for authorization in [None, "Bearer wrong", f"Bearer {server.keys()['management']}",
+                              f"Bearer {server.keys()['inference']}"]:  # TorchServe's own keys are not the secret
+            headers = {} if authorization is None else {"Authorization": authorization}
+            assert requests.get(url + path, headers=headers).status_code == 401
+        answer = requests.get(url + path, headers={"Authorization": f"Bearer {secret}"})
+        assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("application/json")
+    through = requests.get(url + described, headers={"Authorization": f"Bearer {secret}"}).json()
+    assert through[0]["customizedMetadata"] == server.management("GET", described).json()[0]["customizedMetadata"]
+    assert requests.get(f"{url}/models/nosuch", headers={"Authorization": f"Bearer {secret}"}).status_code == 404
+
+
+def test_the_gateway_passes_on_nothing_that_changes_the_server(front_door, server):
+    url, secret = front_door
+    headers = {"Authorization": f"Bearer {secret}"}
+    keys, workers = server.keys(), len(server.management("GET", "/models/bigram").json()[0]["workers"])
+    for method, path in [("PUT", "/models/bigram?min_worker=2&synchronous=true"), ("DELETE", "/models/bigram/1.0"),
+                         ("POST", "/models?url=bigram.mar"), ("PATCH", "/models/bigram"), ("PUT", "/models")]:
+        assert requests.request(method, url + path, headers=headers).status_code == 405, (method, path)
+    for path in ["/token?type=inference", "/models/bigram/1.0/set-default", "/api-description", "/workflows"]:
+        assert requests.get(url + path, headers=headers).status_code == 404, path
+    assert requests.put(f"{url}/models/bigram/1.0/set-default", headers=headers).status_code == 405
+    assert len(server.management("GET", "/models/bigram").json()[0]["workers"]) == workers
+    assert server.keys() == keys
+
+
+def test_a_client_with_only_tsclient_works_through_the_gateway(front_door, tmp_path):
+    url, secret = front_door
+    shutil.copytree(ROOT / "tsclient", tmp_path / "tsclient", ignore=shutil.ignore_patterns("__pycache__"))
+    program = f"""
+import sys
+from tsclient import Client
+from tsclient.__main__ import help_text
+client = Client(url={url!r}, key={secret!r})
+assert "bigram" in client.models() and client.describe("ebm", "1.0").fields["steps"].bounds == (1, 1000)
+print(client.bigram("the", length=4, seed=1))
+print(" ".join(help_text(["--url", {url!r}, "--key", {secret!r}, "similar"]).split()))
+print(sorted(name for name in sys.modules if name.split(".")[0] in
+             ("handlers", "models", "training", "archive", "scripts", "bench")))
+"""
+    run = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert run.returncode == 0, run.stderr
+    text, shown, project_modules = run.stdout.splitlines()
+    assert text.split()[0] == "the" and len(text.split()) == 4
+    assert "--top-k N an integer in 1..100 (default 10)" in shown
+    assert project_modules == "[]"

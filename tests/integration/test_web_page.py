@@ -1,29 +1,34 @@
 """The web page (ui/, `make ui`) in a real browser: Playwright driving Debian's chromium against
-the tests' TorchServe. Every panel is used as a person would use it, and the assertions are on
-what the page shows. SAVE_SCREENSHOTS=1 writes each panel to docs/screenshots/ for the README."""
+the tests' TorchServe. The page builds a form per served model from what the server describes;
+every model is used as a person would use it, and the assertions are on what the page shows.
+SAVE_SCREENSHOTS=1 writes each model's section to docs/screenshots/ for the README."""
 
 import base64
+import contextlib
 import io
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 
 import pytest
 import requests
 from PIL import Image
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
+from models.catalog import ROOT
 from scripts.gateway import gateway, page_address
-from scripts.server import free_port
-from tests.helpers import ROOT
+from scripts.server import Server, free_port
 from tsclient import Client
+from tsclient.schema import STREAM_FIELD, ModelSchema
 
 FIXTURES = ROOT / "tests" / "fixtures" / "cifar10"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def page(server):
+@contextlib.contextmanager
+def page_on(server: Server) -> Iterator[Page]:
+    """The page as `make ui` serves it for `server`, opened in headless chromium."""
     page_port = free_port()
     httpd = gateway(server, page_port)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -37,6 +42,47 @@ def page(server):
             browser.close()
     finally:
         httpd.shutdown()
+
+
+def form_shows_the_schema(page: Page, schema: ModelSchema) -> None:
+    """Asserts that the model's section, at the schema's version, has an input per field that carries
+    the field's range, choices and default (and an image upload where the body is an image)."""
+    section = page.locator(f"#{schema.model}")
+    section.locator("select[name=version]").select_option(schema.version)
+    expect(section.locator("form")).to_have_attribute("data-version", schema.version)
+    expect(section.locator("input[type=file][name=image]")).to_be_visible(visible=schema.takes_image)
+    expect(section.locator("[data-role=progress]")).to_be_visible(visible=schema.streams)
+    shown = section.locator(".fields [name]")
+    expect(shown).to_have_count(len(schema.fields) - schema.streams)
+    for name, field in schema.fields.items():
+        if name == STREAM_FIELD:  # the page streams wherever it can
+            continue
+        element = section.locator(f".fields [name={name}]")
+        if field.choices is not None:
+            assert element.locator("option").all_inner_texts()[-len(field.choices):] == list(map(str, field.choices))
+            if field.default is not None:
+                expect(element).to_have_value(str(field.default))
+            continue
+        if field.type in ("integer", "number"):
+            assert element.get_attribute("type") == "number"
+            if field.bounds is not None:
+                assert (float(element.get_attribute("min")), float(element.get_attribute("max"))) == field.bounds
+            if field.default is not None:
+                assert float(element.get_attribute("placeholder")) == field.default
+        assert (element.get_attribute("required") is not None) == field.required
+        assert field.allowed() in element.get_attribute("title")
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with page_on(server) as page:
+        yield page
+
+
+@pytest.fixture(scope="module")
+def tsclient(server):
+    return Client(url=server.inference_url, key_file=server.workdir / "key_file.json",
+                  management_url=server.management_url)
 
 
 def screenshot(page, panel):
@@ -54,44 +100,68 @@ def shown_image(locator) -> Image.Image:
 def test_the_page_has_the_key_from_the_fragment_only(page, server):
     expect(page.locator("#connection")).to_have_text("Key in hand: every model below is live.")
     assert server.keys()["inference"] not in page.content()  # not written into the page
+    origin = page.url.split("#")[0].rstrip("/")
     for path in ("/", "/app.js", "/index.html"):  # nor into any file served
-        assert server.keys()["inference"] not in page.request.get(page.url.split("#")[0].rstrip("/") + path).text()
-    assert page.request.post(page.url.split("#")[0] + "models").status == 404  # only /predictions/ goes through
+        assert server.keys()["inference"] not in page.request.get(origin + path).text()
+    assert page.request.get(origin + "/models").status == 401  # the schema too needs the key
+    assert page.request.post(origin + "/models").status == 405  # the management API is read-only here
 
 
-def test_bigram_generates_from_its_options(page, server):
+def test_every_served_model_version_has_a_form_from_its_schema(page, tsclient):
+    models = tsclient.models()
+    expect(page.locator("main > section")).to_have_count(len(models))
+    expect(page.locator("#models a")).to_have_text(models)
+    for model in models:
+        versions = tsclient.versions(model)
+        options = page.locator(f"#{model} select[name=version] option")
+        expect(options).to_have_count(len(versions))
+        default = tsclient.default_version(model)
+        expect(page.locator(f"#{model} select[name=version]")).to_have_value(default)
+        for version in [*(v for v in versions if v != default), default]:  # back to the default last
+            form_shows_the_schema(page, tsclient.describe(model, version))
+
+
+def test_bigram_generates_from_its_options(page, tsclient):
     panel = page.locator("#bigram")
     panel.locator("input[name=start_word]").fill("sea")
     panel.locator("input[name=length]").fill("12")
     panel.locator("input[name=seed]").fill("3")
-    panel.get_by_role("button", name="Generate").click()
+    panel.get_by_role("button", name="Run").click()
     output = panel.locator("[data-role=text]")
     expect(output).not_to_be_empty()
-    client = Client(url=server.inference_url, key_file=server.workdir / "key_file.json")
-    assert output.inner_text() == client.bigram("sea", length=12, seed=3)  # what the API gives for the options
+    assert output.inner_text() == tsclient.bigram("sea", length=12, seed=3)  # what the API gives for the options
     screenshot(page, "bigram")
-    panel.locator("input[name=start_word]").fill("x" * 101)  # the server's limit, not the form's
-    panel.get_by_role("button", name="Generate").click()
+    panel.locator("input[name=length]").fill("501")  # the described range, checked before sending
+    panel.get_by_role("button", name="Run").click()
+    expect(panel.get_by_role("alert")).to_have_text("length: 501 is not an integer in 1..500")
+    panel.locator("input[name=length]").fill("12")
+    panel.locator("input[name=start_word]").fill("   ")  # the server's rule, not the form's
+    panel.get_by_role("button", name="Run").click()
     expect(panel.get_by_role("alert")).to_contain_text("start_word")
 
 
-def test_the_word_explorer_shows_the_norm_and_clickable_neighbours(page):
-    panel = page.locator("#words")
-    panel.locator("input[name=word]").fill("king")
-    panel.get_by_role("button", name="Explore").click()
-    expect(panel.locator("[data-role=norm]")).to_contain_text("300-d vector, norm")
-    neighbours = panel.locator("[data-role=neighbours] button")
-    expect(neighbours).to_have_count(10)
+def test_the_word_models_show_the_vector_and_clickable_neighbours(page):
+    embed = page.locator("#embed")
+    embed.locator("input[name=word]").fill("king")
+    embed.get_by_role("button", name="Run").click()
+    expect(embed.locator("[data-role=norm]")).to_contain_text("“king”: 300-d vector, norm")
+    expect(embed.locator("canvas.vector")).to_have_attribute("width", "300")
+    screenshot(page, "embed")
+    similar = page.locator("#similar")
+    similar.locator("input[name=word]").fill("king")
+    similar.get_by_role("button", name="Run").click()
+    neighbours = similar.locator("[data-role=neighbours] button")
+    expect(neighbours).to_have_count(10)  # the described default
     expect(neighbours.first).to_have_text("kings")
-    screenshot(page, "words")
+    screenshot(page, "similar")
     neighbours.nth(2).click()  # "prince"
-    expect(panel.locator("input[name=word]")).to_have_value("prince")
-    expect(panel.locator("[data-role=norm]")).to_contain_text("“prince”")
+    expect(similar.locator("input[name=word]")).to_have_value("prince")
     expect(neighbours.first).not_to_have_text("kings")
 
 
 def test_the_classifier_takes_a_file_a_drop_and_a_version_switch(page):
     panel = page.locator("#cifar10")
+    panel.locator("input[name=top_k]").fill("5")
     panel.locator("input[name=image]").set_input_files(str(FIXTURES / "ship.jpg"))
     bars = panel.locator("[data-role=bars] > div")
     expect(bars).to_have_count(5)
@@ -109,28 +179,30 @@ def test_the_classifier_takes_a_file_a_drop_and_a_version_switch(page):
     first_percent = bars.first.locator(".prob").inner_text()
     panel.locator("select[name=version]").select_option("1.0")
     expect(bars.first.locator(".prob")).not_to_have_text(first_percent)  # the baseline's answer
+    expect(bars).to_have_count(5)  # what was typed stays across the switch
 
 
 def test_the_gan_draws_the_digit_picked(page):
     panel = page.locator("#gan")
-    panel.locator("select[name=digit]").select_option("7")
+    panel.locator("input[name=digit]").fill("7")
     panel.locator("input[name=seed]").fill("1")
-    panel.get_by_role("button", name="Generate").click()
+    panel.get_by_role("button", name="Run").click()
     result = panel.locator("[data-role=result]")
     expect(result).to_be_visible()
-    assert shown_image(result).size == (4 * 30 + 2,) * 2
+    assert shown_image(result).size == (4 * 30 + 2,) * 2  # the described default: 16 samples
     screenshot(page, "gan")
 
 
-@pytest.mark.parametrize("sampler, version, steps", [("diffusion", None, 24), ("ebm", "1.0", 40), ("ebm", "", 12)])
+@pytest.mark.parametrize("sampler, version, steps", [("diffusion", None, 24), ("ebm", "1.0", 600), ("ebm", "2.0", 12)])
 def test_a_sampler_shows_progress_previews_and_the_grid(page, sampler, version, steps):
     panel = page.locator(f"#{sampler}")
     if version is not None:
         panel.locator("select[name=version]").select_option(version)
+        expect(panel.locator("form")).to_have_attribute("data-version", version)
     panel.locator("input[name=num_samples]").fill("4")
     panel.locator(f"input[name={'diffusion_steps' if sampler == 'diffusion' else 'steps'}]").fill(str(steps))
     panel.locator("input[name=seed]").fill("5")
-    panel.get_by_role("button", name="Sample").click()
+    panel.get_by_role("button", name="Run").click()
     progress = panel.locator("progress")
     page.wait_for_function("(p) => p.value > 0 && p.value < p.max", arg=progress.element_handle())  # moving
     expect(panel.locator("[data-role=previews] img")).to_have_count(8)
@@ -141,6 +213,14 @@ def test_a_sampler_shows_progress_previews_and_the_grid(page, sampler, version, 
     expect(panel.locator("[data-role=download]")).to_have_attribute("href", result.get_attribute("src"))
     expect(panel.locator("[data-role=status]")).to_contain_text("seed 5")
     screenshot(page, sampler)
+
+
+def test_a_refusal_of_the_server_shows_in_the_models_section(page):
+    panel = page.locator("#diffusion")
+    panel.locator("input[name=num_samples]").fill("64")
+    panel.locator("input[name=diffusion_steps]").fill("1000")  # each in range, their product is not
+    panel.get_by_role("button", name="Run").click()
+    expect(panel.get_by_role("alert")).to_contain_text("num_samples x diffusion_steps <= 6400")
 
 
 def test_torchserve_refuses_a_cors_preflight_so_the_page_calls_its_own_origin(server):
