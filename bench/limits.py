@@ -16,7 +16,7 @@ from models.catalog import catalog
 def limit_rows(weights: Path) -> list[dict[str, Any]]:
     rows = []
     for entry in sorted(catalog(weights), key=lambda entry: (entry.model, entry.version)):
-        if not entry.is_sampler:
+        if not entry.is_iterative:
             continue
         handler, context = entry.handler_class()(), LocalContext(entry.model, weights, entry.version)
         handler.initialize(context)

@@ -22,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from bench.machine import matmul_peak
 from bench.reference_ebm import CourseEnergy, course_langevin
 from bench.timing import median_seconds
-from models.catalog import ModelVersion, model_version
+from models.catalog import ModelVersion, model_version, model_versions
 from models.loader import load_network
 from models.noise_conditional_energy import predicted_noise
 from models.precision import autocast, native_bf16
@@ -169,7 +169,7 @@ def seconds_for_16(entry: ModelVersion, network: torch.nn.Module, steps: int, re
                    **settings: Any) -> float:
     """16 samples of the version's sampler at its served threads."""
     torch.set_num_threads(entry.threads)
-    draw = entry.sampler()
+    draw = entry.sampling_function()
     return round(median_seconds(lambda: draw(network, Seeds.one(BATCH, 0), steps, **settings), repeats,
                                 warmup=0), 3)
 
@@ -187,10 +187,9 @@ def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:
     rows.append({"request": f"diffusion, DPM-Solver++(2M) {dpm_steps} steps", "note": why,
                  "seconds": seconds_for_16(diffusion, unet, dpm_steps, repeats, sampler="dpmpp_2m", eta=0.0)})
 
-    for version in ("2.0", "1.0"):
-        ebm = model_version("ebm", version, weights)
+    for ebm in model_versions("ebm", weights):
         steps, settings = ebm.served_sampling()
-        rows.append({"request": f"ebm {version}, {steps} steps (served defaults)",
+        rows.append({"request": f"ebm {ebm.version}, {steps} steps (served defaults)",
                      "seconds": seconds_for_16(ebm, ebm.network(), steps, repeats, **settings)})
     torch.manual_seed(0)
     course = CourseEnergy()

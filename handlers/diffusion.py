@@ -16,8 +16,6 @@ from models.diffusion_sampler import SCHEDULERS, scheduler_settings_error
 
 
 class DiffusionHandler(IterativeSamplerHandler):
-    steps_field = "diffusion_steps"
-
     def settings_fields(self) -> dict[str, Field]:
         return {"sampler": Field(str, default=self.defaults["sampler"], choices=SCHEDULERS),
                 "eta": self.field(float, "eta")}

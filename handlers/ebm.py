@@ -16,7 +16,5 @@ from handlers.request_handler import Field
 
 
 class EbmHandler(IterativeSamplerHandler):
-    steps_field = "steps"
-
     def settings_fields(self) -> dict[str, Field]:
         return {"step_size": self.field(float, "step_size"), "noise": self.field(float, "noise")}

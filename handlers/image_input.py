@@ -13,6 +13,8 @@ from handlers.request_handler import JsonHandler, validate
 
 
 class ImageInputHandler(JsonHandler):
+    content = "image"
+
     def body_description(self) -> str:
         return (f"an image of at most {self.limits['max_pixels']} pixels in any format PIL reads: the raw "
                 "bytes, a multipart file, or base64 in the JSON field `image`; the fields in the JSON or "

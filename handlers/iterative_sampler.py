@@ -5,9 +5,9 @@ the sampler runs, `handlers/stream.py`). The cost of a request is its samples ti
 besides each field's own range, the model-config caps that product (`max_sample_steps`), chosen
 so that a request ends well inside the model's responseTimeout.
 
-A handler says which field counts the steps (`steps_field`) and the sampling function's own
-settings (`settings_fields`); the function itself (`draw`, with the samplers' contract of
-models/progress.py) is the one the weights manifest names. Requests that TorchServe hands over in
+A handler says the sampling function's own settings (`settings_fields`); the model-config says
+which field counts the steps (`handler.steps_field`), and the weights manifest names the function
+itself (`draw`, with the samplers' contract of models/progress.py). Requests that TorchServe hands over in
 one batch with the same steps and settings run as one sampler call over all their samples
 (`merged`), each with its own seed.
 """
@@ -32,15 +32,18 @@ logger = logging.getLogger(__name__)
 
 
 class IterativeSamplerHandler(ImageGeneratorHandler):
-    steps_field: str
     draw: Callable[..., torch.Tensor]  # the sampling function (models/progress.py's contract)
+
+    @property
+    def steps_field(self) -> str:
+        return self.model_version.steps_field
 
     def load(self) -> None:
         """The network (in the model-config's memory layout), the sampling function its manifest
         names, and the precision the model-config asks for (`handler.precision`: models/precision.py),
         decided at worker start."""
         super().load()
-        self.draw = self.model_version.sampler()
+        self.draw = self.model_version.sampling_function()
         self.precision = self.model_version.precision(self.device)
         logger.info("sampling in %s, channels-last %s", self.precision, self.model_version.channels_last)
 
@@ -84,7 +87,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         return [pack for packs in groups.values() for pack in packs]
 
     def sample_group(self, group: list[tuple[int, dict[str, Any]]],
-               context: Any) -> dict[int, GeneratedImages | StreamFailure]:
+                     context: Any) -> dict[int, GeneratedImages | StreamFailure]:
         """One sampler call for a group of requests; each request's samples come from its own seed
         (models/seeds.py), so they are the ones it would get alone."""
         first = group[0][1]

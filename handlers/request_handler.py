@@ -224,12 +224,14 @@ class JsonHandler:
         request's fields with their types, defaults and bounds, and what the weights are."""
         manifest = self.model_version.manifest
         return {"model": self.model, "version": self.version,
-                "request": {"body": self.body_description(),
+                "request": {"content": self.content, "body": self.body_description(),
                             "fields": {name: field.schema() for name, field in self.fields.items()}},
                 "weights": {"data": manifest.get("data"), "parameters": manifest.get("parameters"),
                             "training_seconds": manifest.get("seconds"), "command": manifest.get("command"),
                             "metrics": manifest.get("metrics"), "file": manifest.get("weights", {}).get("file"),
                             "sha256": manifest.get("weights", {}).get("sha256")}}
+
+    content = "json"  # what the body is, for clients to read: "json", or "image" (handlers/image_input.py)
 
     def body_description(self) -> str:
         return "a JSON object of the fields"

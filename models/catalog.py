@@ -8,8 +8,9 @@ names its weights, its network and, for an iterative sampler, its sampling funct
 (models/loader.py). A model's newest version is its default.
 
 Everything else asks a `ModelVersion` instead of knowing: the handler when its worker starts,
-archive/build.py, the training scripts' sample grids, the evaluations, `make bench`, the tests and
-the README's request-fields table. In the project the catalog finds them (`catalog`,
+archive/build.py, the training scripts' sample grids, the evaluations, `make bench` and the tests
+(the command line, the page and the README's request-fields table ask the server, which describes
+what its handlers were built from). In the project the catalog finds them (`catalog`,
 `model_version`); in a TorchServe worker the handler builds one from what the archive unpacked.
 """
 
@@ -27,7 +28,7 @@ import torch
 import yaml
 
 from models.loader import build_sampler, load_network
-from models.manifest import read_manifest, verified_weights
+from models.manifest import manifest_name, read_manifest, verified_weights
 from models.precision import choose_precision
 from models.progress import StepCallback
 from models.seeds import Seeds
@@ -50,7 +51,7 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per version: compared and hashed as itself
 class ModelVersion:
     model: str
     version: str
@@ -84,9 +85,9 @@ class ModelVersion:
 
     @cached_property
     def handler_config(self) -> dict[str, Any]:
-        """The model-config's `handler` section as this version sees it: the shared settings,
-        limits and defaults, each updated by `versions.<version>`'s own (YAML reads an unquoted
-        `2.0:` as a number, so versions are compared as text)."""
+        """The model-config's `handler` section as this version sees it: the shared section, each
+        setting replaced by `versions.<version>`'s own and the limits and defaults updated by its
+        own, one by one (YAML reads an unquoted `2.0:` as a number, so versions are compared as text)."""
         shared = dict(self.config.get("handler") or {})
         versions = {str(version): part for version, part in shared.pop("versions", {}).items()}
         own = versions.get(self.version, {})
@@ -142,33 +143,45 @@ class ModelVersion:
         return network
 
     @property
-    def is_sampler(self) -> bool:
+    def is_iterative(self) -> bool:
         """Whether it is an iterative sampler (its manifest names a sampling function)."""
         return "sampler" in self.manifest
 
-    def sampler(self) -> Callable[..., torch.Tensor]:
-        """sampler(network, seeds, steps, on_step=None, **settings) (models/progress.py)."""
+    def sampling_function(self) -> Callable[..., torch.Tensor]:
+        """draw(network, seeds, steps, on_step=None, **settings) (models/progress.py)."""
         return build_sampler(self.manifest["sampler"])
 
+    @property
+    def steps_field(self) -> str:
+        """The request field that counts an iterative sampler's steps (`handler.steps_field`)."""
+        return self.handler_config["steps_field"]
+
     def served_sampling(self) -> tuple[int, dict[str, Any]]:
-        """(steps, the sampler's settings) that a request leaving them out gets: the defaults of the
-        handler's steps field and of the sampler's keyword-only arguments."""
-        steps = self.defaults[self.handler_class().steps_field]
-        parameters = inspect.signature(self.sampler()).parameters.values()
+        """(steps, the sampling function's settings) that a request leaving them out gets: the
+        defaults of the steps field and of the function's keyword-only arguments."""
+        parameters = inspect.signature(self.sampling_function()).parameters.values()
         settings = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
-        return steps, {name: self.defaults[name] for name in settings}
+        return self.defaults[self.steps_field], {name: self.defaults[name] for name in settings}
 
     def sample(self, network: torch.nn.Module, seeds: Seeds, on_step: StepCallback | None = None) -> torch.Tensor:
         """uint8 samples of `network` at the served steps and settings, as a worker draws them."""
         steps, settings = self.served_sampling()
-        return self.sampler()(network, seeds, steps, on_step, **settings)
+        return self.sampling_function()(network, seeds, steps, on_step, **settings)
 
 
 def model_versions(model: str, weights: Path = WEIGHTS, root: Path = ROOT) -> list[ModelVersion]:
     """A model's versions, the default (the newest) first: its manifests in `weights`."""
     path = root / config_file(model)
-    manifests = {read_manifest(p)["version"]: p for p in weights.glob(f"{model}-v*.json")
-                 if read_manifest(p)["model"] == model}
+    manifests = {}
+    for manifest_path in sorted(weights.glob(f"{model}-v*.json")):
+        manifest = read_manifest(manifest_path)
+        if manifest["model"] != model:
+            continue
+        # A worker opens its manifest by the naming rule: a manifest named otherwise would not be found there.
+        if manifest_path.name != manifest_name(model, manifest["version"]):
+            raise ValueError(f"{manifest_path} describes {model} {manifest['version']}: it must be named "
+                             f"{manifest_name(model, manifest['version'])}")
+        manifests[manifest["version"]] = manifest_path
     if not manifests:
         raise FileNotFoundError(f"{path} has no weights: no {weights.name}/{model}-v<version>.json")
     config = read_config(model, root)

@@ -36,8 +36,11 @@ def installed_vectors_file() -> Path:
 def load_pipeline(vectors_file: Path) -> spacy.language.Language:
     """The pipeline whose vectors are `vectors_file` (`<pipeline>/vocab/vectors`): the very file a
     manifest verified, never one found another way."""
+    vectors_file = Path(vectors_file)
+    if (vectors_file.parent.name, vectors_file.name) != ("vocab", "vectors"):
+        raise ValueError(f"{vectors_file} is not a spaCy pipeline's vectors file (<pipeline>/vocab/vectors)")
     components = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner", "senter"]
-    return spacy.load(Path(vectors_file).parent.parent, exclude=components)
+    return spacy.load(vectors_file.parent.parent, exclude=components)
 
 
 @dataclass

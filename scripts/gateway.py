@@ -42,7 +42,7 @@ import sys
 import uuid
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
@@ -54,10 +54,25 @@ from tsclient.keys import fresh_key  # noqa: E402
 
 PAGE = ROOT / "ui"
 UI_PORT = 8090
-PREDICTIONS = re.compile(r"^/predictions/[A-Za-z0-9_.-]+(/[0-9][0-9.]*)?$")
-MANAGEMENT_READS = re.compile(r"^/models(/[A-Za-z0-9][A-Za-z0-9_.-]*(/([0-9][0-9.]*|all))?)?$")
+PREDICTIONS = re.compile(r"/predictions/[A-Za-z0-9_.-]+(/[0-9][0-9.]*)?")
+MANAGEMENT_READS = re.compile(r"/models(/[A-Za-z0-9][A-Za-z0-9_.-]*(/([0-9][0-9.]*|all))?)?")
+MANAGEMENT_QUERY = ("customized", "limit", "next_page_token")  # what a describe or list call may pass on
 REFUSED = "send Authorization: Bearer <the deployment's secret>"
 FORWARDED_HEADERS = ("Content-Type", "Accept")
+
+
+def management_read_path(target: str) -> str | None:
+    """The management call to send TorchServe for a client's request target, rebuilt from the parts
+    checked (a path of MANAGEMENT_READS and the query parameters of MANAGEMENT_QUERY), or None if
+    the target is not such a call. Only a target that starts with one "/" is a path: anything else
+    (`host:/models`, `http://elsewhere/models`) would name another address once appended."""
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    split = urlsplit(target)
+    if not MANAGEMENT_READS.fullmatch(split.path):
+        return None
+    query = urlencode([(name, value) for name, value in parse_qsl(split.query) if name in MANAGEMENT_QUERY])
+    return split.path + (f"?{query}" if query else "")
 
 
 class GatewayHandler(SimpleHTTPRequestHandler):
@@ -71,16 +86,16 @@ class GatewayHandler(SimpleHTTPRequestHandler):
             self.answer_status(self.alive())
         elif self.path == "/metrics":
             self.metrics()
-        elif MANAGEMENT_READS.match(urlsplit(self.path).path):
+        elif management_read_path(self.path) is not None:
             self.management_read()
         else:
             super().do_GET()
 
     def do_POST(self) -> None:
-        if MANAGEMENT_READS.match(urlsplit(self.path).path):
+        if management_read_path(self.path) is not None:
             self.refuse_write()
             return
-        if not PREDICTIONS.match(self.path):
+        if not PREDICTIONS.fullmatch(self.path):
             self.send_error(404, "only POST /predictions/<model>[/<version>] is passed on")
             return
         authorization = self.authorization("inference")
@@ -116,8 +131,8 @@ class GatewayHandler(SimpleHTTPRequestHandler):
             self.send_error(401, REFUSED)
             return
         try:
-            answer = requests.get(self.server_.management_url + self.path, headers={"Authorization": authorization},
-                                  timeout=120)
+            answer = requests.get(self.server_.management_url + management_read_path(self.path),
+                                  headers={"Authorization": authorization}, timeout=120, allow_redirects=False)
         except requests.RequestException as error:
             self.log_error("TorchServe at %s: %s", self.server_.management_url, error)
             self.send_error(502, "TorchServe's management API did not answer")

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from models.catalog import ROOT  # noqa: E402
 from scripts.readme_sections import replace_section, table  # noqa: E402
 from scripts.server import DEFAULT_WORKDIR, Server  # noqa: E402
+from tsclient.schema import number  # noqa: E402
 
 SECTION = "request fields"
 
@@ -47,14 +48,10 @@ def allowed(field: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def number(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:.10g}"
-
-
 def render(schemas: list[tuple[str, dict[str, Any]]]) -> str:
     rows = []
     for path, schema in schemas:
-        if schema["request"]["body"].startswith("an image"):  # the image is the body, not a JSON field
+        if schema["request"]["content"] == "image":  # the image is the body, not a JSON field
             rows.append([f"`{path}`", "(the body)", "image", "required", schema["request"]["body"]])
         for name, field in schema["request"]["fields"].items():
             default = "required" if field["required"] else ("" if field.get("default") is None

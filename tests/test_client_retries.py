@@ -14,7 +14,7 @@ import pytest
 from tsclient import Client
 from tsclient.__main__ import help_text, main
 
-SCHEMA = {"model": "toy", "version": "1.0", "request": {"body": "a JSON object of the fields", "fields": {
+SCHEMA = {"model": "toy", "version": "1.0", "request": {"content": "json", "body": "a JSON object", "fields": {
     "x": {"type": "number", "required": True, "bounds": [-100.0, 100.0]},
     "rounding": {"type": "string", "required": False, "default": "none", "choices": ["none", "floor"]},
     "repeat": {"type": "integer", "required": False, "default": 1, "bounds": [1, 3]}}}, "weights": {}}

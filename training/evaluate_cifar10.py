@@ -15,10 +15,10 @@ from pathlib import Path
 import matplotlib
 import torch
 
+from models.catalog import model_version
 from models.cifar10 import CLASSES, preprocess
 from models.loader import load_network
-from models.manifest import manifest_name, weights_name
-from training.cifar10 import NETWORKS
+from models.manifest import weights_name
 from training.data import load_cifar10
 from training.evaluation import add_metric, evaluation_arguments
 
@@ -55,12 +55,12 @@ def plot_confusion(counts: torch.Tensor, path: Path, title: str) -> None:
 
 
 def arguments() -> argparse.ArgumentParser:
-    return evaluation_arguments(__doc__.splitlines()[0], versions=list(NETWORKS))
+    return evaluation_arguments(__doc__.splitlines()[0], model="cifar10")
 
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
-    manifest_path = args.weights_dir / manifest_name("cifar10", args.version)
+    manifest_path = model_version("cifar10", args.version, args.weights_dir).manifest_path
     model, _ = load_network(manifest_path, args.device)
     images, labels = load_cifar10(args.data_dir, "test")
     counts = confusion_matrix(model, images, labels, args.device)

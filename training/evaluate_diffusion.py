@@ -44,7 +44,7 @@ def arguments() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
     entry = model_version("diffusion", "1.0", args.weights_dir)
-    served, draw_samples = entry.defaults, entry.sampler()
+    served, draw_samples = entry.defaults, entry.sampling_function()
     eta = served["eta"] if args.sampler == served["sampler"] else 0.0
     manifest_path = entry.manifest_path
     model, _ = load_network(manifest_path, args.device)

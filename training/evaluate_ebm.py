@@ -41,7 +41,7 @@ COURSE_SETTINGS = [(256, 0.01), (256, 0.005)]  # (steps, noise): the course's sa
 def generate(entry: ModelVersion, energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float,
              desc: str) -> torch.Tensor:
     """`count` uint8 samples of the version's sampler, as the server draws them."""
-    draw_samples = entry.sampler()
+    draw_samples = entry.sampling_function()
     return samples_by_seed(lambda seed: draw_samples(energy, Seeds.one(SAMPLES_PER_SEED, seed), steps,
                                                      step_size=step_size, noise=noise), count, desc)
 
@@ -58,9 +58,7 @@ def mean_drift(energy: torch.nn.Module, images: torch.Tensor, step_size: float, 
 
 
 def arguments() -> argparse.ArgumentParser:
-    parser = sampler_arguments(__doc__.splitlines()[0], steps=None)  # None: the version's served steps
-    parser.add_argument("--version", choices=["1.0", "2.0"], default="2.0")
-    return parser
+    return sampler_arguments(__doc__.splitlines()[0], steps=None, model="ebm")  # None: the version's served steps
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,6 +16,7 @@ import argparse
 
 import torch
 
+from models.catalog import model_version
 from models.gan import NUM_CLASSES, sample_inputs
 from models.images import to_uint8, to_unit_range
 from models.loader import load_network
@@ -23,7 +24,6 @@ from models.manifest import manifest_name
 from training.data import load_mnist
 from training.evaluation import SAMPLES_PER_SEED, add_metric, evaluation_arguments, samples_by_seed
 from training.fid import InceptionFeatures, batches_of, frechet_distance
-from training.gan import NETWORKS
 from training.npz_cache import cached_features
 
 
@@ -46,7 +46,7 @@ def conditional_accuracy(generator: torch.nn.Module, classifier: torch.nn.Module
 
 
 def arguments() -> argparse.ArgumentParser:
-    parser = evaluation_arguments(__doc__.splitlines()[0], versions=list(NETWORKS))
+    parser = evaluation_arguments(__doc__.splitlines()[0], model="gan")
     parser.add_argument("--fid-samples", type=int, default=10_000)
     parser.add_argument("--per-digit", type=int, default=1000)
     return parser
@@ -54,7 +54,7 @@ def arguments() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
-    manifest_path = args.weights_dir / manifest_name("gan", args.version)
+    manifest_path = model_version("gan", args.version, args.weights_dir).manifest_path
     generator, _ = load_network(manifest_path)
     if generator.conditional:
         classifier, classifier_manifest = load_network(args.weights_dir / manifest_name("mnist-classifier", "1.0"))

@@ -10,21 +10,23 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from models.catalog import model_versions
 from models.manifest import read_manifest, write_manifest
 
 SAMPLES_PER_SEED = 100  # a generator's evaluation samples are drawn 100 per seed, seeds 0, 1, 2, ...
 
 
-def evaluation_arguments(description: str, versions: list[str] | None = None) -> argparse.ArgumentParser:
-    """--data-dir, --weights-dir, --device (default: cpu) and, for a model with versions, --version
-    (default: the last)."""
+def evaluation_arguments(description: str, model: str | None = None) -> argparse.ArgumentParser:
+    """--data-dir, --weights-dir, --device (default: cpu) and, for a `model`, --version: one of its
+    versions in the catalog (default: its default one)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--weights-dir", type=Path, default=Path("weights"))
     # The CPU unless asked: the figures in the manifests were measured there (a GPU's TF32 convolutions differ).
     parser.add_argument("--device", default="cpu")
-    if versions:
-        parser.add_argument("--version", choices=versions, default=versions[-1])
+    if model is not None:
+        versions = [entry.version for entry in model_versions(model)]
+        parser.add_argument("--version", choices=versions, default=versions[0])
     return parser
 
 

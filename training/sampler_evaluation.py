@@ -23,9 +23,10 @@ from training.evaluation import add_metric, evaluation_arguments
 from training.sample_quality import Cifar10Reference
 
 
-def sampler_arguments(description: str, steps: int | None) -> argparse.ArgumentParser:
-    """The evaluation's arguments; `steps` is the served number of steps (None: decided later)."""
-    parser = evaluation_arguments(description)
+def sampler_arguments(description: str, steps: int | None, model: str | None = None) -> argparse.ArgumentParser:
+    """The evaluation's arguments (--version with a `model`); `steps` is the served number of steps
+    (None: decided later)."""
+    parser = evaluation_arguments(description, model)
     parser.add_argument("--fid-samples", type=int, default=10_000)
     parser.add_argument("--fid-steps", type=int, default=steps)
     parser.add_argument("--table-samples", type=int, default=2000)

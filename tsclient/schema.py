@@ -2,10 +2,11 @@
 
 The management API's describe call (`GET /models/<model>/<version>?customized=true`) answers
 TorchServe's description of the version, with the handler's own in `customizedMetadata`:
-{"model", "version", "request": {"body": text, "fields": {name: field}}, "weights": {...}}, where a
-field is {"type": "string|integer|number|boolean|array", "required", "default", "bounds": [low, high],
-"choices": [...], "max_length", "items": field}. The client checks its keywords against it, and the
-command line builds its arguments from it (the web page, ui/app.js, reads the same JSON).
+{"model", "version", "request": {"content": "json" | "image", "body": text, "fields": {name: field}},
+"weights": {...}}, where a field is {"type": "string|integer|number|boolean|array", "required",
+"default", "bounds": [low, high], "choices": [...], "max_length", "items": field}. The client checks
+its keywords against it, and the command line builds its arguments from it (the web page,
+ui/app.js, reads the same JSON).
 """
 
 from __future__ import annotations
@@ -85,10 +86,12 @@ class FieldSchema:
 
 @dataclass(frozen=True)
 class ModelSchema:
-    """One served model version's request: what its body is (`body`, in words) and its fields."""
+    """One served model version's request: what its body is (`content`: "json" or "image"; `body`,
+    in words) and its fields."""
 
     model: str
     version: str
+    content: str
     body: str
     fields: dict[str, FieldSchema]
     weights: dict[str, Any]
@@ -100,15 +103,16 @@ class ModelSchema:
         metadata = description[0]["customizedMetadata"]
         described = json.loads(metadata) if isinstance(metadata, str) else metadata
         request = described["request"]
-        return cls(model=described["model"], version=described["version"], body=request["body"],
+        return cls(model=described["model"], version=described["version"], content=request["content"],
+                   body=request["body"],
                    fields={name: FieldSchema.from_json(field) for name, field in request["fields"].items()},
                    weights=described.get("weights") or {})
 
     @property
     def takes_image(self) -> bool:
         """Whether the request's body is an image (the classifiers), which the client sends as base64
-        in the JSON field `image`. The describe call says so only in words: "an image of at most ..."."""
-        return self.body.startswith("an image")
+        in the JSON field `image`."""
+        return self.content == "image"
 
     @property
     def streams(self) -> bool:

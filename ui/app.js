@@ -65,8 +65,7 @@ function withinLimits(field, value) {
   return !field.items || value.every((item) => withinLimits(field.items, item));
 }
 
-// The image's body is described in words only ("an image of at most ... pixels ...").
-function takesImage(schema) { return schema.request.body.startsWith("an image"); }
+function takesImage(schema) { return schema.request.content === "image"; }
 
 function streams(schema) { return STREAM_FIELD in schema.request.fields; }
 

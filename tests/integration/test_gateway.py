@@ -4,6 +4,7 @@ the gateway in front of it with the deployment's one bearer secret; and the gate
 management pass-through (the describe calls), in front of the tests' TorchServe, for a client that
 has nothing of the project but tsclient/."""
 
+import http.client
 import os
 import secrets
 import shutil
@@ -18,7 +19,7 @@ import pytest
 import requests
 
 from models.catalog import ROOT
-from scripts.gateway import gateway
+from scripts.gateway import gateway, management_read_path
 from scripts.server import Server, free_port, on_free_ports
 
 SERVER = [sys.executable, str(ROOT / "scripts" / "server.py")]
@@ -118,6 +119,29 @@ def test_the_gateway_passes_on_nothing_that_changes_the_server(front_door, serve
     assert requests.put(f"{url}/models/bigram/1.0/set-default", headers=headers).status_code == 405
     assert len(server.management("GET", "/models/bigram").json()[0]["workers"]) == workers
     assert server.keys() == keys
+
+
+@pytest.mark.parametrize("target", ["elsewhere:/models", "http://elsewhere/models", "//elsewhere/models",
+                                    "/models/../token", "/models%0a", "/models/bigram/1.0/set-default"])
+def test_a_request_target_that_is_not_a_describe_path_goes_nowhere(front_door, target):
+    """Only a target that is a path of the describe calls is passed on, rebuilt from what was checked:
+    one naming another host would take TorchServe's management key there."""
+    url, secret = front_door
+    port = int(url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.putrequest("GET", target, skip_host=True, skip_accept_encoding=True)
+    connection.putheader("Host", "127.0.0.1")
+    connection.putheader("Authorization", f"Bearer {secret}")
+    connection.endheaders()
+    answer = connection.getresponse()
+    assert answer.status in (400, 404), (target, answer.status)
+    connection.close()
+
+
+def test_only_the_describe_calls_query_parameters_are_passed_on():
+    assert management_read_path("/models/ebm/1.0?customized=true&url=/etc&x=1") == "/models/ebm/1.0?customized=true"
+    assert management_read_path("/models?limit=5") == "/models?limit=5"
+    assert management_read_path("/models/ebm/1.0/extra") is None and management_read_path("x:/models") is None
 
 
 def test_a_client_with_only_tsclient_works_through_the_gateway(front_door, tmp_path):

@@ -34,11 +34,11 @@ def test_it_says_how_a_version_is_served():
     assert diffusion.handler_file == "handlers/diffusion.py"
     assert diffusion.config_file == "archive/diffusion/model-config.yaml"
     assert diffusion.threads == 1 and diffusion.channels_last and diffusion.precision(torch.device("cpu")) == "fp32"
-    assert diffusion.is_sampler and diffusion.sampler() is reverse_diffusion
+    assert diffusion.is_iterative and diffusion.sampling_function() is reverse_diffusion
     assert diffusion.served_sampling() == (10, {"sampler": "dpmpp_2m", "eta": 0.0})
     assert diffusion.modules == ["models.unet", "models.diffusion_sampler"]
-    assert model_version("ebm", "1.0").sampler() is sample_from_noise
-    assert not model_version("cifar10", "2.0").is_sampler and not model_version("cifar10", "2.0").channels_last
+    assert model_version("ebm", "1.0").sampling_function() is sample_from_noise
+    assert not model_version("cifar10", "2.0").is_iterative and not model_version("cifar10", "2.0").channels_last
     assert model_version("bigram", "1.0").example_request == {"json": {"start_word": "the", "length": 30, "seed": 1}}
 
 
@@ -63,4 +63,7 @@ def test_a_model_without_weights_is_an_error_that_names_it(tmp_path):
         catalog(tmp_path / "weights", tmp_path)
     (tmp_path / "weights" / "toy-v1.0.json").write_text(json.dumps({"model": "toy", "version": "1.0"}))
     [toy] = catalog(tmp_path / "weights", tmp_path)
-    assert toy.default and toy.archive_name == "toy" and toy.defaults == {} and not toy.is_sampler
+    assert toy.default and toy.archive_name == "toy" and toy.defaults == {} and not toy.is_iterative
+    (tmp_path / "weights" / "toy-v2.0.json").write_text(json.dumps({"model": "toy", "version": "2.1"}))
+    with pytest.raises(ValueError, match="must be named toy-v2.1.json"):
+        catalog(tmp_path / "weights", tmp_path)

@@ -96,3 +96,9 @@ def test_a_batch_answers_each_query_and_none_without_a_vector(similar):
         alone = similar.most_similar([word], 5)[0]
         assert [w for w, _ in answer] == [w for w, _ in alone]
         np.testing.assert_allclose([s for _, s in answer], [s for _, s in alone], rtol=1e-5)
+
+
+def test_the_pipeline_is_the_one_around_the_vectors_file_named(tmp_path):
+    with pytest.raises(ValueError, match="vocab/vectors"):
+        load_pipeline(tmp_path / "en_core_web_md-3.7.1" / "vectors")
+    assert installed_vectors_file().parts[-2:] == ("vocab", "vectors")
