@@ -18,7 +18,7 @@ from bench.limits import limit_rows
 from bench.machine import describe, slug
 from bench.report import SECTION, markdown, publish
 from bench.samplers import compile_rows, contention_rows, network_rows, request_rows
-from bench.serving import serving_rows
+from bench.serving import serving_results
 from models.catalog import ROOT
 
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     results["requests"] = request_rows(args.weights)
     results["limits"] = limit_rows(args.weights)
     if not args.no_serving:
-        results["serving"] = serving_rows(args.weights, args.model_store)
+        results.update(serving_results(args.weights, args.model_store))
     publish(results, args.results / f"{slug(machine)}.json", markdown(results), args.readme, SECTION)
 
 

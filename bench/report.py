@@ -48,6 +48,10 @@ def markdown(results: dict[str, Any]) -> str:
           r["response_timeout"], f"{r['margin']}x"] for r in results["limits"]]))
     if "serving" in results:
         parts.append(serving_table(results["serving"]))
+    if "image_latency" in results:
+        parts.append(table(["image model, served", "one image p50 (ms)", "8 images sent together p50 (ms)"],
+                           [[f"{r['model']} {r['version']}", r["one_p50_ms"], r["eight_p50_ms"]]
+                            for r in results["image_latency"]]))
     return "\n\n".join(parts)
 
 

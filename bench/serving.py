@@ -1,7 +1,9 @@
 """What serving adds to each model's own work: every model's example request (its model-config's
 `example_request`) answered in this process by its handler, called as a worker calls it
 (bench/local_context.py), against the same request answered by a real TorchServe over HTTP;
-and the throughput of that TorchServe at 1, 4 and 16 concurrent clients."""
+and the throughput of that TorchServe at 1, 4 and 16 concurrent clients; and, for every version of
+the models that take an image, the served latency of one image and of 8 sent together (which
+TorchServe batches)."""
 
 from __future__ import annotations
 
@@ -124,18 +126,63 @@ def serving_row(server: Server, entry: ModelVersion, weights: Path, count: int, 
            "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2)}
     for clients in CONCURRENCY:
         row[f"requests_per_s_{clients}"] = round(throughput(url, headers, example, clients, seconds), 1)
-    if entry.is_sampler:
+    if entry.is_iterative:
         row["default_request_served_s"] = default_request_seconds(url, headers)
     return row
 
 
-def serving_rows(weights: Path, model_store: Path, count: int = 30, seconds: float = 3.0) -> list[dict[str, Any]]:
-    """The serving table's rows, from a TorchServe of its own on free ports."""
+def image_models(weights: Path) -> list[ModelVersion]:
+    """Every version of the models whose example request is an image file."""
+    return [entry for entry in catalog(weights) if "file" in (entry.example_request or {})]
+
+
+def together_ms(url: str, headers: dict[str, str], example: Example, clients: int, rounds: int) -> float:
+    """The median over `rounds` of the milliseconds until all of `clients` requests, sent at once
+    (one keep-alive session each), are answered."""
+    barrier = threading.Barrier(clients + 1, timeout=120)  # a client that fails breaks it, not hangs it
+    finished = [[0.0] * rounds for _ in range(clients)]
+
+    def client(index: int) -> None:
+        with requests.Session() as session:
+            session.headers.update(headers)
+            example.send(session, url)  # the connection, before timing
+            for round_ in range(rounds):
+                barrier.wait()
+                example.send(session, url)
+                finished[index][round_] = time.perf_counter()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    starts = []
+    for _ in range(rounds):  # a round starts when every client has finished the one before
+        barrier.wait()
+        starts.append(time.perf_counter())
+    for thread in threads:
+        thread.join()
+    return 1000 * statistics.median(max(done[r] for done in finished) - start for r, start in enumerate(starts))
+
+
+def image_latency_row(server: Server, entry: ModelVersion, count: int) -> dict[str, Any]:
+    example = Example(entry.example_request)
+    url = f"{server.inference_url}/predictions/{entry.model}/{entry.version}"
+    headers = server.headers("inference")
+    with requests.Session() as session:
+        session.headers.update(headers)
+        one = served_ms(session, url, example, count)
+    return {"model": entry.model, "version": entry.version, "one_p50_ms": round(one, 2),
+            "eight_p50_ms": round(together_ms(url, headers, example, 8, count), 2)}
+
+
+def serving_results(weights: Path, model_store: Path, count: int = 30, seconds: float = 3.0
+                    ) -> dict[str, list[dict[str, Any]]]:
+    """The serving tables' rows ("serving", "image_latency"), from a TorchServe of its own on free ports."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-torchserve-"))
     server = Server(workdir, on_free_ports(Path(shutil.copy(ROOT / "config.properties", workdir))), model_store)
     try:
         server.start_serving()
-        return [serving_row(server, entry, weights, count, seconds) for entry in served_models(weights)]
+        return {"serving": [serving_row(server, entry, weights, count, seconds) for entry in served_models(weights)],
+                "image_latency": [image_latency_row(server, entry, count) for entry in image_models(weights)]}
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

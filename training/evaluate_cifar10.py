@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     add_metric(manifest_path, "confusion_matrix", counts.tolist())
     add_metric(manifest_path, "confusion_plot", plot_path.name)
     add_metric(manifest_path, "how", "python -m training.evaluate_cifar10: all 10,000 test images (JPEG CIFAR-10), "
-               "the server's preprocessing, float32, the network in eval mode as served (version 2.0 averages "
-               "each image with its mirror image)")
+               "the server's preprocessing, float32, the network in eval mode as served (versions 2.0 and 3.0 "
+               "average each image with its mirror image)")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def results():
                         "batch_size": 4, "worst_batch_seconds": 96.0, "response_timeout": 360, "margin": 3.8}],
             "serving": [{"model": "bigram", "version": "1.0", "in_process_p50_ms": 1.0, "served_p50_ms": 20.0,
                          "overhead_ms": 19.0, "requests_per_s_1": 40.0, "requests_per_s_4": 80.0,
-                         "requests_per_s_16": 120.0}]}
+                         "requests_per_s_16": 120.0}],
+            "image_latency": [{"model": "cifar10", "version": "3.0", "one_p50_ms": 5.5, "eight_p50_ms": 12.0}]}
 
 
 def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
@@ -72,6 +73,7 @@ def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
     assert "Test CPU, 2 cores, AVX2, native bf16: no" in text and "| bigram 1.0 | 1.0 | 20.0 | 19.0 |" in text
     assert "3.0x" in text and "50%" in text and "| 60.0 | 120000 |" in text and "| unet | 2 | 40.0 |" in text
     assert "| ebm 2.0: 64 x 50 steps | 24.0 | 4 | 96.0 | 360 | 3.8x |" in text
+    assert "| cifar10 3.0 | 5.5 | 12.0 |" in text
     readme = tmp_path / "README.md"
     start, end = markers(SECTION)
     readme.write_text(f"# Title\n\n{start}\nold table\n{end}\n\n## Next\n")

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from bench.serving import Example, served_ms, throughput
+from bench.serving import Example, served_ms, throughput, together_ms
 from models.catalog import model_versions
 
 
@@ -16,6 +16,7 @@ def test_served_latency_and_throughput_come_from_answered_requests(server):
         assert example.send(session, url).json()["pred_label"] == "ship"
         assert served_ms(session, url, example, 3) > 0
     assert throughput(url, headers, example, clients=2, seconds=0.5) > 0
+    assert together_ms(url, headers, example, clients=3, rounds=2) > 0
     bad = Example({"json": {"colour": 1}})
     with requests.Session() as session:
         session.headers.update(headers)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from models.cifar10 import BaselineNet, ResidualNet, preprocess
+from models.cifar10 import BaselineNet, ResidualNet, WhitenedNet, preprocess
 from models.images import CIFAR10_MEAN, CIFAR10_STD
 
 
@@ -14,7 +14,7 @@ def test_preprocess_resizes_any_size_and_normalises():
     assert torch.allclose(flat[0, :, 5, 5], torch.tensor(expected))
 
 
-@pytest.mark.parametrize("network", [BaselineNet, ResidualNet])
+@pytest.mark.parametrize("network", [BaselineNet, ResidualNet, WhitenedNet])
 def test_networks_give_ten_logits_at_their_input_size(network):
     model = network().eval()
     with torch.no_grad():
@@ -29,12 +29,21 @@ def test_baseline_is_the_original_course_network():
     assert [model.conv1.out_channels, model.conv2.out_channels] == [16, 32]
 
 
-def test_version_2_averages_an_image_and_its_mirror_when_served():
+@pytest.mark.parametrize("network", [ResidualNet, WhitenedNet])
+def test_versions_2_and_3_average_an_image_and_its_mirror_when_served(network):
     torch.manual_seed(0)
-    model = ResidualNet()
+    model = network()
     x = torch.randn(2, 3, 32, 32)
     model.eval()
     assert torch.allclose(model(x), model(x.flip(-1)), atol=1e-5)
     assert torch.allclose(model(x), (model.logits(x) + model.logits(x.flip(-1))) / 2)
     model.train()
     assert model(x).shape == (2, 10)
+
+
+def test_version_3_starts_its_convolutions_as_the_identity_and_learns_no_batchnorm_scale():
+    model = WhitenedNet()
+    conv = model.groups[1].conv1
+    assert torch.equal(conv.weight[:64, :, 1, 1], torch.eye(64)) and conv.weight[64:].abs().sum() > 0
+    assert not model.groups[0].norm1.weight.requires_grad and model.groups[0].norm1.bias.requires_grad
+    assert not model.whiten.weight.requires_grad and model.whiten.out_channels == 24
