@@ -1,9 +1,10 @@
 """Served answers for fixed seeds stay what they were when recorded (before the issue-10 refactor).
 
 Every case's response (status, content type, body) is compared byte for byte with
-`recorded_answers.json`. Floating-point kernels differ between CPU kinds, so on a CPU whose
-capability differs from the recording's, images may differ by a rounding step and numbers in
-the last digits: there the comparison decodes the answers and allows exactly that, no more.
+`recorded_answers.json`. Floating-point kernels differ between CPU kinds, so on a CPU other than
+the recording's (another model name, or another capability: two AVX-512 CPUs of two vendors pick
+different kernels), images may differ by a rounding step and numbers in the last digits: there the
+comparison decodes the answers and allows exactly that, no more.
 
 Recorded again since: the diffusion answers when its workers went channels-last (they moved by at
 most one intensity level, checked before recording); the diffusion answers that take the default
@@ -25,6 +26,7 @@ import pytest
 import requests
 import torch
 
+from bench.machine import cpu_name
 from tests.helpers import decode_png
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cifar10"
@@ -110,7 +112,7 @@ def test_record(client, recorded):
     if recorded is not None:
         pytest.skip("RECORD_ANSWERS is not set")
     answers = {name: record_of(send(client, path, payload, headers)) for name, path, payload, headers in CASES}
-    RECORDED.write_text(json.dumps({"cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    RECORDED.write_text(json.dumps({"cpu": cpu_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
                                     "answers": answers}, indent=1) + "\n")
 
 
@@ -121,7 +123,7 @@ def test_answers_are_the_recorded_ones(client, recorded, name, path, payload, he
     expected = recorded["answers"][name]
     actual = record_of(send(client, path, payload, headers))
     assert (actual["status"], actual["content_type"]) == (expected["status"], expected["content_type"])
-    if recorded["cpu_capability"] == torch.backends.cpu.get_cpu_capability():
+    if (recorded["cpu"], recorded["cpu_capability"]) == (cpu_name(), torch.backends.cpu.get_cpu_capability()):
         assert actual["body_base64"] == expected["body_base64"]
     else:
         assert_close(base64.b64decode(actual["body_base64"]), base64.b64decode(expected["body_base64"]),
