@@ -6,7 +6,7 @@ SHARED_DATA ?= ../shared/data
 DATA := data
 MODEL ?=
 
-.PHONY: install install-eval install-browser install-deploy install-nginx cluster check-java data archive serve run ready gateway ui stop test lint train evaluate bench loadtest
+.PHONY: register unregister install install-eval install-browser install-deploy install-nginx cluster check-java data archive serve run ready gateway ui stop test lint train evaluate bench loadtest
 
 install: check-java $(VENV)/.installed $(VENV)/bin/tsclient
 
@@ -70,6 +70,14 @@ gateway: install
 
 stop: install
 	$(PY) scripts/server.py stop
+
+# Register an archive of the model store (built by make archive, unchanged since) into the running
+# server, or unregister a version: make register MODEL=cifar10 VERSION=1.0 (VERSION: the default).
+VERSION ?=
+register: install
+	$(PY) scripts/server.py register --model "$(MODEL)" $(if $(VERSION),--version "$(VERSION)")
+unregister: install
+	$(PY) scripts/server.py unregister --model "$(MODEL)" $(if $(VERSION),--version "$(VERSION)")
 
 # The web page's tests drive a real browser: Playwright from PyPI and Debian's chromium package.
 install-browser: $(VENV)/.installed-browser

@@ -12,8 +12,12 @@ It serves:
 - `GET /models`, `GET /models/<model>`, `GET /models/<model>/<version>` (`all` included, the query
   string such as `?customized=true` as sent): the management API's reads, the models served and
   what each version takes (the schema the client, the command line and the page are built from),
-  handed to TorchServe's management address with its management key. Nothing else of the
-  management API goes through: a POST to /models is refused (405), and so is any PUT, DELETE or PATCH.
+  handed to TorchServe's management address with its management key.
+- The management API's changes: `POST /models?url=<archive>.mar&...` (a registration: only of an
+  archive `make archive` recorded, unchanged since, archive/registration.py; anything else is a 400
+  naming the reason, and TorchServe never sees it), `DELETE /models/<model>[/<version>]`,
+  `PUT /models/<model>/<version>/set-default` and `PUT /models/<model>[/<version>]?min_worker=N...`
+  (scaling). With a secret, the client sends it; without, TorchServe's management key.
 - Keys. With `--secret-file`, clients send `Authorization: Bearer <secret>`, one secret for every
   replica of a deployment, compared in constant time; the gateway then sends TorchServe its own
   instance's key (inference or management), read from its key file and renewed when it expires
@@ -37,6 +41,7 @@ import argparse
 import functools
 import hmac
 import http.client
+import json
 import re
 import sys
 import uuid
@@ -48,6 +53,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project's packages
 from handlers.cancellation import STREAM_ID_HEADER, cancel_file  # noqa: E402
+from archive.registration import RegistrationRefused, registrable_archive  # noqa: E402
 from models.catalog import ROOT  # noqa: E402
 from scripts.server import DEFAULT_WORKDIR, Server  # noqa: E402
 from tsclient.keys import fresh_key  # noqa: E402
@@ -57,8 +63,46 @@ UI_PORT = 8090
 PREDICTIONS = re.compile(r"/predictions/[A-Za-z0-9_.-]+(/[0-9][0-9.]*)?")
 MANAGEMENT_READS = re.compile(r"/models(/[A-Za-z0-9][A-Za-z0-9_.-]*(/([0-9][0-9.]*|all))?)?")
 MANAGEMENT_QUERY = ("customized", "limit", "next_page_token")  # what a describe or list call may pass on
+MODEL_PATH = re.compile(r"/models/([A-Za-z0-9][A-Za-z0-9_.-]*)(/[0-9][0-9.]*)?")
+DEFAULT_PATH = re.compile(r"/models/[A-Za-z0-9][A-Za-z0-9_.-]*/[0-9][0-9.]*/set-default")
+# What a registration may pass on: not `handler` nor `runtime`, which would name code to run.
+REGISTER_QUERY = ("url", "model_name", "initial_workers", "synchronous", "batch_size", "max_batch_delay",
+                  "response_timeout", "startup_timeout")
+SCALE_QUERY = ("min_worker", "max_worker", "synchronous", "timeout")
 REFUSED = "send Authorization: Bearer <the deployment's secret>"
 FORWARDED_HEADERS = ("Content-Type", "Accept")
+
+
+def management_write(method: str, target: str, model_store: Path) -> str | None:
+    """The management call (path and query) to send TorchServe for a client's write, rebuilt from
+    the parts checked: a registration of a recorded archive of `model_store` (RegistrationRefused
+    says why not), an unregistration, a change of default version, or a scaling; None if the target
+    is no such call."""
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    split = urlsplit(target)
+    query = parse_qsl(split.query, keep_blank_values=True)
+
+    def rebuilt(allowed: tuple[str, ...]) -> str:
+        kept = urlencode([(name, value) for name, value in query if name in allowed])
+        return split.path + (f"?{kept}" if kept else "")
+
+    if method == "POST" and split.path == "/models":
+        urls = [value for name, value in query if name == "url"]
+        if len(urls) != 1:
+            raise RegistrationRefused("url: send exactly one, the file name of an archive of the model store")
+        registrable_archive(urls[0], model_store)
+        names = [value for name, value in query if name == "model_name"]
+        if any(not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name) for name in names):
+            raise RegistrationRefused("model_name: letters, digits, '_' and '-' only")
+        return rebuilt(REGISTER_QUERY)
+    if method == "DELETE" and MODEL_PATH.fullmatch(split.path):
+        return split.path
+    if method == "PUT" and DEFAULT_PATH.fullmatch(split.path):
+        return split.path
+    if method == "PUT" and MODEL_PATH.fullmatch(split.path):
+        return rebuilt(SCALE_QUERY)
+    return None
 
 
 def management_read_path(target: str) -> str | None:
@@ -92,8 +136,8 @@ class GatewayHandler(SimpleHTTPRequestHandler):
             super().do_GET()
 
     def do_POST(self) -> None:
-        if management_read_path(self.path) is not None:
-            self.refuse_write()
+        if urlsplit(self.path).path == "/models":
+            self.management_change("POST")
             return
         if not PREDICTIONS.fullmatch(self.path):
             self.send_error(404, "only POST /predictions/<model>[/<version>] is passed on")
@@ -118,10 +162,43 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         finally:
             upstream.close()
 
-    def refuse_write(self) -> None:
-        self.send_error(405, "the management API is read-only here: only GET /models[/<model>[/<version>]]")
+    def do_PUT(self) -> None:
+        self.management_change("PUT")
 
-    do_PUT = do_DELETE = do_PATCH = refuse_write
+    def do_DELETE(self) -> None:
+        self.management_change("DELETE")
+
+    def do_PATCH(self) -> None:
+        self.json_error(405, "not a call of the management API this gateway passes on")
+
+    def management_change(self, method: str) -> None:
+        """A registration (of a recorded archive only: archive/registration.py), an unregistration,
+        a change of default or a scaling, for a client that sends the deployment's secret (without
+        one: TorchServe's management key); TorchServe gets its management key."""
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        authorization = self.authorization("management", write=True)
+        if authorization is None:
+            self.json_error(401, REFUSED)
+            return
+        try:
+            path = management_write(method, self.path, self.server_.model_store)
+        except RegistrationRefused as refused:
+            self.json_error(400, str(refused))
+            return
+        if path is None:
+            self.json_error(405, "not a call of the management API this gateway passes on: POST /models?url=<archive>"
+                                 ", DELETE /models/<model>/<version>, PUT /models/<model>/<version>/set-default, "
+                                 "PUT /models/<model>?min_worker=N")
+            return
+        self.management_call(method, path, authorization)
+
+    def json_error(self, status: int, message: str) -> None:
+        body = json.dumps({"code": status, "message": message}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def management_read(self) -> None:
         """A read of the management API (the models, their versions, a version's schema), let in as
@@ -130,9 +207,12 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         if authorization is None:
             self.send_error(401, REFUSED)
             return
+        self.management_call("GET", management_read_path(self.path), authorization)
+
+    def management_call(self, method: str, path: str, authorization: str) -> None:
         try:
-            answer = requests.get(self.server_.management_url + management_read_path(self.path),
-                                  headers={"Authorization": authorization}, timeout=120, allow_redirects=False)
+            answer = requests.request(method, self.server_.management_url + path,
+                                      headers={"Authorization": authorization}, timeout=600, allow_redirects=False)
         except requests.RequestException as error:
             self.log_error("TorchServe at %s: %s", self.server_.management_url, error)
             self.send_error(502, "TorchServe's management API did not answer")
@@ -155,13 +235,14 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def authorization(self, api: str) -> str | None:
+    def authorization(self, api: str, write: bool = False) -> str | None:
         """The Authorization header to send TorchServe's `api` ("inference" or "management"), "" for
         none, or None to refuse the request. With a secret, the client must send it; without one, a
         prediction (or a metrics scrape) goes on with the client's own header, for TorchServe to
-        check, and a management read needs TorchServe's current inference key, as the page has."""
+        check, a management read needs TorchServe's current inference key, as the page has, and a
+        management change (`write`) goes on with the client's header, for TorchServe to check."""
         sent = self.headers.get("Authorization", "").encode()
-        if self.secret is None and api == "inference":
+        if self.secret is None and (api == "inference" or write):
             return sent.decode()
         expected = self.secret if self.secret is not None else self.key("inference").encode()
         if not hmac.compare_digest(sent, b"Bearer " + expected):

@@ -27,6 +27,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project's packages
 from archive import checksums  # noqa: E402
 from archive.build import find_archives, load_models  # noqa: E402
+from archive.registration import RegistrationRefused, registrable_archive  # noqa: E402
 from handlers.cancellation import CANCEL_DIR_ENV  # noqa: E402
 from models.catalog import ROOT  # noqa: E402
 from tsclient.keys import fresh_key, read_keys  # noqa: E402
@@ -189,6 +190,28 @@ class Server:
         os.execve(TORCHSERVE, [str(TORCHSERVE), "--start", "--foreground", "--ncs", "--ts-config", str(config),
                                "--model-store", str(self.model_store.resolve())], env)
 
+    def archive_file(self, model: str, version: str | None) -> str:
+        """The archive file of `model`'s `version` (its default if None) that make archive built."""
+        for name, entry in find_archives().items():
+            if entry.model == model and (version is None and entry.default or entry.version == version):
+                return f"{name}.mar"
+        raise ValueError(f"no archive of {model} {version or '(default)'}: see archive/*/model-config.yaml")
+
+    def register(self, model: str, version: str | None) -> str:
+        """Register `model`'s archive (checked as the gateway checks it) with one worker and wait for it."""
+        archive = registrable_archive(self.archive_file(model, version), self.model_store)
+        answer = self.management("POST", "/models", params={"url": archive, "model_name": model,
+                                                           "initial_workers": 1, "synchronous": "true"})
+        if not answer.ok:
+            raise RuntimeError(f"TorchServe refused {archive}: {answer.status_code} {answer.text.strip()}")
+        return archive
+
+    def unregister(self, model: str, version: str | None) -> None:
+        path = f"/models/{model}" + (f"/{version}" if version else "")
+        answer = self.management("DELETE", path)
+        if not answer.ok:
+            raise RuntimeError(f"DELETE {path}: {answer.status_code} {answer.text.strip()}")
+
     def all_ready(self) -> bool:
         """Every version of every model registered has all its workers READY."""
         try:
@@ -230,7 +253,9 @@ Stop it with: make stop"""
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop", "run", "ready"])
+    parser.add_argument("command", choices=["start", "stop", "run", "ready", "register", "unregister"])
+    parser.add_argument("--model", help="register, unregister: the model")
+    parser.add_argument("--version", help="register, unregister: its version (default: the default version)")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--config", type=Path, default=ROOT / "config.properties")
     parser.add_argument("--model-store", type=Path, default=ROOT / "archive" / "model-store")
@@ -238,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     server = Server(args.workdir, args.config, args.model_store)
     try:
         run(server, args)
-    except (RuntimeError, ValueError, TimeoutError) as error:
+    except (RuntimeError, ValueError, TimeoutError, RegistrationRefused) as error:
         sys.exit(f"{args.command}: {error}")
 
 
@@ -251,6 +276,14 @@ def run(server: Server, args: argparse.Namespace) -> None:
         print("TorchServe stopped")
     elif args.command == "run":
         server.run_in_foreground()
+    elif args.command in ("register", "unregister"):
+        if not args.model:
+            raise ValueError("name the model: make register MODEL=<model> [VERSION=<version>]")
+        if args.command == "register":
+            print(f"registered {server.register(args.model, args.version)}")
+        else:
+            server.unregister(args.model, args.version)
+            print(f"unregistered {args.model} {args.version or '(every version)'}")
     elif not server.all_ready():
         sys.exit("not every model is READY")
 

@@ -1,8 +1,11 @@
 """Adding a model, exactly as the README's "Adding a model" says, with the toy model of tests/toy_model/
-(a straight line): its four files are written into a copy of the project, and there `make train
-MODEL=toy` and `make serve` (which builds the archives) serve it next to the real models. Nothing
-else is edited, and the toy model appears wherever the real ones do: describe, the property-based
-hostile-input tests, `make bench`'s serving table, the command line's help and the web page."""
+(a straight line), into a running server: a copy of the project serves the real models (`make
+serve`), then the toy's four files are written into it, `make train MODEL=toy`, `make archive` and
+`make register MODEL=toy` serve it next to them without a restart. Nothing else is edited, and the
+toy model appears wherever the real ones do: describe, the property-based hostile-input tests, `make
+bench`'s serving table, the command line's help and the web page. A restart serves what
+`load_models` names, every archive of the model store, and nothing registered or unregistered
+before it (the server keeps no snapshot)."""
 
 import os
 import shutil
@@ -41,11 +44,14 @@ def project(tmp_path_factory) -> Path:
             shutil.copy2(source, project / name)
     on_free_ports(project / "config.properties")
     (project / ".venv").symlink_to(ROOT / ".venv")
+    return project
+
+
+def add_the_toy_model(project: Path) -> None:
     for file in toy_files():
         assert not (project / file).exists(), f"{file} would replace a file of the project"
         (project / file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(TOY / file, project / file)
-    return project
 
 
 def make(project: Path, *targets: str) -> None:
@@ -63,10 +69,15 @@ def in_project(project: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def served(project) -> Server:
-    make(project, "train", "MODEL=toy")
+    make(project, "serve")
     try:
-        make(project, "serve")
-        yield Server(project / ".torchserve", project / "config.properties", project / "archive" / "model-store")
+        server = Server(project / ".torchserve", project / "config.properties", project / "archive" / "model-store")
+        assert Client(server).predict("toy", {"x": 1.5}).status_code == 404
+        add_the_toy_model(project)
+        make(project, "train", "MODEL=toy")
+        make(project, "archive")
+        make(project, "register", "MODEL=toy")
+        yield server
     finally:
         make(project, "stop")
 
@@ -130,3 +141,17 @@ def test_the_toy_model_has_its_form_on_the_page(served):
     assert "toy" in client.models()
     with page_on(served) as page:
         form_shows_the_schema(page, client.describe("toy", "1.0"))
+
+
+def test_a_restart_serves_load_models_alone(served, project):
+    """Last: the toy model, registered after start, is now in load_models (make archive wrote it) and
+    comes back after a restart; a version unregistered before the restart comes back too."""
+    make(project, "unregister", "MODEL=gan", "VERSION=1.0")
+    client = Client(served)
+    assert client.predict("gan/1.0", {"seed": 1}).status_code == 404
+    make(project, "stop")
+    make(project, "serve")
+    client = Client(served)
+    assert "toy.mar" in (project / "config.properties").read_text()
+    assert client.predict("gan/1.0", {"seed": 1}).status_code == 200
+    assert client.predict("toy", {"x": 1.5}).json()["y"] == pytest.approx(4.0, abs=0.05)

@@ -1,4 +1,4 @@
-"""Worker scaling through the management API (registration is off: tests/integration/test_security.py)."""
+"""Worker scaling through the management API (registration: tests/integration/test_registration.py)."""
 
 import time
 

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -127,31 +126,6 @@ def bait():
     RecordingHandler.hits.clear()
     yield f"127.0.0.1:{port}"
     httpd.shutdown()
-
-
-URL_FORMS = [
-    "http://{bait}/evil.mar", "https://{bait}/evil.mar", "HTTP://{bait}/evil.mar", "file:///etc/passwd",
-    "file://{model_store}/bigram.mar", "ftp://{bait}/evil.mar", "//{bait}/evil.mar",
-    "../config.properties", "../../etc/passwd", "bigram.mar/../../config.properties", "..%2fconfig.properties",
-    "%2e%2e/config.properties", "%2e%2e%2fconfig.properties", "/etc/passwd", "{model_store}/bigram.mar",
-    "http%3A%2F%2F{bait}%2Fevil.mar", "jar:http://{bait}/evil.mar!/", "s3://bucket/evil.mar",
-]
-
-
-def test_registration_refuses_every_url_form_and_fetches_nothing(server, bait, tmp_path):
-    # An unpacked archive in a folder outside the model store: TorchServe 0.12 would load it, handler
-    # and all, from its absolute path if the model API were on (config.properties).
-    outside = tmp_path / "outside"
-    zipfile.ZipFile(server.model_store / "bigram.mar").extractall(outside)
-    for form in URL_FORMS + [str(outside), "bigram.mar"]:
-        url = form.format(bait=bait, model_store=server.model_store)
-        response = server.management("POST", "/models", params={"url": url, "model_name": "evil"})
-        assert 400 <= response.status_code < 500, (url, response.status_code, response.text)
-    assert RecordingHandler.hits == []
-    assert "evil" not in [m["modelName"] for m in server.management("GET", "/models").json()["models"]]
-    # Nor can a model be taken away.
-    assert server.management("DELETE", "/models/similar").status_code >= 400
-    assert server.management("GET", "/models/similar").json()[0]["workers"]
 
 
 def test_the_workflow_api_fetches_nothing(server, bait):
