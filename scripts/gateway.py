@@ -52,8 +52,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project's packages
-from handlers.cancellation import STREAM_ID_HEADER, cancel_file  # noqa: E402
 from archive.registration import RegistrationRefused, registrable_archive  # noqa: E402
+from handlers.cancellation import STREAM_ID_HEADER, cancel_file  # noqa: E402
 from models.catalog import ROOT  # noqa: E402
 from scripts.server import DEFAULT_WORKDIR, Server  # noqa: E402
 from tsclient.keys import fresh_key  # noqa: E402

@@ -168,7 +168,8 @@ def test_scaling_through_the_door(server, door):
 
 def test_make_register_and_unregister(server):
     """`make register MODEL=gan VERSION=1.0` and `make unregister ...`: scripts/server.py's commands."""
-    options = ["--workdir", str(server.workdir), "--config", str(server.config), "--model-store", str(server.model_store)]
+    options = ["--workdir", str(server.workdir), "--config", str(server.config),
+               "--model-store", str(server.model_store)]
     command = [sys.executable, str(ROOT / "scripts" / "server.py")]
     done = subprocess.run([*command, "unregister", "--model", "gan", "--version", "1.0", *options],
                           capture_output=True, text=True)
