@@ -102,7 +102,8 @@ def cluster(folder: Path, model_store: Path, models: list[str] | None = None, re
             server.start()
             port = free_port()
             gateway = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "gateway.py"), "--workdir",
-                                        str(server.workdir), "--config", str(config), "--listen", "127.0.0.1",
+                                        str(server.workdir), "--config", str(config), "--model-store", str(model_store),
+                                        "--listen", "127.0.0.1",
                                         "--port", str(port), "--secret-file", str(folder / "bearer")],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             started.append(Replica(server, gateway, port))

@@ -308,11 +308,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--config", type=Path, default=ROOT / "config.properties")
+    parser.add_argument("--model-store", type=Path, default=ROOT / "archive" / "model-store",
+                        help="the archives a registration may name (with their SHA256SUMS)")
     parser.add_argument("--listen", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=UI_PORT)
     parser.add_argument("--secret-file", type=Path, help="the bearer secret clients send (one line)")
     args = parser.parse_args(argv)
-    server = Server(args.workdir, args.config, ROOT / "archive" / "model-store")
+    server = Server(args.workdir, args.config, args.model_store)
     secret = args.secret_file.read_text().strip().encode() if args.secret_file else None
     if secret is not None and len(secret) < 32:
         sys.exit(f"{args.secret_file}: the secret must be at least 32 characters")

@@ -101,3 +101,30 @@ def test_a_model_scaled_up_on_one_replica_shows_in_its_metrics(running):
     assert response.status_code == 200, response.text
     wait_for_metrics(lambda: len(bigram_workers()) == 2)
     assert len(running.replicas[0].server.management("GET", "/models/bigram").json()[0]["workers"]) == 1
+
+
+def test_a_registration_reaches_one_replica_and_each_replica_is_registered_through_its_own_gateway(running):
+    """The set of models is the image's (load_models); a registration is per replica. Through the
+    Service's address it lands on one replica; to reach all, register through each one's gateway."""
+    def has_gan_1(replica) -> bool:
+        answer = replica.server.management("GET", "/models/gan/all")
+        return "1.0" in [v["modelVersion"] for v in answer.json()]
+
+    register = "/models?url=gan_v1.0.mar&model_name=gan&initial_workers=1&synchronous=true"
+    assert not any(has_gan_1(replica) for replica in running.replicas)
+    try:
+        answer = requests.post(running.url + register, headers=running.headers(), timeout=300)
+        assert answer.status_code == 200, answer.text
+        assert sorted(has_gan_1(replica) for replica in running.replicas) == [False, True]
+        for replica in running.replicas:
+            if not has_gan_1(replica):
+                answer = requests.post(f"http://127.0.0.1:{replica.gateway_port}{register}",
+                                       headers=running.headers(), timeout=300)
+                assert answer.status_code == 200, answer.text
+        assert all(has_gan_1(replica) for replica in running.replicas)
+        refused = requests.post(running.url + "/models?url=/etc/passwd", headers=running.headers(), timeout=60)
+        assert refused.status_code == 400 and "is a path" in refused.json()["message"]
+    finally:
+        for replica in running.replicas:
+            replica.server.management("DELETE", "/models/gan/1.0")
+    assert not any(has_gan_1(replica) for replica in running.replicas)
