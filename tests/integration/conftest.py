@@ -1,16 +1,19 @@
 """One real TorchServe for the whole test run, on free ports, serving freshly built archives of
 every model, started as `make serve` starts it (scripts/server.py)."""
 
+import secrets
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 import requests
 
 from models.catalog import ROOT
-from scripts.server import Server, on_free_ports
+from scripts.gateway import gateway
+from scripts.server import Server, free_port, on_free_ports
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +48,16 @@ class Client:
 @pytest.fixture(scope="session")
 def client(server) -> Client:
     return Client(server)
+
+
+@pytest.fixture(scope="module")
+def front_door(server):
+    """A deployment's gateway, with its bearer secret, in front of the tests' TorchServe."""
+    secret = secrets.token_urlsafe(32)
+    port = free_port()
+    httpd = gateway(server, port, "127.0.0.1", secret.encode())
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{port}", secret
+    finally:
+        httpd.shutdown()

@@ -79,19 +79,6 @@ def test_the_gateway_lets_in_the_deployment_secret_only(replica):
         httpd.shutdown()
 
 
-@pytest.fixture(scope="module")
-def front_door(server):
-    """A deployment's gateway, with its bearer secret, in front of the tests' TorchServe."""
-    secret = secrets.token_urlsafe(32)
-    port = free_port()
-    httpd = gateway(server, port, "127.0.0.1", secret.encode())
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{port}", secret
-    finally:
-        httpd.shutdown()
-
-
 def test_the_gateway_passes_on_the_management_apis_reads_for_the_secret_only(front_door, server):
     url, secret = front_door
     described = "/models/ebm/1.0?customized=true"

@@ -4,11 +4,9 @@ TorchServe documents it; every other url is refused with a JSON 400 and loads no
 proves: a handler that writes a marker file when it is imported."""
 
 import json
-import secrets
 import shutil
 import subprocess
 import sys
-import threading
 import zipfile
 from pathlib import Path
 
@@ -16,21 +14,12 @@ import pytest
 import requests
 
 from models.catalog import ROOT
-from scripts.gateway import gateway
-from scripts.server import free_port
 
 
 @pytest.fixture(scope="module")
-def door(server):
-    """The deployment's gateway, with its bearer secret, in front of the tests' TorchServe."""
-    secret = secrets.token_urlsafe(32)
-    port = free_port()
-    httpd = gateway(server, port, "127.0.0.1", secret.encode())
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {secret}"}
-    finally:
-        httpd.shutdown()
+def door(front_door):
+    url, secret = front_door
+    return url, {"Authorization": f"Bearer {secret}"}
 
 
 def bait_files(model_store: Path, folder: Path, marker: Path) -> Path:
