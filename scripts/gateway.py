@@ -63,8 +63,8 @@ UI_PORT = 8090
 PREDICTIONS = re.compile(r"/predictions/[A-Za-z0-9_.-]+(/[0-9][0-9.]*)?")
 MANAGEMENT_READS = re.compile(r"/models(/[A-Za-z0-9][A-Za-z0-9_.-]*(/([0-9][0-9.]*|all))?)?")
 MANAGEMENT_QUERY = ("customized", "limit", "next_page_token")  # what a describe or list call may pass on
-MODEL_PATH = re.compile(r"/models/([A-Za-z0-9][A-Za-z0-9_.-]*)(/[0-9][0-9.]*)?")
-DEFAULT_PATH = re.compile(r"/models/[A-Za-z0-9][A-Za-z0-9_.-]*/[0-9][0-9.]*/set-default")
+MODEL_PATH = re.compile(r"/models/[A-Za-z0-9][A-Za-z0-9_.-]*(/[0-9][0-9.]*)?")
+DEFAULT_PATH = re.compile(MODEL_PATH.pattern.removesuffix("?") + "/set-default")
 # What a registration may pass on: not `handler` nor `runtime`, which would name code to run.
 REGISTER_QUERY = ("url", "model_name", "initial_workers", "synchronous", "batch_size", "max_batch_delay",
                   "response_timeout", "startup_timeout")
