@@ -14,6 +14,7 @@ import torch
 
 from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
 from models.dpm_solver import DPMSolver2MScheduler
+from models.guidance import guided_noise
 from models.images import denormalize
 from models.progress import StepCallback
 from models.seeds import Seeds
@@ -39,18 +40,22 @@ def make_scheduler(sampler: str, eta: float) -> DDIMScheduler | DPMSolver2MSched
 
 @torch.no_grad()
 def reverse_diffusion(model: torch.nn.Module, seeds: Seeds, steps: int, on_step: StepCallback | None = None, *,
-                      sampler: str, eta: float, image_size: int = 32) -> torch.Tensor:
+                      sampler: str, eta: float, image_size: int = 32, labels: torch.Tensor | None = None,
+                      guidance: float = 0.0) -> torch.Tensor:
     """uint8 images (N, 3, size, size) on the CPU after `steps` steps of `sampler` (one network
     call each), on the model's device. The noise comes from `seeds` on the CPU: the same noise on
-    any device. `on_step` sees the current estimate of the clean images."""
+    any device. `on_step` sees the current estimate of the clean images. A class-conditional
+    network takes `labels` (N,) (None: unconditional) and the classifier-free `guidance` scale
+    (models/guidance.py)."""
     device = next(model.parameters()).device
     scheduler = make_scheduler(sampler, eta)
     scheduler.set_timesteps(steps)
     images = seeds.randn(3, image_size, image_size).to(device)
+    labels = None if labels is None else labels.to(device)
     for index, t in enumerate(scheduler.timesteps):
         _, noise_rate = offset_cosine_schedule(t)
         noise_variance = torch.full((len(seeds),), noise_rate.item() ** 2, device=device)
-        predicted_noise = model(images, noise_variance)
+        predicted_noise = guided_noise(model, images, noise_variance, labels, guidance)
         images, predicted_images = scheduler.step(predicted_noise, index, images, seeds)
         if on_step is not None:
             on_step(index + 1, steps, denormalize(predicted_images))

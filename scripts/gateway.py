@@ -2,6 +2,12 @@
 
     python scripts/gateway.py           # make ui: the web page on 127.0.0.1:8090, clients send TorchServe's key
     python scripts/gateway.py --listen 0.0.0.0 --port 8443 --secret-file FILE    # make gateway: a deployment's
+    python scripts/gateway.py --door    # make serve starts it: config.properties' addresses
+
+`--door` is make serve's: on each of config.properties' inference, management and metrics
+addresses, that API's calls below (and `GET /ping`, and the token API's `GET /token?type=...`),
+each with the client's own TorchServe key passed on for TorchServe to check; TorchServe listens on
+loopback ports of its own (scripts/server.py). Otherwise, on one address, everything below.
 
 It serves:
 - `POST /predictions/<model>[/<version>]`, handed to TorchServe's inference address and the answer
@@ -43,7 +49,9 @@ import hmac
 import http.client
 import json
 import re
+import signal
 import sys
+import threading
 import uuid
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -55,8 +63,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from archive.registration import RegistrationRefused, registrable_archive  # noqa: E402
 from handlers.cancellation import STREAM_ID_HEADER, cancel_file  # noqa: E402
 from models.catalog import ROOT  # noqa: E402
-from scripts.server import DEFAULT_WORKDIR, Server  # noqa: E402
+from scripts.server import APIS, DEFAULT_WORKDIR, Server  # noqa: E402
 from tsclient.keys import fresh_key  # noqa: E402
+from tsclient.properties import read_properties  # noqa: E402
 
 PAGE = ROOT / "ui"
 UI_PORT = 8090
@@ -70,6 +79,8 @@ REGISTER_QUERY = ("url", "model_name", "initial_workers", "synchronous", "batch_
                   "response_timeout", "startup_timeout")
 SCALE_QUERY = ("min_worker", "max_worker", "synchronous", "timeout")
 REFUSED = "send Authorization: Bearer <the deployment's secret>"
+ALL_APIS = frozenset(["inference", "management", "metrics", "page"])  # "page": the page, /ready, /healthz
+DEFAULT_MAX_REQUEST_SIZE = 6553500  # TorchServe's, where config.properties sets none
 FORWARDED_HEADERS = ("Content-Type", "Accept")
 
 
@@ -105,6 +116,16 @@ def management_write(method: str, target: str, model_store: Path) -> str | None:
     return None
 
 
+def token_path(target: str) -> str | None:
+    """The token API's call (`/token?type=inference|management`, which renews a key for a client
+    with the API key) for a client's target, rebuilt, or None."""
+    split = urlsplit(target)
+    kinds = [value for name, value in parse_qsl(split.query) if name == "type"]
+    if split.path != "/token" or kinds not in (["inference"], ["management"]):
+        return None
+    return f"/token?type={kinds[0]}"
+
+
 def management_read_path(target: str) -> str | None:
     """The management call to send TorchServe for a client's request target, rebuilt from the parts
     checked (a path of MANAGEMENT_READS and the query parameters of MANAGEMENT_QUERY), or None if
@@ -122,31 +143,43 @@ def management_read_path(target: str) -> str | None:
 class GatewayHandler(SimpleHTTPRequestHandler):
     server_: Server  # the TorchServe behind it (addresses, key file, cancel folder); set by gateway
     secret: bytes | None  # the deployment's bearer secret, or None: clients send TorchServe's key
+    apis: frozenset[str]  # what this address serves, of ALL_APIS
+    client_keys: bool  # make serve's door: every call goes on with the client's own Authorization
+    max_request_size: int  # TorchServe's limit, applied before a body is read
 
     def do_GET(self) -> None:
-        if self.path == "/ready":
+        path = urlsplit(self.path).path
+        if "page" in self.apis and self.path == "/ready":
             self.answer_status(self.server_.all_ready())
-        elif self.path == "/healthz":
+        elif "page" in self.apis and self.path == "/healthz":
             self.answer_status(self.alive())
-        elif self.path == "/metrics":
+        elif "inference" in self.apis and path == "/ping":
+            self.ping()
+        elif "metrics" in self.apis and path == "/metrics":
             self.metrics()
-        elif management_read_path(self.path) is not None:
+        elif "management" in self.apis and management_read_path(self.path) is not None:
             self.management_read()
-        else:
+        elif "management" in self.apis and self.client_keys and token_path(self.path) is not None:
+            self.management_call("GET", token_path(self.path), self.headers.get("Authorization", ""))
+        elif "page" in self.apis:
             super().do_GET()
+        else:
+            self.json_error(404, f"not a call of the {'/'.join(sorted(self.apis))} API this address passes on")
 
     def do_POST(self) -> None:
-        if urlsplit(self.path).path == "/models":
+        if urlsplit(self.path).path == "/models" and "management" in self.apis:
             self.management_change("POST")
             return
-        if not PREDICTIONS.fullmatch(self.path):
-            self.send_error(404, "only POST /predictions/<model>[/<version>] is passed on")
+        if not PREDICTIONS.fullmatch(self.path) or "inference" not in self.apis:
+            self.json_error(404, "only POST /predictions/<model>[/<version>] is passed on")
             return
         authorization = self.authorization("inference")
         if authorization is None:
             self.send_error(401, REFUSED)
             return
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = self.request_body()
+        if body is None:
+            return
         target = urlsplit(self.server_.inference_url)
         upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=600)
         stream_id = uuid.uuid4().hex
@@ -162,10 +195,32 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         finally:
             upstream.close()
 
+    def request_body(self) -> bytes | None:
+        """The request's body; None once a 413 (over TorchServe's max_request_size, the empty answer
+        TorchServe gives) or a 411 (no length) has been sent instead."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.json_error(411, "send the body with a Content-Length")
+            self.close_connection = True
+            return None
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > self.max_request_size:
+            self.send_response(413)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self.close_connection = True
+            return None
+        return self.rfile.read(length)
+
     def do_PUT(self) -> None:
+        if "management" not in self.apis:
+            self.json_error(404, "not a call this address passes on")
+            return
         self.management_change("PUT")
 
     def do_DELETE(self) -> None:
+        if "management" not in self.apis:
+            self.json_error(404, "not a call this address passes on")
+            return
         self.management_change("DELETE")
 
     def do_PATCH(self) -> None:
@@ -175,7 +230,8 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         """A registration (of a recorded archive only: archive/registration.py), an unregistration,
         a change of default or a scaling, for a client that sends the deployment's secret (without
         one: TorchServe's management key); TorchServe gets its management key."""
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.request_body() is None:
+            return
         authorization = self.authorization("management", write=True)
         if authorization is None:
             self.json_error(401, REFUSED)
@@ -223,6 +279,24 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer.content)
 
+    def ping(self) -> None:
+        """TorchServe's health answer, with the client's key."""
+        authorization = self.authorization("inference")
+        if authorization is None:
+            self.send_error(401, REFUSED)
+            return
+        try:
+            answer = requests.get(f"{self.server_.inference_url}/ping", timeout=30,
+                                  headers={"Authorization": authorization} if authorization else {})
+        except requests.RequestException:
+            self.json_error(502, "TorchServe did not answer")
+            return
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
     def metrics(self) -> None:
         """TorchServe's metrics (on loopback), for a scraper that sends the deployment's secret."""
         if self.authorization("inference") is None:
@@ -240,9 +314,10 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         none, or None to refuse the request. With a secret, the client must send it; without one, a
         prediction (or a metrics scrape) goes on with the client's own header, for TorchServe to
         check, a management read needs TorchServe's current inference key, as the page has, and a
-        management change (`write`) goes on with the client's header, for TorchServe to check."""
+        management change (`write`) goes on with the client's header, for TorchServe to check. At
+        make serve's door (`client_keys`) every call goes on with the client's header."""
         sent = self.headers.get("Authorization", "").encode()
-        if self.secret is None and (api == "inference" or write):
+        if self.client_keys or self.secret is None and (api == "inference" or write):
             return sent.decode()
         expected = self.secret if self.secret is not None else self.key("inference").encode()
         if not hmac.compare_digest(sent, b"Bearer " + expected):
@@ -293,11 +368,25 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def gateway(server: Server, port: int, listen: str = "127.0.0.1", secret: bytes | None = None) -> ThreadingHTTPServer:
-    """The gateway in front of `server`, on `listen`:`port` (not yet serving: call serve_forever)."""
-    handler = type("Handler", (GatewayHandler,), {"server_": server, "secret": secret,
+def gateway(server: Server, port: int, listen: str = "127.0.0.1", secret: bytes | None = None,
+            apis: frozenset[str] = ALL_APIS, client_keys: bool = False) -> ThreadingHTTPServer:
+    """The gateway in front of `server`, on `listen`:`port`, serving `apis` (not yet serving: call
+    serve_forever)."""
+    limit = int(read_properties(server.config).get("max_request_size", DEFAULT_MAX_REQUEST_SIZE))
+    handler = type("Handler", (GatewayHandler,), {"server_": server, "secret": secret, "apis": apis,
+                                                  "client_keys": client_keys, "max_request_size": limit,
                                                   "protocol_version": "HTTP/1.1"})
     return ThreadingHTTPServer((listen, port), functools.partial(handler, directory=str(PAGE)))
+
+
+def door(server: Server) -> list[ThreadingHTTPServer]:
+    """make serve's door: on each configured address (config.properties) that API alone, every call
+    with the client's own key, in front of TorchServe's loopback ports."""
+    doors = []
+    for api in APIS:
+        address = urlsplit(server.door_address(api))
+        doors.append(gateway(server, address.port, address.hostname, apis=frozenset([api]), client_keys=True))
+    return doors
 
 
 def page_address(port: int, key: str) -> str:
@@ -313,8 +402,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--listen", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=UI_PORT)
     parser.add_argument("--secret-file", type=Path, help="the bearer secret clients send (one line)")
+    parser.add_argument("--door", action="store_true",
+                        help="make serve's door: the config's inference, management and metrics addresses")
     args = parser.parse_args(argv)
     server = Server(args.workdir, args.config, args.model_store)
+    if args.door:
+        serve_all(door(server))
+        return
     secret = args.secret_file.read_text().strip().encode() if args.secret_file else None
     if secret is not None and len(secret) < 32:
         sys.exit(f"{args.secret_file}: the secret must be at least 32 characters")
@@ -326,8 +420,16 @@ def main(argv: list[str] | None = None) -> None:
               "(the key travels in the fragment after #, never to a server; stop with Ctrl-C)", flush=True)
     else:
         print(f"gateway on {args.listen}:{args.port} in front of {server.inference_url}", flush=True)
+    serve_all([httpd])
+
+
+def serve_all(servers: list[ThreadingHTTPServer]) -> None:
+    """Serve every one until Ctrl-C or SIGTERM."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    for httpd in servers[1:]:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        httpd.serve_forever()
+        servers[0].serve_forever()
     except KeyboardInterrupt:
         pass
 

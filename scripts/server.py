@@ -8,6 +8,13 @@
 The server runs in a working directory of its own (`.torchserve/` for `make serve`): its
 `key_file.json` (the tokens), its logs, and its pid file, so a second server (the tests') can run
 beside it without either one stopping the other.
+
+`start` (make serve) puts the gateway (scripts/gateway.py `--door`) on the inference, management and
+metrics addresses of config.properties, each passing on its API with the gateway's guarantees
+(cancellation when a client hangs up, the registration guard), and TorchServe behind it on free
+loopback ports, written into the working directory's `config.started.properties`. `run` (a
+container's main process) and TorchServe started by hand listen on the configured addresses
+themselves.
 """
 
 from __future__ import annotations
@@ -15,12 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -65,20 +74,67 @@ def on_free_ports(config: Path, **changes: str) -> Path:
     return config
 
 
+APIS = ("inference", "management", "metrics")
+
+
+def reap(pid: int) -> None:
+    """Collect `pid`'s exit status if it is our child (a test's door), so that it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def listening(url: str) -> bool:
+    address = urlsplit(url)
+    try:
+        socket.create_connection((address.hostname, address.port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 class Server:
+    """A TorchServe in `workdir`, configured by `config`. Its addresses (`inference_url`, ...) are the
+    ones it was started on: the started configuration's, once there is one."""
+
     def __init__(self, workdir: Path, config: Path, model_store: Path) -> None:
         self.workdir = Path(workdir)
         self.config = Path(config)
         self.model_store = Path(model_store)
-        properties = read_properties(config)
-        self.inference_url = properties["inference_address"]
-        self.management_url = properties["management_address"]
-        self.metrics_url = properties["metrics_address"]
+
+    @property
+    def started(self) -> Path:
+        return self.workdir / "config.started.properties"
+
+    def address(self, api: str) -> str:
+        """TorchServe's own address of `api` ("inference", "management" or "metrics")."""
+        return read_properties(self.started if self.started.exists() else self.config)[f"{api}_address"]
+
+    @property
+    def inference_url(self) -> str:
+        return self.address("inference")
+
+    @property
+    def management_url(self) -> str:
+        return self.address("management")
+
+    @property
+    def metrics_url(self) -> str:
+        return self.address("metrics")
+
+    def door_address(self, api: str) -> str:
+        """The configured address of `api`: the door's, when `start(behind_door=True)` started it."""
+        return read_properties(self.config)[f"{api}_address"]
 
     @property
     def pid_file(self) -> Path:
         # torchserve keeps its pid in tempfile.gettempdir(), which follows TMPDIR.
         return self.workdir / "tmp" / ".model_server.pid"
+
+    @property
+    def door_pid_file(self) -> Path:
+        return self.workdir / "door.pid"
 
     @property
     def cancel_dir(self) -> Path:
@@ -109,25 +165,62 @@ class Server:
             return False
         return True
 
-    def start(self) -> None:
+    def start(self, behind_door: bool = False) -> None:
+        """Start TorchServe; `behind_door`: on free loopback ports, with the gateway on the configured
+        addresses (scripts/gateway.py --door)."""
         if self.is_running():
             raise RuntimeError(f"a TorchServe from {self.workdir} is already running; stop it first")
+        self.stop_door()  # one left from a TorchServe that was killed holds the addresses
         (self.workdir / "key_file.json").unlink(missing_ok=True)
-        self._torchserve("--start", "--ncs", "--ts-config", str(self.started_config()),
+        self._torchserve("--start", "--ncs", "--ts-config", str(self.started_config(behind_door)),
                          "--model-store", str(self.model_store.resolve()))
+        if behind_door:
+            self.start_door()
 
-    def started_config(self) -> Path:
+    def started_config(self, behind_door: bool = False) -> Path:
         """The configuration as TorchServe gets it: the metrics configuration's path (relative to the
-        project, as in config.properties) made absolute, since TorchServe runs in the work directory."""
+        project, as in config.properties) made absolute, since TorchServe runs in the work directory;
+        `behind_door`: its HTTP addresses moved to free loopback ports."""
         properties = read_properties(self.config)
         if "metrics_config" in properties:
             properties["metrics_config"] = str((ROOT / properties["metrics_config"]).resolve())
+        if behind_door:
+            properties.update({f"{api}_address": f"http://127.0.0.1:{free_port()}" for api in APIS})
         self.workdir.mkdir(parents=True, exist_ok=True)
-        started = self.workdir / "config.started.properties"
-        write_properties(properties, started)
-        return started
+        write_properties(properties, self.started)
+        return self.started
+
+    def start_door(self, timeout: float = 30) -> None:
+        """The gateway on the configured addresses, in a process of its own; returns once it listens."""
+        log = self.workdir / "door.log"
+        with open(log, "w") as out:
+            door = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "gateway.py"), "--door",
+                                     "--workdir", str(self.workdir), "--config", str(self.config),
+                                     "--model-store", str(self.model_store)],
+                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        self.door_pid_file.write_text(f"{door.pid}\n")
+        deadline = time.time() + timeout
+        while not all(listening(self.door_address(api)) for api in APIS):
+            if door.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"the gateway on {', '.join(self.door_address(api) for api in APIS)} did not "
+                                   f"start:\n{log.read_text()}")
+            time.sleep(0.1)
+
+    def stop_door(self) -> None:
+        try:
+            pid = int(self.door_pid_file.read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                reap(pid)
+                os.kill(pid, 0)
+                time.sleep(0.05)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            pass
+        self.door_pid_file.unlink(missing_ok=True)
 
     def stop(self) -> None:
+        self.stop_door()
         if self.is_running():
             self._torchserve("--stop")
             for _ in range(300):
@@ -165,10 +258,10 @@ class Server:
                 time.sleep(0.5)
 
     def start_serving(self) -> None:
-        """Start and wait until every version of every model is READY. Nothing is set after the
-        start: the configuration alone decides what is served (default versions included)."""
+        """Start behind the door and wait until every version of every model is READY. Nothing is
+        set after the start: the configuration alone decides what is served (default versions included)."""
         archives = self.checked_archives()
-        self.start()
+        self.start(behind_door=True)
         self.wait_until_ready(sorted({archive.model for archive in archives.values()}))
 
     def checked_archives(self) -> dict:
@@ -240,14 +333,14 @@ class Server:
 def serve_forever_message(server: Server) -> str:
     key_file = server.workdir / "key_file.json"
     return f"""TorchServe is up; every model's workers are READY.
-  inference   {server.inference_url}/predictions/<model>
-  management  {server.management_url}/models
-  metrics     {server.metrics_url}/metrics
+  inference   {server.door_address("inference")}/predictions/<model>
+  management  {server.door_address("management")}/models
+  metrics     {server.door_address("metrics")}/metrics
 Every request needs a token from {key_file} ("inference" for predictions, "management" for
 the management API), sent as a bearer token:
   TOKEN=$(python3 -c 'import json; print(json.load(open("{key_file}"))["inference"]["key"])')
   curl -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
-       -d '{{"start_word": "the", "length": 20}}' {server.inference_url}/predictions/bigram
+       -d '{{"start_word": "the", "length": 20}}' {server.door_address("inference")}/predictions/bigram
 Stop it with: make stop"""
 
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+from collections.abc import Callable
 
 import torch
-from torch.nn import functional as F
 
 from models.catalog import model_version
 from models.diffusion_sampler import reverse_diffusion
@@ -44,20 +44,35 @@ CIFAR10_TRAINING_DATA = {"set": "CIFAR-10 as JPEG (../shared/data/cifar10-jpeg.t
 SCHEDULE = "offset cosine, signal rate 0.95 (t=0) to 0.02 (t=1)"
 
 
-def diffusion_loss(model: torch.nn.Module, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Noise-prediction error on normalised images at random diffusion times."""
+def diffusion_loss(model: torch.nn.Module, images: torch.Tensor, generator: torch.Generator,
+                   labels: torch.Tensor | None = None, min_snr: float | None = None) -> torch.Tensor:
+    """Noise-prediction error on normalised images at random diffusion times, for their `labels`
+    where the network takes a class. `min_snr` = gamma weights each image's error by
+    min(SNR, gamma) / SNR (Hang et al., 2023), so the nearly clean images, whose noise is the
+    hardest to see and matters least, do not dominate."""
     noise = torch.randn(images.shape, generator=generator).to(images.device)
     times = torch.rand(len(images), generator=generator).to(images.device)
     noisy, noise_variance = add_noise(images, noise, times)
-    return F.mse_loss(model(noisy, noise_variance).float(), noise)
+    predicted = model(noisy, noise_variance) if labels is None else model(noisy, noise_variance, labels)
+    errors = (predicted.float() - noise).pow(2).mean(dim=(1, 2, 3))
+    if min_snr is not None:
+        snr = (1 - noise_variance) / noise_variance
+        errors = errors * torch.clamp(snr, max=min_snr) / snr
+    return errors.mean()
 
 
 def train_noise_predictor(args: argparse.Namespace, model: torch.nn.Module, images: torch.Tensor,
                           generator: torch.Generator, name: tuple[str, str, str], learning_rate: float,
-                          warmup_steps: int) -> tuple[TrainingRun, torch.nn.Module]:
+                          warmup_steps: int, labels: torch.Tensor | None = None, class_dropout: float = 0.0,
+                          min_snr: float | None = None,
+                          measure: Callable[[int, torch.nn.Module], dict[str, float]] | None = None,
+                          ) -> tuple[TrainingRun, torch.nn.Module]:
     """This run's epochs of noise-prediction training of `model` on uint8 `images` (randomly
-    flipped): AdamW with a warm-up and an EMA of the weights, for the diffusion model and ebm 2.0
-    (training/ebm_denoising.py). `name` is (model, version, command line). Returns the run and the EMA."""
+    flipped): AdamW with a warm-up and an EMA of the weights, for the diffusion models and ebm 2.0
+    (training/ebm_denoising.py). `name` is (model, version, command line). With `labels` the network
+    is class-conditional: each example's class is replaced by "no class" with probability
+    `class_dropout`. `measure(epochs so far, ema)` gives figures to record after an epoch, or none
+    (TrainingRun.add_points). Returns the run and the EMA."""
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=WEIGHT_DECAY)
     warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup_steps))
@@ -71,8 +86,12 @@ def train_noise_predictor(args: argparse.Namespace, model: torch.nn.Module, imag
             batch = images[indices]
             flip = torch.rand(len(batch), generator=generator) < 0.5
             batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(-1), batch)
+            batch_labels = None
+            if labels is not None:
+                dropped = torch.rand(len(batch), generator=generator) < class_dropout
+                batch_labels = torch.where(dropped, model.num_classes, labels[indices]).to(run.device)
             with torch.autocast(run.device.split(":")[0], dtype=torch.bfloat16, enabled=run.bf16):
-                loss = diffusion_loss(model, normalize(batch.to(run.device)), generator)
+                loss = diffusion_loss(model, normalize(batch.to(run.device)), generator, batch_labels, min_snr)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
@@ -82,6 +101,10 @@ def train_noise_predictor(args: argparse.Namespace, model: torch.nn.Module, imag
             losses.append(loss.item())
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
         run.end_epoch({"train loss": sum(losses) / len(losses)})
+        if measure is not None:
+            points = measure(run.epoch, ema)
+            if points:
+                run.add_points(points)
     return run, ema
 
 

@@ -128,6 +128,19 @@ class TrainingRun:
               + f", {self.seconds:.0f} s so far")
         save_checkpoint(self.checkpoint_path, self.stateful, self.progress)
 
+    def add_points(self, points: dict[str, float]) -> None:
+        """Figures measured after the epoch just ended, at some epochs only (a sample-quality check,
+        whose time is not training time): recorded with the epoch, printed, checkpointed."""
+        for name, value in points.items():
+            self.points.setdefault(name, []).append([self.epoch, value])
+        print(f"epoch {self.epoch}: " + ", ".join(f"{name} {value:.5f}" for name, value in points.items()))
+        save_checkpoint(self.checkpoint_path, self.stateful, self.progress)
+
+    @property
+    def points(self) -> dict[str, list[list[float]]]:
+        """The figures add_points recorded: {name: [[epoch, value], ...]}."""
+        return self.progress.setdefault("points", {})
+
     def out_of_time(self) -> bool:
         return self.hours is not None and time.time() - self.started >= self.hours * 3600
 
@@ -148,9 +161,9 @@ class TrainingRun:
         self.out.mkdir(parents=True, exist_ok=True)
         weights = self.output(".pt")
         torch.save(network.state_dict(), weights)
-        plot_curves(self.history, self.output("-curve.png"), title)
+        plot_curves(self.history, self.output("-curve.png"), title, self.points)
         training = {"epochs": self.epoch, **manifest["training"], "seed": self.seed, "bf16_autocast": self.bf16,
-                    "runs": self.runs()}
+                    "runs": self.runs(), **({"points": self.points} if self.points else {})}
         write_run_manifest(self.output(".json"), {"model": self.model, "version": self.version, **manifest,
                                                   "training": training},
                            command=self.command, seconds=round(self.seconds),
@@ -228,11 +241,16 @@ def save_grid(images: torch.Tensor, path: Path, columns: int) -> None:
     save_image(images.float() / 255.0, path, nrow=columns, padding=2)
 
 
-def plot_curves(history: dict[str, list[float]], path: Path, title: str) -> None:
-    """One panel per curve in `history` (each a value per epoch)."""
-    fig, axes = plt.subplots(1, len(history), figsize=(4 * len(history), 3.2), squeeze=False)
-    for ax, (name, values) in zip(axes[0], history.items()):
-        ax.plot(range(1, len(values) + 1), values, marker=".")
+def plot_curves(history: dict[str, list[float]], path: Path, title: str,
+                points: dict[str, list[list[float]]] | None = None) -> None:
+    """One panel per curve in `history` (each a value per epoch) and per series of `points`
+    ([epoch, value] pairs)."""
+    series = {name: (list(range(1, len(values) + 1)), values) for name, values in history.items()}
+    series |= {name: ([epoch for epoch, _ in pairs], [value for _, value in pairs])
+               for name, pairs in (points or {}).items()}
+    fig, axes = plt.subplots(1, len(series), figsize=(4 * len(series), 3.2), squeeze=False)
+    for ax, (name, (epochs, values)) in zip(axes[0], series.items()):
+        ax.plot(epochs, values, marker=".")
         ax.set_xlabel("epoch")
         ax.set_title(name)
         ax.grid(alpha=0.3)

@@ -38,7 +38,10 @@ def server(tmp_path_factory, model_store) -> Server:
 class Client:
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.headers = server.headers("inference")
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.server.headers("inference")  # read each time: a test may renew the key
 
     def predict(self, model: str, body=None, data=None, headers=None) -> requests.Response:
         return requests.post(f"{self.server.inference_url}/predictions/{model}", json=body, data=data,

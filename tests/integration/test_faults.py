@@ -11,17 +11,16 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from models.catalog import ROOT
-from scripts.gateway import gateway
-from scripts.server import Server, free_port, on_free_ports
+from scripts.server import Server, on_free_ports
 
 # About 10 s of sampling on one core of this 2-core machine: long enough to act while it runs.
 LONG = {"num_samples": 64, "diffusion_steps": 50, "seed": 1}
@@ -35,7 +34,7 @@ def faulty(tmp_path_factory, model_store):
                            load_models="bigram.mar,diffusion.mar")
     server = Server(workdir, config, model_store)
     try:
-        server.start()
+        server.start(behind_door=True)  # as make serve starts it
         server.wait_until_ready(["bigram", "diffusion"])
         yield server
     finally:
@@ -119,29 +118,23 @@ def test_stop_then_serve_and_serve_after_kill_9_always_come_back(tmp_path, model
         while server.is_running():
             assert time.time() < deadline
             time.sleep(0.1)
-        started = serve(server.workdir, config, model_store, "start")
+        started = serve(server.workdir, config, model_store, "start")  # the old door still holds the addresses
         assert started.returncode == 0, started.stderr
         assert post(server, "bigram", {"start_word": "the"}).status_code == 200
         assert post(server, "diffusion", SHORT).status_code == 200
+        assert requests.post(f"{server.door_address('inference')}/predictions/bigram", json={"start_word": "the"},
+                             headers=server.headers("inference"), timeout=60).status_code == 200
     finally:
         serve(server.workdir, config, model_store, "stop")
 
 
-@pytest.fixture
-def pass_through(faulty):
-    """The gateway (as `make ui` runs it) in front of the faulty server: it sees hang-ups."""
-    port = free_port()
-    httpd = gateway(faulty, port)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield port
-    httpd.shutdown()
-
-
-def test_a_client_that_hangs_up_mid_stream_stops_the_sampler(faulty, pass_through):
+def test_a_client_that_hangs_up_mid_stream_stops_the_sampler(faulty):
+    """On the inference address make serve prints (the door, scripts/gateway.py --door)."""
     # The most a request may ask: 64 samples x 100 steps = max_sample_steps, about 20 s alone.
     maximal = {"num_samples": 64, "diffusion_steps": 100, "seed": 1, "stream": True}
-    connection = http.client.HTTPConnection("127.0.0.1", pass_through, timeout=60)
+    door = urlsplit(faulty.door_address("inference"))
+    assert door.port != urlsplit(faulty.inference_url).port  # TorchServe itself is behind it
+    connection = http.client.HTTPConnection(door.hostname, door.port, timeout=60)
     connection.request("POST", "/predictions/diffusion", body=json.dumps(maximal), headers={
         **faulty.headers("inference"), "Content-Type": "application/json"})
     answer = connection.getresponse()
