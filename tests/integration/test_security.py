@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from models.catalog import ROOT
-from scripts.server import free_port, on_free_ports
+from scripts.server import APIS, free_port, on_free_ports
 
 TCP_LISTEN = "0A"
 
@@ -75,13 +75,17 @@ def is_loopback(ip) -> bool:
 def test_every_socket_the_server_listens_on_is_on_loopback(server):
     pid = int(server.pid_file.read_text())
     sockets = listening_sockets(process_tree(pid))
-    properties = dict(line.split("=", 1) for line in server.config.read_text().splitlines()
+    properties = dict(line.split("=", 1) for line in server.started.read_text().splitlines()
                       if "=" in line and not line.startswith("#"))
     expected = {int(properties[key].rsplit(":", 1)[1]) for key in
                 ("inference_address", "management_address", "metrics_address")}
     expected |= {int(properties["grpc_inference_port"]), int(properties["grpc_management_port"])}
     assert {port for _, port in sockets} == expected, sockets
     assert all(is_loopback(ip) for ip, _ in sockets), sockets
+    # The door in front (make serve's printed addresses): on loopback too, and on nothing else.
+    door = listening_sockets(process_tree(int(server.door_pid_file.read_text())))
+    assert {port for _, port in door} == {int(server.door_address(api).rsplit(":", 1)[1]) for api in APIS}, door
+    assert all(is_loopback(ip) for ip, _ in door), door
 
 
 def test_missing_wrong_and_swapped_keys_are_refused_everywhere(server):
