@@ -6,7 +6,7 @@ SHARED_DATA ?= ../shared/data
 DATA := data
 MODEL ?=
 
-.PHONY: register unregister install install-eval install-browser install-deploy install-nginx cluster check-java data archive serve run ready gateway ui stop test lint train evaluate bench loadtest
+.PHONY: gpu-check register unregister install install-eval install-browser install-deploy install-nginx cluster check-java data archive serve run ready gateway ui stop test lint train evaluate bench loadtest
 
 install: check-java $(VENV)/.installed $(VENV)/bin/tsclient
 
@@ -108,6 +108,11 @@ test: install install-browser install-deploy install-nginx
 # Speed, measured side by side in one run (a few minutes; not part of make test): see README, Speed.
 bench: archive
 	$(PY) -m bench $(ARGS)
+
+# On a machine with CUDA: every model on GPU workers, same-seed bytes twice, 16 and 64 samples of each
+# sampler timed on GPU and CPU workers; writes bench/results/gpu-<machine>.json (README, GPU workers).
+gpu-check: archive
+	$(PY) -m bench.gpu $(ARGS)
 
 # Mixed traffic over all seven models, 16 clients for 2 minutes (README, Reliability; not in make test).
 loadtest: archive

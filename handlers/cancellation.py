@@ -5,7 +5,9 @@ streamed sampling request would run to its last step for no one. A front door th
 hang-up (scripts/gateway.py, which `make ui` and `make gateway` run) gives each stream it passes on a random id in
 the `X-Stream-Id` header and, when its client hangs up, creates a file of that name in the folder
 `$STREAM_CANCEL_DIR` (scripts/server.py sets it for TorchServe's workers: `<workdir>/cancelled`).
-A streamed request checks for its file at every step (one `stat`) and stops.
+A streamed request checks for its file at every step (one `stat`) and stops. TorchServe passes no
+gRPC metadata to a handler, so make serve's gRPC door (scripts/grpc_door.py) sends the id as an
+input of the request, `x-stream-id`, next to `data`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 CANCEL_DIR_ENV = "STREAM_CANCEL_DIR"
 STREAM_ID_HEADER = "X-Stream-Id"
+STREAM_ID_FIELD = "x-stream-id"
 STREAM_ID = re.compile(r"^[0-9a-f]{32}$")  # uuid4().hex: nothing else ever names a file
 
 
@@ -31,10 +34,17 @@ def cancel_file(stream_id: str, folder: Path | None = None) -> Path:
     return Path(folder or os.environ[CANCEL_DIR_ENV]) / stream_id
 
 
-def cancellation_check(context: Any, index: int) -> Callable[[], bool]:
+def input_stream_id(request: dict[str, Any]) -> str | None:
+    """The stream id a gRPC request carries as an input (bytes), if any."""
+    value = request.get(STREAM_ID_FIELD)
+    return bytes(value).decode("ascii", "replace") if isinstance(value, (bytes, bytearray)) else None
+
+
+def cancellation_check(context: Any, index: int, input_id: str | None = None) -> Callable[[], bool]:
     """Whether request `index` of the batch has been cancelled: always False for a request that came
-    without a well-formed stream id, or to a worker without a cancel folder."""
-    stream_id = context.get_request_header(index, STREAM_ID_HEADER)
+    without a well-formed stream id (its header, else `input_id`: input_stream_id), or to a worker
+    without a cancel folder."""
+    stream_id = context.get_request_header(index, STREAM_ID_HEADER) or input_id
     if not os.environ.get(CANCEL_DIR_ENV) or not stream_id or not STREAM_ID.match(stream_id):
         return lambda: False
     path = cancel_file(stream_id)

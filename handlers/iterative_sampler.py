@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from handlers.cancellation import StreamCancelled, cancellation_check
+from handlers.cancellation import StreamCancelled, cancellation_check, input_stream_id
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
 from handlers.request_handler import Field, RequestError, resolve_seed
 from handlers.stream import NDJSON, ProgressStream, StreamFailure
@@ -55,7 +55,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         raise NotImplementedError
 
     def parse(self, request: dict[str, Any]) -> dict[str, Any]:
-        params = super().parse(request)
+        params = {**super().parse(request), "stream_id": input_stream_id(request)}
         cap = self.limits["max_sample_steps"]
         cost = params["num_samples"] * params[self.steps_field]
         if cost > cap:
@@ -78,7 +78,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         groups: dict[tuple, list[list[tuple[int, dict[str, Any]]]]] = {}
         for index, params in valid:
             key = tuple(sorted((name, value) for name, value in params.items()
-                               if name not in ("num_samples", "seed", "format")))
+                               if name not in ("num_samples", "seed", "format", "stream_id")))
             packs = groups.setdefault(key, [[]])
             samples = sum(p["num_samples"] for _, p in packs[-1]) + params["num_samples"]
             if packs[-1] and samples * params[self.steps_field] > self.limits["max_sample_steps"]:
@@ -99,7 +99,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         if streamed:
             streams = [ProgressStream(context, index, self.limits["stream_previews"], self.limits["preview_samples"])
                        for index, _ in group]
-            cancelled = [cancellation_check(context, index) for index, _ in group]
+            cancelled = [cancellation_check(context, index, params["stream_id"]) for index, params in group]
             gone = [False] * len(group)
 
             def on_step(step: int, steps: int, images: torch.Tensor) -> None:

@@ -6,8 +6,9 @@
 
 `--door` is make serve's: on each of config.properties' inference, management and metrics
 addresses, that API's calls below (and `GET /ping`, and the token API's `GET /token?type=...`),
-each with the client's own TorchServe key passed on for TorchServe to check; TorchServe listens on
-loopback ports of its own (scripts/server.py). Otherwise, on one address, everything below.
+each with the client's own TorchServe key passed on for TorchServe to check, and on its gRPC ports
+TorchServe's gRPC APIs (scripts/grpc_door.py); TorchServe listens on loopback ports of its own
+(scripts/server.py). Otherwise, on one address, everything below.
 
 It serves:
 - `POST /predictions/<model>[/<version>]`, handed to TorchServe's inference address and the answer
@@ -63,6 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from archive.registration import RegistrationRefused, registrable_archive  # noqa: E402
 from handlers.cancellation import STREAM_ID_HEADER, cancel_file  # noqa: E402
 from models.catalog import ROOT  # noqa: E402
+from scripts.grpc_door import grpc_doors  # noqa: E402
 from scripts.server import APIS, DEFAULT_WORKDIR, Server  # noqa: E402
 from tsclient.keys import fresh_key  # noqa: E402
 from tsclient.properties import read_properties  # noqa: E402
@@ -407,6 +409,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     server = Server(args.workdir, args.config, args.model_store)
     if args.door:
+        grpc_servers = grpc_doors(server, server.workdir / "grpc")  # kept: a gRPC server that is collected stops
+        for grpc_server in grpc_servers:
+            grpc_server.start()
         serve_all(door(server))
         return
     secret = args.secret_file.read_text().strip().encode() if args.secret_file else None

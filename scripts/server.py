@@ -10,9 +10,10 @@ The server runs in a working directory of its own (`.torchserve/` for `make serv
 beside it without either one stopping the other.
 
 `start` (make serve) puts the gateway (scripts/gateway.py `--door`) on the inference, management and
-metrics addresses of config.properties, each passing on its API with the gateway's guarantees
-(cancellation when a client hangs up, the registration guard), and TorchServe behind it on free
-loopback ports, written into the working directory's `config.started.properties`. `run` (a
+metrics addresses of config.properties, and on its two gRPC ports (scripts/grpc_door.py), each
+passing on its API with the gateway's guarantees (cancellation when a client hangs up, the
+registration guard), and TorchServe behind it on free loopback ports, written into the working
+directory's `config.started.properties`. `run` (a
 container's main process) and TorchServe started by hand listen on the configured addresses
 themselves.
 """
@@ -75,6 +76,7 @@ def on_free_ports(config: Path, **changes: str) -> Path:
 
 
 APIS = ("inference", "management", "metrics")
+GRPC_APIS = ("inference", "management")
 
 
 def reap(pid: int) -> None:
@@ -126,6 +128,16 @@ class Server:
     def door_address(self, api: str) -> str:
         """The configured address of `api`: the door's, when `start(behind_door=True)` started it."""
         return read_properties(self.config)[f"{api}_address"]
+
+    def grpc_address(self, api: str) -> str:
+        """TorchServe's own gRPC address ("inference" or "management"), host:port."""
+        properties = read_properties(self.started if self.started.exists() else self.config)
+        return f"{properties[f'grpc_{api}_address']}:{properties[f'grpc_{api}_port']}"
+
+    def door_grpc_address(self, api: str) -> str:
+        """The configured gRPC address of `api`, host:port: the door's behind_door."""
+        properties = read_properties(self.config)
+        return f"{properties[f'grpc_{api}_address']}:{properties[f'grpc_{api}_port']}"
 
     @property
     def pid_file(self) -> Path:
@@ -186,6 +198,7 @@ class Server:
             properties["metrics_config"] = str((ROOT / properties["metrics_config"]).resolve())
         if behind_door:
             properties.update({f"{api}_address": f"http://127.0.0.1:{free_port()}" for api in APIS})
+            properties.update({f"grpc_{api}_port": str(free_port()) for api in GRPC_APIS})
         self.workdir.mkdir(parents=True, exist_ok=True)
         write_properties(properties, self.started)
         return self.started
@@ -201,10 +214,10 @@ class Server:
                                     start_new_session=True)
         self.door_pid_file.write_text(f"{door.pid}\n")
         deadline = time.time() + timeout
-        while not all(listening(self.door_address(api)) for api in APIS):
+        addresses = [self.door_address(api) for api in APIS] + [f"//{self.door_grpc_address(api)}" for api in GRPC_APIS]
+        while not all(listening(address) for address in addresses):
             if door.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"the gateway on {', '.join(self.door_address(api) for api in APIS)} did not "
-                                   f"start:\n{log.read_text()}")
+                raise RuntimeError(f"the gateway on {', '.join(addresses)} did not start:\n{log.read_text()}")
             time.sleep(0.1)
 
     def stop_door(self) -> None:
