@@ -349,6 +349,7 @@ def serve_forever_message(server: Server) -> str:
   inference   {server.door_address("inference")}/predictions/<model>
   management  {server.door_address("management")}/models
   metrics     {server.door_address("metrics")}/metrics
+  gRPC        {server.door_grpc_address("inference")} (inference), {server.door_grpc_address("management")} (management)
 Every request needs a token from {key_file} ("inference" for predictions, "management" for
 the management API), sent as a bearer token:
   TOKEN=$(python3 -c 'import json; print(json.load(open("{key_file}"))["inference"]["key"])')

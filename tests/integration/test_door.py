@@ -99,3 +99,16 @@ def test_a_body_over_the_request_limit_is_refused_before_it_is_read(server):
     answer = connection.getresponse()
     assert answer.status == 413 and answer.read() == b""
     connection.close()
+
+
+def test_the_readme_s_registration_calls_work_at_the_printed_management_address(server):
+    headers = server.headers("management")
+    gone = requests.delete(door(server, "management", "/models/cifar10/1.0"), headers=headers, timeout=60)
+    assert gone.status_code == 200, gone.text
+    assert requests.post(door(server, "inference", "/predictions/cifar10/1.0"), data=b"x",
+                         headers=server.headers("inference"), timeout=60).status_code == 404
+    back = requests.post(door(server, "management", "/models"), headers=headers, timeout=300, params={
+        "url": "cifar10_v1.0.mar", "model_name": "cifar10", "initial_workers": 1, "synchronous": "true"})
+    assert back.status_code == 200, back.text
+    versions = requests.get(door(server, "management", "/models/cifar10/all"), headers=headers, timeout=30).json()
+    assert {v["modelVersion"]: v["isDefault"] for v in versions} == {"2.0": True, "1.0": False}

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from models.catalog import ROOT
-from scripts.server import APIS, free_port, on_free_ports
+from scripts.server import APIS, GRPC_APIS, free_port, on_free_ports
 
 TCP_LISTEN = "0A"
 
@@ -84,7 +84,9 @@ def test_every_socket_the_server_listens_on_is_on_loopback(server):
     assert all(is_loopback(ip) for ip, _ in sockets), sockets
     # The door in front (make serve's printed addresses): on loopback too, and on nothing else.
     door = listening_sockets(process_tree(int(server.door_pid_file.read_text())))
-    assert {port for _, port in door} == {int(server.door_address(api).rsplit(":", 1)[1]) for api in APIS}, door
+    door_ports = {int(server.door_address(api).rsplit(":", 1)[1]) for api in APIS}
+    door_ports |= {int(server.door_grpc_address(api).rsplit(":", 1)[1]) for api in GRPC_APIS}
+    assert {port for _, port in door} == door_ports, door
     assert all(is_loopback(ip) for ip, _ in door), door
 
 
