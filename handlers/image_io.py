@@ -47,11 +47,11 @@ def image_request(request: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
                            "'image', or JSON with a base64 'image'", "image", "an image PIL can read")
     if len(images) > 1:
         raise RequestError(f"the request has {len(images)} images; send one", "image", "one image")
-    params = {name: _query_value(value) for name, value in request.items() if name not in IMAGE_KEYS}
+    params = {name: form_value(value) for name, value in request.items() if name not in IMAGE_KEYS}
     return bytes(images[0]), params
 
 
-def _query_value(value: Any) -> Any:
+def form_value(value: Any) -> Any:
     """A form field's value: a number if it reads as one, else text."""
     if isinstance(value, (bytes, bytearray)):
         value = utf8_text(value, "a form field is not UTF-8 text")

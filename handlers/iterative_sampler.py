@@ -9,7 +9,9 @@ A handler says the sampling function's own settings (`settings_fields`); the mod
 which field counts the steps (`handler.steps_field`), and the weights manifest names the function
 itself (`draw`, with the samplers' contract of models/progress.py). Requests that TorchServe hands over in
 one batch with the same steps and settings run as one sampler call over all their samples
-(`merged`), each with its own seed.
+(`merged`), each with its own seed. A handler whose sampler edits pictures (`editable`,
+models/editing.py) also takes `image`, `mask`, `box` and `strength` (handlers/edit_input.py); each
+sample of a merged call then has its own picture.
 """
 
 from __future__ import annotations
@@ -22,13 +24,16 @@ from typing import Any
 import torch
 
 from handlers.cancellation import StreamCancelled, cancellation_check, input_stream_id
+from handlers.edit_input import edit_fields, edit_params, edit_request
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
-from handlers.request_handler import Field, RequestError, resolve_seed
+from handlers.request_handler import Field, RequestError, resolve_seed, validate
 from handlers.stream import NDJSON, ProgressStream, StreamFailure
+from models.editing import Edit, resized
 from models.precision import autocast
 from models.seeds import Seeds
 
 logger = logging.getLogger(__name__)
+PER_REQUEST = ("num_samples", "seed", "format", "stream_id", "image", "mask")  # what a merged call lets differ
 
 
 class IterativeSamplerHandler(ImageGeneratorHandler):
@@ -47,15 +52,29 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         self.precision = self.model_version.precision(self.device)
         logger.info("sampling in %s, channels-last %s", self.precision, self.model_version.channels_last)
 
+    editable = False  # whether the sampler takes an `edit` (models/editing.py)
+    image_size = 32  # the sampler's pictures, width and height
+
     def request_fields(self) -> dict[str, Field]:
+        edit = edit_fields(self.image_size, tuple(self.limits["strength"])) if self.editable else {}
         return {**self.common_fields(), "stream": Field(bool, default=False),
-                self.steps_field: self.field(int, self.steps_field), **self.settings_fields()}
+                self.steps_field: self.field(int, self.steps_field), **self.settings_fields(), **edit}
+
+    def network_space(self, pictures: torch.Tensor) -> torch.Tensor:
+        """Pictures as floats in [0, 1] (N, 3, size, size) -> the values the sampler works in."""
+        raise NotImplementedError
 
     def settings_fields(self) -> dict[str, Field]:
         raise NotImplementedError
 
     def parse(self, request: dict[str, Any]) -> dict[str, Any]:
-        params = {**super().parse(request), "stream_id": input_stream_id(request)}
+        if self.editable:
+            fields, image, mask = edit_request(request)
+            params = edit_params(validate(fields, self.fields), image, mask, self.image_size,
+                                 self.limits["max_pixels"])
+        else:
+            params = super().parse(request)
+        params["stream_id"] = input_stream_id(request)
         cap = self.limits["max_sample_steps"]
         cost = params["num_samples"] * params[self.steps_field]
         if cost > cap:
@@ -77,14 +96,23 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         than the largest single request)."""
         groups: dict[tuple, list[list[tuple[int, dict[str, Any]]]]] = {}
         for index, params in valid:
-            key = tuple(sorted((name, value) for name, value in params.items()
-                               if name not in ("num_samples", "seed", "format", "stream_id")))
+            key = tuple(sorted((name, value) for name, value in params.items() if name not in PER_REQUEST))
+            key += (params.get("image") is not None, params.get("mask") is not None)
             packs = groups.setdefault(key, [[]])
             samples = sum(p["num_samples"] for _, p in packs[-1]) + params["num_samples"]
             if packs[-1] and samples * params[self.steps_field] > self.limits["max_sample_steps"]:
                 packs.append([])
             packs[-1].append((index, params))
         return [pack for packs in groups.values() for pack in packs]
+
+    def edit(self, group: list[tuple[int, dict[str, Any]]]) -> Edit:
+        """The group's pictures (and masks), each repeated for its request's samples."""
+        def each(params: dict[str, Any], picture: torch.Tensor) -> torch.Tensor:
+            return picture.expand(params["num_samples"], -1, -1, -1)
+
+        pictures = [each(p, self.network_space(resized(p["image"][None], self.image_size))) for _, p in group]
+        masks = None if group[0][1]["mask"] is None else torch.cat([each(p, p["mask"][None]) for _, p in group])
+        return Edit(torch.cat(pictures), group[0][1]["strength"], masks)
 
     def sample_group(self, group: list[tuple[int, dict[str, Any]]],
                      context: Any) -> dict[int, GeneratedImages | StreamFailure]:
@@ -93,6 +121,8 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         first = group[0][1]
         streamed, steps = first["stream"], first[self.steps_field]
         settings = {name: first[name] for name in self.settings_fields()}
+        if first.get("image") is not None:
+            settings["edit"] = self.edit(group)
         chosen_seeds = [resolve_seed(params["seed"]) for _, params in group]
         seeds = Seeds([(params["num_samples"], seed) for (_, params), seed in zip(group, chosen_seeds)])
         on_step = None
@@ -125,7 +155,8 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             logger.exception("sampling failed during a streamed request")
             return {index: StreamFailure(error) for index, _ in group}
         self.metrics.samples(len(seeds), len(seeds) * steps, time.perf_counter() - start)
-        return {index: GeneratedImages(part, params["format"], {"seed": seed, self.steps_field: steps},
+        edited = {} if first.get("image") is None else {"strength": first["strength"]}
+        return {index: GeneratedImages(part, params["format"], {"seed": seed, self.steps_field: steps, **edited},
                                        streamed=streamed)
                 for (index, params), seed, part in zip(group, chosen_seeds, seeds.split(images))}
 

@@ -14,6 +14,7 @@ import torch
 
 from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
 from models.dpm_solver import DPMSolver2MScheduler
+from models.editing import Edit
 from models.guidance import guided_noise
 from models.images import denormalize
 from models.progress import StepCallback
@@ -41,22 +42,42 @@ def make_scheduler(sampler: str, eta: float) -> DDIMScheduler | DPMSolver2MSched
 @torch.no_grad()
 def reverse_diffusion(model: torch.nn.Module, seeds: Seeds, steps: int, on_step: StepCallback | None = None, *,
                       sampler: str, eta: float, image_size: int = 32, labels: torch.Tensor | None = None,
-                      guidance: float = 0.0) -> torch.Tensor:
+                      guidance: float = 0.0, edit: Edit | None = None) -> torch.Tensor:
     """uint8 images (N, 3, size, size) on the CPU after `steps` steps of `sampler` (one network
     call each), on the model's device. The noise comes from `seeds` on the CPU: the same noise on
     any device. `on_step` sees the current estimate of the clean images. A class-conditional
     network takes `labels` (N,) (None: unconditional) and the classifier-free `guidance` scale
-    (models/guidance.py)."""
+    (models/guidance.py). With an `edit` (models/editing.py) the steps start from its picture
+    noised to its strength, and an inpainting holds the picture outside its mask after each step."""
     device = next(model.parameters()).device
     scheduler = make_scheduler(sampler, eta)
     scheduler.set_timesteps(steps)
+    times = scheduler.timesteps
     images = seeds.randn(3, image_size, image_size).to(device)
     labels = None if labels is None else labels.to(device)
-    for index, t in enumerate(scheduler.timesteps):
-        _, noise_rate = offset_cosine_schedule(t)
+    first = 0
+    if edit is not None:
+        edit = Edit(edit.images.to(device), edit.strength, None if edit.mask is None else edit.mask.to(device))
+        first = edit.first_step(times)
+        if first == len(times):
+            return denormalize(edit.images).cpu()
+        images = noised(edit.images, images, times[first])
+    for index in range(first, len(times)):
+        _, noise_rate = offset_cosine_schedule(times[index])
         noise_variance = torch.full((len(seeds),), noise_rate.item() ** 2, device=device)
         predicted_noise = guided_noise(model, images, noise_variance, labels, guidance)
         images, predicted_images = scheduler.step(predicted_noise, index, images, seeds)
+        if edit is not None and edit.mask is not None:
+            last = index == len(times) - 1
+            images = edit.held(images, edit.images if last else
+                               noised(edit.images, seeds.randn(3, image_size, image_size).to(device), times[index + 1]))
+            predicted_images = edit.held(predicted_images, edit.images)
         if on_step is not None:
-            on_step(index + 1, steps, denormalize(predicted_images))
+            on_step(index + 1 - first, len(times) - first, denormalize(predicted_images))
     return denormalize(images).cpu()
+
+
+def noised(images: torch.Tensor, noise: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
+    """Normalised images as the forward process leaves them at diffusion `time`."""
+    signal_rate, noise_rate = offset_cosine_schedule(time)
+    return signal_rate.item() * images + noise_rate.item() * noise

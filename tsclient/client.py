@@ -25,7 +25,7 @@ from PIL import Image
 
 from tsclient.keys import fresh_key
 from tsclient.properties import read_properties
-from tsclient.schema import IMAGE_KEYWORD, STREAM_FIELD, ModelSchema
+from tsclient.schema import PICTURE_KEYWORDS, STREAM_FIELD, ModelSchema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,7 +135,8 @@ class Client:
     def predict(self, model: str, version: str | None = None, **fields: Any) -> dict[str, Any]:
         """The model's JSON answer. A keyword the model version does not have is a TypeError that
         names the ones it has; a value of None is left out (the server's default applies). For a
-        model whose body is an image, `image` is a path, bytes or a PIL image."""
+        model whose body is an image, and for a sampler's picture to edit and its mask, `image` and
+        `mask` are each a path, bytes or a PIL image."""
         if STREAM_FIELD in fields:
             raise TypeError(f"{model}: a streamed answer is Client.stream's, not predict's")
         return self.post(model, version, json_body=self.request_body(model, version, fields)).json()
@@ -154,8 +155,9 @@ class Client:
         schema = self.describe(model, version)
         schema.check(list(fields))
         body = {name: value for name, value in fields.items() if value is not None}
-        if IMAGE_KEYWORD in body:
-            body[IMAGE_KEYWORD] = base64.b64encode(_image_bytes(body[IMAGE_KEYWORD])).decode()
+        for name in PICTURE_KEYWORDS:
+            if name in body:
+                body[name] = base64.b64encode(_image_bytes(body[name])).decode()
         return body
 
     # The models, one convenience each: Python values back.
@@ -189,7 +191,8 @@ class Client:
 
     def diffusion(self, *, version: str | None = None, grid: bool = True,
                   **fields: Any) -> Image.Image | list[Image.Image]:
-        """Samples by reverse diffusion: num_samples, diffusion_steps, sampler, eta, seed."""
+        """Samples by reverse diffusion: num_samples, diffusion_steps, sampler, eta, seed; and to edit a
+        picture, image (a path, bytes or a PIL image) with strength, and mask (the same) or box to inpaint."""
         return _images(self.predict("diffusion", version, **_format(grid), **fields))
 
     def ebm_stream(self, *, version: str | None = None, grid: bool = True,

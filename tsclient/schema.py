@@ -18,6 +18,7 @@ from typing import Any
 
 STREAM_FIELD = "stream"  # a field of the models that can send their progress as they work
 IMAGE_KEYWORD = "image"  # the client's keyword for the image of a model whose body is an image
+PICTURE_KEYWORDS = (IMAGE_KEYWORD, "mask")  # pictures the client sends as base64: a path, bytes or a PIL image
 TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
               "array": "a list"}
 

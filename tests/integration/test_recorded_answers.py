@@ -10,7 +10,8 @@ Recorded again since: the diffusion answers when its workers went channels-last 
 most one intensity level, checked before recording); the diffusion answers that take the default
 sampler when it became DPM-Solver++(2M) at 10 steps (the eta case names DDIM, which takes eta);
 ebm 1.0's answers that take its default noise when that went from 0.01 to 0.005 and its default
-steps from 256 to 1000.
+steps from 256 to 1000; the diffusion unknown-field refusal when the editing fields (image, mask,
+strength, box) joined the allowed ones (edited in place: only that list changed).
 
 Record again (only when an answer is meant to change) with:
     RECORD_ANSWERS=1 python -m pytest tests/integration/test_recorded_answers.py
