@@ -4,7 +4,7 @@
 
 The network is diffusion 1.0's UNet with a class embedding added to the noise embedding and
 self-attention after each block at 8x8 (models/unet.py). Both start at zero, so training starts
-from 1.0's served weights (`--init`) and goes on from there: 1.0's 32 epochs are not paid again.
+from 1.0's served weights (`--init`, its weights manifest) and goes on from there: 1.0's 32 epochs are not paid again.
 Each step is 1.0's (training/diffusion.py `train_noise_predictor`) with each image's class, replaced
 by "no class" for CLASS_DROPOUT of them so that one network predicts both ways (Ho & Salimans,
 2022), and the error weighted by min-SNR-5 (Hang et al., 2023). A lower learning rate than 1.0's,
@@ -21,12 +21,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from models.cifar10 import CLASSES
 from models.diffusion_sampler import reverse_diffusion
-from models.loader import build_network, network_spec, sampler_spec
+from models.loader import build_network, load_network, network_spec, sampler_spec
 from models.seeds import Seeds
 from models.unet import UNet
 from training.data import load_cifar10
@@ -47,22 +48,25 @@ GRID_GUIDANCE = 1.0
 def arguments() -> argparse.ArgumentParser:
     parser = training_arguments(__doc__.splitlines()[0], epochs=24)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--init", type=Path, default=Path("weights/diffusion-v1.0.pt"),
-                        help="unconditional UNet weights to start from (diffusion 1.0's)")
+    parser.add_argument("--init", type=Path, default=Path("weights/diffusion-v1.0.json"),
+                        help="the weights manifest of the unconditional UNet to start from (diffusion 1.0's)")
     parser.add_argument("--kid-every", type=int, default=2, help="epochs between KID points (0: none)")
     return parser
 
 
-def start_from(model: UNet, path: Path) -> str:
-    """Load an unconditional UNet's weights into `model`, whose class embedding and attention
-    stay at their zero start; returns the file's sha256 for the manifest."""
-    from models.manifest import sha256_of
-
-    missing, unexpected = model.load_state_dict(torch.load(path, weights_only=True), strict=False)
+def conditional_start(manifest_path: Path) -> tuple[dict[str, Any], UNet, dict[str, str]]:
+    """(the network spec, the class-conditional UNet with the unconditional one's weights, the
+    manifest's file and weights sha256 for ours). Its class embedding and attention start at zero."""
+    start, manifest = load_network(manifest_path)
+    if manifest["network"]["class"] != network_spec(UNet)["class"]:
+        raise ValueError(f"{manifest_path} is not a UNet's manifest")
+    spec = network_spec(UNet, **manifest["network"]["args"], num_classes=len(CLASSES), attention_at=8)
+    model = build_network(spec)
+    missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
     new = [key for key in missing if not key.startswith(("class_embedding.", "down_attention.", "up_attention."))]
     if new or unexpected:
-        raise ValueError(f"{path} is not this UNet without classes: missing {new}, unexpected {unexpected}")
-    return sha256_of(path)
+        raise ValueError(f"{manifest_path} is not this UNet without classes: missing {new}, unexpected {unexpected}")
+    return spec, model, {"file": manifest_path.name, "weights_sha256": manifest["weights"]["sha256"]}
 
 
 def cycled_labels(count: int) -> torch.Tensor:
@@ -116,20 +120,18 @@ def main(argv: list[str] | None = None) -> None:
     generator = seed_everything(args.seed)
     images, labels = load_cifar10(args.data_dir, "train")
 
-    spec = network_spec(UNet, widths=[32, 64, 96, 128], block_depth=2, embedding_dim=32, groups=8,
-                        num_classes=len(CLASSES), attention_at=8)
-    model = build_network(spec).to(args.device)
-    init_sha256 = start_from(model, args.init)
+    spec, model, init = conditional_start(args.init)
+    model = model.to(args.device)
     run, ema = train_noise_predictor(args, model, images, generator,
                                      ("diffusion", "2.0", command_line("training.diffusion_conditional", argv)),
                                      LEARNING_RATE, WARMUP_STEPS, labels=labels, class_dropout=CLASS_DROPOUT,
                                      min_snr=MIN_SNR, measure=kid_curve(args.data_dir, images, args.kid_every,
                                                                         args.device))
-    save_diffusion_2(run, ema, model, spec, args, init_sha256)
+    save_diffusion_2(run, ema, model, spec, args, init)
 
 
-def save_diffusion_2(run: TrainingRun, ema: torch.nn.Module, model: torch.nn.Module, spec: dict,
-                     args: argparse.Namespace, init_sha256: str) -> None:
+def save_diffusion_2(run: TrainingRun, ema: torch.nn.Module, model: torch.nn.Module, spec: dict[str, Any],
+                     args: argparse.Namespace, init: dict[str, str]) -> None:
     run.save(ema, title="Diffusion 2.0 (class-conditional UNet)", manifest={
         "architecture": {"network": "diffusion 1.0's UNet noise predictor with a class embedding (10 classes and "
                                     "'no class') added to the noise embedding, and single-head self-attention "
@@ -142,7 +144,7 @@ def save_diffusion_2(run: TrainingRun, ema: torch.nn.Module, model: torch.nn.Mod
         "training": {"batch_size": args.batch_size,
                      "loss": f"mean squared error of the predicted noise, min-SNR-{MIN_SNR:g} weighted",
                      "class_dropout": CLASS_DROPOUT,
-                     "initialised_from": {"file": args.init.name, "sha256": init_sha256},
+                     "initialised_from": init,
                      "kid_points": f"KID of {KID_SAMPLES} EMA samples ({CURVE_SAMPLER['sampler']}, "
                                    f"{CURVE_SAMPLER['steps']} steps, seeds 0..) against {KID_SAMPLES} training "
                                    "images: unconditional, and classes cycled at guidance 0",

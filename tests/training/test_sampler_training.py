@@ -8,7 +8,7 @@ from PIL import Image
 from models.diffusion_sampler import reverse_diffusion
 from models.loader import load_network
 from tests.helpers import TINY_UNET_ARGS, make_tiny_cifar10, save_weights, tiny_unet
-from training import diffusion, ebm, ebm_denoising
+from training import diffusion, diffusion_conditional, ebm, ebm_denoising
 
 
 def common(tmp_path):
@@ -94,3 +94,19 @@ def test_a_resumed_training_ends_where_an_uninterrupted_one_does(tmp_path):
     uninterrupted = train("whole", "--epochs", "2")
     assert resumed.keys() == uninterrupted.keys()
     assert all(torch.equal(resumed[name], uninterrupted[name]) for name in resumed)
+
+
+def test_diffusion_2_training_starts_from_an_unconditional_unet_resumes_and_writes_its_class_grid(tmp_path):
+    save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS, reverse_diffusion)
+    args = [*common(tmp_path), "--init", str(tmp_path / "diffusion-v1.0.json"), "--kid-every", "0"]
+    diffusion_conditional.main([*args, "--epochs", "1"])
+    diffusion_conditional.main([*args, "--epochs", "2", "--resume"])
+    checkpoint = torch.load(tmp_path / "ckpt" / "diffusion-v2.0.pt", weights_only=False)
+    assert checkpoint["progress"]["epoch"] == 2 and len(checkpoint["progress"]["runs"]) == 2
+    manifest = json.loads((tmp_path / "out" / "diffusion-v2.0.json").read_text())
+    assert manifest["network"]["args"] == {**TINY_UNET_ARGS, "num_classes": 10, "attention_at": 8}
+    assert manifest["training"]["initialised_from"]["file"] == "diffusion-v1.0.json"
+    unet, _ = load_network(tmp_path / "out" / "diffusion-v2.0.json")
+    assert torch.equal(unet.stem.weight, checkpoint["objects"]["ema"]["stem.weight"])  # the EMA is served
+    assert unet.class_embedding.weight.abs().sum() > 0  # the classes were learnt from their zero start
+    assert Image.open(tmp_path / "out" / "diffusion-v2.0-samples.png").size == (8 * 34 + 2, 10 * 34 + 2)

@@ -114,3 +114,23 @@ def test_the_command_is_the_arguments_main_parsed(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["x.py", "--resume"])
     assert command_line("training.x", None) == "python -m training.x --resume"
     assert device_description("cpu", bf16=True) == f"cpu ({os.cpu_count()}-core CPU, bf16 autocast)"
+
+
+def test_points_measured_at_some_epochs_are_kept_across_runs_and_written_but_not_timed(tmp_path, clock):
+    model = torch.nn.Linear(2, 1)
+    run = training_run(arguments(tmp_path, epochs=4), model)
+    for _ in run.epochs():
+        clock.now += 10
+        run.end_epoch({"loss": 1.0})
+        if run.epoch == 2:
+            clock.now += 1000  # a sample-quality check after the epoch: not training time
+            run.add_points({"kid": 0.02})
+            break  # the run stops here; the next resumes from the checkpoint
+    resumed = training_run(arguments(tmp_path, epochs=4), model)
+    for _ in resumed.epochs():
+        clock.now += 10
+        resumed.end_epoch({"loss": 1.0})
+    resumed.add_points({"kid": 0.01})
+    assert resumed.points == {"kid": [[2, 0.02], [4, 0.01]]} and resumed.seconds == 40
+    resumed.save(model, title="a model", manifest={"training": {}}, metrics={})
+    assert read_manifest(tmp_path / "out" / "model-v1.0.json")["training"]["points"] == {"kid": [[2, 0.02], [4, 0.01]]}
