@@ -275,6 +275,10 @@ class GatewayHandler(SimpleHTTPRequestHandler):
             self.log_error("TorchServe at %s: %s", self.server_.management_url, error)
             self.send_error(502, "TorchServe's management API did not answer")
             return
+        self.pass_back(answer)
+
+    def pass_back(self, answer: requests.Response) -> None:
+        """A whole answer of TorchServe's, as it came: status, content type, body."""
         self.send_response(answer.status_code)
         self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
         self.send_header("Content-Length", str(len(answer.content)))
@@ -293,11 +297,7 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         except requests.RequestException:
             self.json_error(502, "TorchServe did not answer")
             return
-        self.send_response(answer.status_code)
-        self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
-        self.send_header("Content-Length", str(len(answer.content)))
-        self.end_headers()
-        self.wfile.write(answer.content)
+        self.pass_back(answer)
 
     def metrics(self) -> None:
         """TorchServe's metrics (on loopback), for a scraper that sends the deployment's secret."""
