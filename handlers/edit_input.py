@@ -10,13 +10,11 @@ the JSON request it always was.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 import torch
 
-from handlers.image_io import decode_image, form_value, image_tensor
+from handlers.image_io import base64_image, decode_image, form_value, image_tensor
 from handlers.request_handler import Field, RequestError, parse_body
 from models.editing import mask_from_box, mask_from_image
 
@@ -41,18 +39,7 @@ def edit_request(request: dict[str, Any]) -> tuple[dict[str, Any], bytes | None,
     if isinstance(body, (bytes, bytearray)) and not bytes(body).lstrip().startswith((b"{", b"[")):
         return {}, bytes(body), None  # the raw picture
     params = dict(parse_body(request))
-    return params, *(base64_picture(name, params.pop(name, None)) for name in PICTURES)
-
-
-def base64_picture(name: str, value: Any) -> bytes | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        raise RequestError(f"'{name}' must be a base64-encoded image", name, "base64 image bytes")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise RequestError(f"'{name}' is not valid base64", name, "base64 image bytes") from None
+    return params, *(base64_image(name, params.pop(name, None)) for name in PICTURES)
 
 
 def picture(name: str, data: bytes, max_pixels: int) -> torch.Tensor:
@@ -77,8 +64,7 @@ def edit_params(params: dict[str, Any], image: bytes | None, mask: bytes | None,
     if mask is not None and box is not None:
         raise RequestError("send a 'mask' or a 'box', not both", "box", "no box with a mask")
     if box is not None:
-        left, top, right, bottom = box if len(box) == 4 else (0, 0, 0, 0)
-        if len(box) != 4 or not (left < right and top < bottom):
+        if len(box) != 4 or not (box[0] < box[2] and box[1] < box[3]):
             raise RequestError(f"'box' is {box}; it must be [left, top, right, bottom] with left < right and "
                                f"top < bottom, in pixels of the {size}x{size} picture", "box",
                                f"[left, top, right, bottom], 0..{size}")

@@ -34,13 +34,10 @@ def image_request(request: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
     body = request.get("body", request.get("data"))
     if isinstance(body, dict):  # JSON, decoded by TorchServe
         params = dict(body)
-        encoded = params.pop("image", None)
-        if not isinstance(encoded, str) or not encoded:
+        data = base64_image("image", params.pop("image", None))
+        if data is None:
             raise RequestError("'image' must be a base64-encoded image", "image", "base64 image bytes")
-        try:
-            return base64.b64decode(encoded, validate=True), params
-        except (binascii.Error, ValueError):
-            raise RequestError("'image' is not valid base64", "image", "base64 image bytes") from None
+        return data, params
     images = [request[key] for key in IMAGE_KEYS if isinstance(request.get(key), (bytes, bytearray))]
     if not images or not images[0]:
         raise RequestError("the request has no image: send image bytes, a multipart file named "
@@ -49,6 +46,18 @@ def image_request(request: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
         raise RequestError(f"the request has {len(images)} images; send one", "image", "one image")
     params = {name: form_value(value) for name, value in request.items() if name not in IMAGE_KEYS}
     return bytes(images[0]), params
+
+
+def base64_image(name: str, value: Any) -> bytes | None:
+    """The bytes of a JSON field holding a base64 image, None if the field is absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise RequestError(f"'{name}' must be a base64-encoded image", name, "base64 image bytes")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError(f"'{name}' is not valid base64", name, "base64 image bytes") from None
 
 
 def form_value(value: Any) -> Any:
