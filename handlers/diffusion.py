@@ -7,34 +7,84 @@ Reverse diffusion with the EMA weights of the UNet, one network call a step, by 
   given the seed.
 The defaults (archive/diffusion/model-config.yaml) are DPM-Solver++(2M) at 10 steps.
 
+Version 2.0 (the default) is class-conditional: `label` asks for a class (handlers/class_label.py:
+a name such as "ship", its index, or a list, one per sample) and `guidance` is the classifier-free
+guidance scale (models/guidance.py; 0: plain conditional sampling). Without a label the samples are
+unconditional, and guidance, which needs a class to steer towards, is 0 (asked for without a
+label, it is refused). The answer then also says
+the labels (by name) and the guidance. Version 1.0 is unconditional and takes neither field.
+
 Editing (handlers/edit_input.py, models/editing.py): with an `image`, image-to-image from that
 picture noised to `strength` (default 0.8); with a `mask` or a `box` too, inpainting (default
-strength 1). The answer then also says the strength.
+strength 1), with a label or without. The answer then also says the strength.
 """
 
 from typing import Any
 
 import torch
 
+from handlers.class_label import LABEL_FIELD, class_label_field, per_sample, with_implied_samples
 from handlers.iterative_sampler import IterativeSamplerHandler
 from handlers.request_handler import Field, RequestError
+from models.cifar10 import CLASSES
 from models.diffusion_sampler import SCHEDULERS, scheduler_settings_error
-from models.images import standardize
+
+GUIDANCE_FIELD = "guidance"
 
 
 class DiffusionHandler(IterativeSamplerHandler):
-    editable = True
+    @property
+    def num_classes(self) -> int:
+        """The classes the network is conditioned on (0: unconditional), as its manifest says."""
+        return self.model_version.manifest["network"]["args"].get("num_classes", 0)
 
-    def network_space(self, pictures: torch.Tensor) -> torch.Tensor:
-        return standardize(pictures)
+    def request_fields(self) -> dict[str, Field]:
+        fields = super().request_fields()
+        if self.num_classes:
+            fields[LABEL_FIELD] = class_label_field(CLASSES[:self.num_classes], self.limits["num_samples"][1])
+        return fields
 
     def settings_fields(self) -> dict[str, Field]:
-        return {"sampler": Field(str, default=self.defaults["sampler"], choices=SCHEDULERS),
-                "eta": self.field(float, "eta")}
+        fields = {"sampler": Field(str, default=self.defaults["sampler"], choices=SCHEDULERS),
+                  "eta": self.field(float, "eta")}
+        if self.num_classes:
+            fields[GUIDANCE_FIELD] = self.field(float, GUIDANCE_FIELD)
+        return fields
+
+    def completed(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not self.num_classes:
+            for name in (LABEL_FIELD, GUIDANCE_FIELD):
+                if name in body:
+                    raise RequestError(f"version {self.version} is unconditional: it takes no {name!r}", name,
+                                       f"no {name} (class-conditional sampling is version 2.0's)")
+        guidance = body.get(GUIDANCE_FIELD)
+        if LABEL_FIELD not in body and isinstance(guidance, (int, float)) and guidance:
+            raise RequestError(f"'guidance' {guidance} steers samples towards their class: send a 'label' too "
+                               "(unconditional samples take guidance 0)", GUIDANCE_FIELD, "0 without a label")
+        return with_implied_samples(body, self.fields[LABEL_FIELD]) if self.num_classes else body
 
     def parse(self, request: dict[str, Any]) -> dict[str, Any]:
         params = super().parse(request)
         error = scheduler_settings_error(params["sampler"], params["eta"])
         if error is not None:
             raise RequestError(error, "eta", f"0 with sampler {params['sampler']}")
+        if self.num_classes:
+            params[LABEL_FIELD] = per_sample(params[LABEL_FIELD], params["num_samples"])
+            if params[LABEL_FIELD] is None:
+                params[GUIDANCE_FIELD] = 0.0
         return params
+
+    def sample_inputs(self, group: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+        """The pictures to edit, and with any label in the group each sample's class ("no class",
+        index num_classes, for the samples of a request without a label)."""
+        inputs = super().sample_inputs(group)
+        if any(params.get(LABEL_FIELD) for _, params in group):
+            inputs["labels"] = torch.tensor([label for _, params in group for label in
+                                             params[LABEL_FIELD] or [self.num_classes] * params["num_samples"]])
+        return inputs
+
+    def answer_details(self, params: dict[str, Any]) -> dict[str, Any]:
+        details = super().answer_details(params)
+        if params.get(LABEL_FIELD):
+            details.update(labels=[CLASSES[label] for label in params[LABEL_FIELD]], guidance=params[GUIDANCE_FIELD])
+        return details

@@ -9,6 +9,10 @@ each version's weights manifest names:
   energy and `noise` the Gaussian noise, each relative to the step between two noise levels;
 - version 1.0: the course recipe's chains from uniform noise (models/langevin.py); `step_size`
   multiplies the clipped gradient and `noise` is the standard deviation of each step's noise.
+
+Version 2.0 edits pictures as diffusion does (handlers/diffusion.py): with an `image`, image-to-image
+from the picture noised to `strength` (default 0.8), and with a `mask` or `box` too, inpainting
+(default strength 1), through the same annealed chain. Version 1.0 takes no picture.
 """
 
 from handlers.iterative_sampler import IterativeSamplerHandler

@@ -9,13 +9,15 @@ A handler says the sampling function's own settings (`settings_fields`); the mod
 which field counts the steps (`handler.steps_field`), and the weights manifest names the function
 itself (`draw`, with the samplers' contract of models/progress.py). Requests that TorchServe hands over in
 one batch with the same steps and settings run as one sampler call over all their samples
-(`merged`), each with its own seed. A handler whose sampler edits pictures (`editable`,
-models/editing.py) also takes `image`, `mask`, `box` and `strength` (handlers/edit_input.py); each
-sample of a merged call then has its own picture.
+(`merged`), each with its own seed. Where the sampling function edits pictures (it takes an
+`edit`, models/editing.py: diffusion's reverse diffusion, ebm 2.0's annealed Langevin) the request
+also takes `image`, `mask`, `box` and `strength` (handlers/edit_input.py); each sample of a merged
+call then has its own picture.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -26,14 +28,16 @@ import torch
 from handlers.cancellation import StreamCancelled, cancellation_check, input_stream_id
 from handlers.edit_input import edit_fields, edit_params, edit_request
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
-from handlers.request_handler import Field, RequestError, resolve_seed, validate
+from handlers.request_handler import Field, RequestError, parse_body, resolve_seed, validate
 from handlers.stream import NDJSON, ProgressStream, StreamFailure
 from models.editing import Edit, resized
+from models.images import standardize
 from models.precision import autocast
 from models.seeds import Seeds
 
 logger = logging.getLogger(__name__)
-PER_REQUEST = ("num_samples", "seed", "format", "stream_id", "image", "mask")  # what a merged call lets differ
+# What a merged call lets differ from request to request.
+PER_REQUEST = ("num_samples", "seed", "format", "stream_id", "image", "mask", "label")
 
 
 class IterativeSamplerHandler(ImageGeneratorHandler):
@@ -52,28 +56,32 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         self.precision = self.model_version.precision(self.device)
         logger.info("sampling in %s, channels-last %s", self.precision, self.model_version.channels_last)
 
-    editable = False  # whether the sampler takes an `edit` (models/editing.py)
     image_size = 32  # the sampler's pictures, width and height
+
+    @property
+    def editable(self) -> bool:
+        """Whether the sampling function takes an `edit` (models/editing.py)."""
+        return "edit" in inspect.signature(self.model_version.sampling_function()).parameters
 
     def request_fields(self) -> dict[str, Field]:
         edit = edit_fields(self.image_size, tuple(self.limits["strength"])) if self.editable else {}
         return {**self.common_fields(), "stream": Field(bool, default=False),
                 self.steps_field: self.field(int, self.steps_field), **self.settings_fields(), **edit}
 
-    def network_space(self, pictures: torch.Tensor) -> torch.Tensor:
-        """Pictures as floats in [0, 1] (N, 3, size, size) -> the values the sampler works in."""
-        raise NotImplementedError
-
     def settings_fields(self) -> dict[str, Field]:
         raise NotImplementedError
+
+    def completed(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The request's fields with those that others imply filled in (none here)."""
+        return body
 
     def parse(self, request: dict[str, Any]) -> dict[str, Any]:
         if self.editable:
             fields, image, mask = edit_request(request)
-            params = edit_params(validate(fields, self.fields), image, mask, self.image_size,
+            params = edit_params(validate(self.completed(fields), self.fields), image, mask, self.image_size,
                                  self.limits["max_pixels"])
         else:
-            params = super().parse(request)
+            params = validate(self.completed(parse_body(request)), self.fields)
         params["stream_id"] = input_stream_id(request)
         cap = self.limits["max_sample_steps"]
         cost = params["num_samples"] * params[self.steps_field]
@@ -105,12 +113,21 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             packs[-1].append((index, params))
         return [pack for packs in groups.values() for pack in packs]
 
+    def sample_inputs(self, group: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+        """The sampling function's per-sample arguments for a group: the pictures to edit, if any."""
+        return {} if group[0][1].get("image") is None else {"edit": self.edit(group)}
+
+    def answer_details(self, params: dict[str, Any]) -> dict[str, Any]:
+        """What an answer says of its request beyond the seed and steps: the strength of an edit."""
+        return {} if params.get("image") is None else {"strength": params["strength"]}
+
     def edit(self, group: list[tuple[int, dict[str, Any]]]) -> Edit:
-        """The group's pictures (and masks), each repeated for its request's samples."""
+        """The group's pictures (and masks), each repeated for its request's samples, in the
+        normalised space (models/images.py) that the editing samplers work in."""
         def each(params: dict[str, Any], picture: torch.Tensor) -> torch.Tensor:
             return picture.expand(params["num_samples"], -1, -1, -1)
 
-        pictures = [each(p, self.network_space(resized(p["image"][None], self.image_size))) for _, p in group]
+        pictures = [each(p, standardize(resized(p["image"][None], self.image_size))) for _, p in group]
         masks = None if group[0][1]["mask"] is None else torch.cat([each(p, p["mask"][None]) for _, p in group])
         return Edit(torch.cat(pictures), group[0][1]["strength"], masks)
 
@@ -120,9 +137,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         (models/seeds.py), so they are the ones it would get alone."""
         first = group[0][1]
         streamed, steps = first["stream"], first[self.steps_field]
-        settings = {name: first[name] for name in self.settings_fields()}
-        if first.get("image") is not None:
-            settings["edit"] = self.edit(group)
+        settings = {**{name: first[name] for name in self.settings_fields()}, **self.sample_inputs(group)}
         chosen_seeds = [resolve_seed(params["seed"]) for _, params in group]
         seeds = Seeds([(params["num_samples"], seed) for (_, params), seed in zip(group, chosen_seeds)])
         on_step = None
@@ -155,8 +170,8 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             logger.exception("sampling failed during a streamed request")
             return {index: StreamFailure(error) for index, _ in group}
         self.metrics.samples(len(seeds), len(seeds) * steps, time.perf_counter() - start)
-        edited = {} if first.get("image") is None else {"strength": first["strength"]}
-        return {index: GeneratedImages(part, params["format"], {"seed": seed, self.steps_field: steps, **edited},
+        return {index: GeneratedImages(part, params["format"],
+                                       {"seed": seed, self.steps_field: steps, **self.answer_details(params)},
                                        streamed=streamed)
                 for (index, params), seed, part in zip(group, chosen_seeds, seeds.split(images))}
 

@@ -17,6 +17,10 @@ next level's variance). step_size scales the energy's gradient everywhere in the
 estimate of the clean images included, so values other than 1 bias the chain; the last step lands
 on that estimate. Computed as the DDIM update of models/diffusion_schedule.py (eta = noise) on
 step_size · σ ∇ₓE.
+
+Editing (models/editing.py) is reverse diffusion's: the chain starts from the picture noised to the
+level `strength`, and an inpainting holds the picture, noised to each next level, outside the mask
+(the classic demonstration of an energy model: completing a picture by walking down its energy).
 """
 
 from __future__ import annotations
@@ -24,14 +28,16 @@ from __future__ import annotations
 import torch
 
 from models.diffusion_sampler import reverse_diffusion
+from models.editing import Edit
 from models.noise_conditional_energy import EnergyNoisePredictor
 from models.progress import StepCallback
 from models.seeds import Seeds
 
 
 def annealed_langevin(energy: torch.nn.Module, seeds: Seeds, steps: int, on_step: StepCallback | None = None, *,
-                      step_size: float, noise: float, image_size: int = 32) -> torch.Tensor:
+                      step_size: float, noise: float, image_size: int = 32, edit: Edit | None = None) -> torch.Tensor:
     """uint8 images (N, 3, size, size), returned on the CPU and computed on the energy's device (the
-    samplers' contract, models/progress.py); `noise` in 0..1."""
+    samplers' contract, models/progress.py); `noise` in 0..1; `edit` in the normalised space."""
     predictor = EnergyNoisePredictor(energy, scale=step_size)
-    return reverse_diffusion(predictor, seeds, steps, on_step, sampler="ddim", eta=noise, image_size=image_size)
+    return reverse_diffusion(predictor, seeds, steps, on_step, sampler="ddim", eta=noise, image_size=image_size,
+                             edit=edit)

@@ -1,6 +1,6 @@
-"""Editing with the diffusion handler (random weights), called as TorchServe calls it: image-to-image
-and inpainting from JSON, multipart and raw bodies, their refusals, seeded determinism, merged
-batches, and the sampler-level guarantees (models/editing.py)."""
+"""Editing with the diffusion handler and ebm 2.0's (random weights), called as TorchServe calls them:
+image-to-image and inpainting from JSON, multipart and raw bodies, their refusals, seeded
+determinism, merged batches, and the sampler-level guarantees (models/editing.py)."""
 
 import base64
 import json
@@ -10,18 +10,38 @@ import pytest
 import torch
 
 from handlers.diffusion import DiffusionHandler
+from handlers.ebm import EbmHandler
 from handlers.image_io import encode_png
+from models.annealed_langevin import annealed_langevin
 from models.diffusion_sampler import reverse_diffusion
 from models.editing import Edit
+from models.energy_net import EnergyNet
 from models.images import denormalize, normalize
+from models.langevin import sample_from_noise
 from models.seeds import Seeds
-from tests.helpers import TINY_UNET_ARGS, decode_png, handle, json_request, loaded, png_bytes, save_weights, tiny_unet
+from tests.helpers import (
+    TINY_UNET_ARGS,
+    decode_png,
+    handle,
+    json_request,
+    loaded,
+    png_bytes,
+    save_weights,
+    tiny_energy,
+    tiny_unet,
+)
 
 
 @pytest.fixture
 def diffusion(tmp_path):
     save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS, reverse_diffusion)
     return loaded(DiffusionHandler, "diffusion", tmp_path)
+
+
+@pytest.fixture
+def ebm2(tmp_path):
+    save_weights(tmp_path, "ebm", "2.0", tiny_energy(), TINY_UNET_ARGS, annealed_langevin)
+    return loaded(EbmHandler, "ebm", tmp_path, "2.0")
 
 
 def b64(data: bytes) -> str:
@@ -48,11 +68,12 @@ def answers(diffusion, requests):
     return handle(handler, context, requests)
 
 
-def test_inpainting_keeps_every_pixel_outside_the_box(diffusion):
+@pytest.mark.parametrize("sampler, steps_field", [("diffusion", "diffusion_steps"), ("ebm2", "steps")])
+def test_inpainting_keeps_every_pixel_outside_the_box(sampler, steps_field, request):
     original = picture()
-    body = {"image": b64(png_of(original)), "box": [8, 8, 24, 24], "num_samples": 2, "diffusion_steps": 4,
+    body = {"image": b64(png_of(original)), "box": [8, 8, 24, 24], "num_samples": 2, steps_field: 4,
             "seed": 5, "format": "images"}
-    [(status, out)] = answers(diffusion, [json_request(body)])
+    [(status, out)] = answers(request.getfixturevalue(sampler), [json_request(body)])
     assert status == 200, out
     result = json.loads(out)
     assert result["strength"] == 1.0
@@ -86,14 +107,23 @@ def test_the_same_seed_and_inputs_give_the_same_bytes_and_a_raw_picture_is_image
     assert other_seed[0][1] != first[0][1]
 
 
-def test_a_merged_batch_gives_each_request_what_it_gets_alone(diffusion):
-    a = {"image": b64(png_bytes(color=(250, 0, 0))), "strength": 0.6, "seed": 1, "diffusion_steps": 4,
-         "num_samples": 2}
-    b = {"image": b64(png_bytes(color=(0, 0, 250))), "strength": 0.6, "seed": 2, "diffusion_steps": 4,
-         "num_samples": 1}
-    together = answers(diffusion, [json_request(a), json_request(b)])
-    alone = answers(diffusion, [json_request(a)]) + answers(diffusion, [json_request(b)])
+@pytest.mark.parametrize("sampler, steps_field", [("diffusion", "diffusion_steps"), ("ebm2", "steps")])
+def test_a_merged_batch_gives_each_request_what_it_gets_alone(sampler, steps_field, request):
+    handler = request.getfixturevalue(sampler)
+    a = {"image": b64(png_bytes(color=(250, 0, 0))), "strength": 0.6, "seed": 1, steps_field: 4, "num_samples": 2}
+    b = {"image": b64(png_bytes(color=(0, 0, 250))), "strength": 0.6, "seed": 2, steps_field: 4, "num_samples": 1}
+    together = answers(handler, [json_request(a), json_request(b)])
+    alone = answers(handler, [json_request(a)]) + answers(handler, [json_request(b)])
     assert together == alone
+    assert together[0][1] != together[1][1]
+
+
+def test_ebm_1_takes_no_picture(tmp_path):
+    save_weights(tmp_path, "ebm", "1.0", EnergyNet(width=1), {"width": 1}, sample_from_noise)
+    ebm = loaded(EbmHandler, "ebm", tmp_path)
+    assert "image" not in ebm[0].fields
+    [(status, out)] = answers(ebm, [json_request({"image": b64(png_bytes()), "steps": 2})])
+    assert status == 400 and json.loads(out)["field"] == "image"
 
 
 @pytest.mark.parametrize("body, field", [
