@@ -16,11 +16,9 @@ import torch
 
 from handlers.image_io import base64_image, decode_image, form_value, image_tensor
 from handlers.request_handler import Field, RequestError, parse_body
-from models.editing import mask_from_box, mask_from_image
+from models.editing import IMAGE_TO_IMAGE_STRENGTH, INPAINTING_STRENGTH, mask_from_box, mask_from_image
 
 PICTURES = ("image", "mask")
-IMAGE_TO_IMAGE_STRENGTH = 0.8  # the default without a mask: the picture's layout stays, its detail is redrawn
-INPAINTING_STRENGTH = 1.0  # the default with a mask: the hole is generated from noise
 
 
 def edit_fields(size: int, strength_bounds: tuple[float, float]) -> dict[str, Field]:

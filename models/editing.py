@@ -19,6 +19,9 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+IMAGE_TO_IMAGE_STRENGTH = 0.8  # the default without a mask: the picture's layout stays, its detail is redrawn
+INPAINTING_STRENGTH = 1.0  # the default with a mask: the hole is generated from noise
+
 
 @dataclass
 class Edit:

@@ -67,6 +67,12 @@ function withinLimits(field, value) {
 
 function takesImage(schema) { return schema.request.content === "image"; }
 
+// A sampler that edits pictures has an `image` field (base64) and a `mask`: the page gives them a
+// picture chooser and a mask painted over the picture, not text inputs.
+const PICTURE_FIELDS = ["image", "mask"];
+
+function editsPictures(schema) { return !takesImage(schema) && "image" in schema.request.fields; }
+
 function streams(schema) { return STREAM_FIELD in schema.request.fields; }
 
 function element(tag, { dataset = {}, ...properties } = {}, ...children) {
@@ -105,10 +111,12 @@ function fieldInput(name, field) {
   return element("label", {}, name.replaceAll("_", " "), input, element("small", {}, range + defaultWords(field)));
 }
 
-// The filled-in fields as a request body, each checked against its limits first.
-function requestBody(form, fields) {
+// The filled-in fields as a request body, each checked against its limits first (`skipped`: those
+// the page fills in otherwise).
+function requestBody(form, fields, skipped = []) {
   const body = {};
   for (const [name, field] of Object.entries(fields)) {
+    if (skipped.includes(name)) continue;
     const input = form.elements.namedItem(name);  // not form.elements[name]: a field may be called "length"
     if (!input) continue;
     if (field.type === "boolean") {
@@ -194,6 +202,79 @@ function vectorView(answer) {
   return [element("p", { textContent: words, dataset: { role: "norm" } }), canvas];
 }
 
+// The picture to edit and the mask painted on it, white where the sampler is to generate. The mask
+// is painted at PAINTED_SIZE pixels (the server resizes it to the sampler's 32x32); until a stroke
+// is painted there is none, and the request is image-to-image.
+const PAINTED_SIZE = 256;
+const BRUSH_RADIUS = 20;
+
+function pictureEditor(fields) {
+  const file = element("input", { type: "file", accept: "image/*", dataset: { role: "edit-picture" },
+                                  title: `the picture to edit (${allowed(fields.image)}: its file, sent as base64)` });
+  const shown = element("canvas", { width: PAINTED_SIZE, height: PAINTED_SIZE, className: "painter",
+                                    title: "paint the region to generate" });
+  const strokes = element("canvas", { width: PAINTED_SIZE, height: PAINTED_SIZE });  // white on transparent
+  const maskInput = element("input", { type: "hidden", dataset: { role: "mask" } });  // the mask PNG's data URL
+  const clear = element("button", { type: "button", textContent: "Clear mask" });
+  const painter = element("div", { className: "painter", hidden: true, dataset: { role: "painter" } }, shown,
+                          element("small", { textContent: "paint where to generate (inpainting); no paint: image-to-image" }),
+                          clear);
+  const editor = { picture: null, image: new Image(), painted: false };
+
+  const redraw = () => {
+    const context = shown.getContext("2d");
+    context.clearRect(0, 0, PAINTED_SIZE, PAINTED_SIZE);
+    context.drawImage(editor.image, 0, 0, PAINTED_SIZE, PAINTED_SIZE);
+    context.globalAlpha = 0.6;
+    context.drawImage(strokes, 0, 0);
+    context.globalAlpha = 1;
+  };
+  const maskPng = () => {  // black where the picture stays, the strokes white
+    const mask = element("canvas", { width: PAINTED_SIZE, height: PAINTED_SIZE });
+    const context = mask.getContext("2d");
+    context.fillStyle = "black";
+    context.fillRect(0, 0, PAINTED_SIZE, PAINTED_SIZE);
+    context.drawImage(strokes, 0, 0);
+    return mask.toDataURL("image/png");
+  };
+  const paint = (event) => {
+    if (!(event.buttons & 1)) return;
+    const box = shown.getBoundingClientRect();
+    const context = strokes.getContext("2d");
+    context.fillStyle = "white";
+    context.beginPath();
+    context.arc((event.clientX - box.left) * PAINTED_SIZE / box.width, (event.clientY - box.top) * PAINTED_SIZE / box.height,
+                BRUSH_RADIUS, 0, 2 * Math.PI);
+    context.fill();
+    editor.painted = true;
+    maskInput.value = maskPng();
+    redraw();
+  };
+  shown.addEventListener("pointerdown", paint);
+  shown.addEventListener("pointermove", paint);
+  clear.addEventListener("click", () => {
+    strokes.getContext("2d").clearRect(0, 0, PAINTED_SIZE, PAINTED_SIZE);
+    editor.painted = false;
+    maskInput.value = "";
+    redraw();
+  });
+  file.addEventListener("change", async () => {
+    if (!file.files[0]) return;
+    editor.picture = await readAsDataUrl(file.files[0]);
+    editor.image.onload = redraw;
+    editor.image.src = editor.picture;
+    painter.hidden = false;
+  });
+  // The body's picture fields: the picture, and the mask once a stroke is painted.
+  editor.fields = () => (!editor.picture ? {} : {
+    image: base64Of(editor.picture), ...(editor.painted ? { mask: base64Of(maskInput.value) } : {}) });
+  return { elements: [element("label", {}, "picture to edit", file,
+                              element("small", {}, "optional: image-to-image, or inpainting where painted")),
+                      maskInput, painter], editor };
+}
+
+function base64Of(dataUrl) { return dataUrl.slice(dataUrl.indexOf(",") + 1); }
+
 // A sampler's stream (newline-delimited JSON): progress, 8 previews, then the result.
 async function showStream(section, response, show) {
   const progress = section.querySelector("progress");
@@ -219,12 +300,21 @@ async function showStream(section, response, show) {
         part(section, "previews").append(preview);
       } else if (message.type === "result") {
         show(message);
-        status.textContent = `done: ${message.num_samples} samples, seed ${message.seed}`;
+        status.textContent = summary(message);
       } else if (message.type === "error") {
         throw new RefusedError(message.error);
       }
     }
   }
+}
+
+// What a sampler's answer says of the request: its samples and seed, labels, guidance and strength.
+function summary(answer) {
+  const parts = [`done: ${answer.num_samples} samples, seed ${answer.seed}`];
+  if (answer.labels) parts.push(`labels ${[...new Set(answer.labels)].join(", ")}`);
+  if (answer.guidance != null) parts.push(`guidance ${answer.guidance}`);
+  if (answer.strength != null) parts.push(`strength ${answer.strength}`);
+  return parts.join(", ");
 }
 
 function readAsDataUrl(file) {
@@ -246,7 +336,7 @@ async function buildSection(model) {
   const form = section.querySelector("form");
   const alert = section.querySelector("[role=alert]");
   const picture = part(section, "picture");
-  const state = { schema: null, image: null };
+  const state = { schema: null, image: null, editor: null };
 
   const show = (answer) => part(section, "answer").replaceChildren(...answerView(answer, model, explore));
   const button = form.querySelector("button");
@@ -254,7 +344,9 @@ async function buildSection(model) {
     alert.textContent = "";
     button.disabled = true;
     try {
-      const body = requestBody(form, state.schema.request.fields);
+      const body = state.editor
+        ? { ...requestBody(form, state.schema.request.fields, PICTURE_FIELDS), ...state.editor.fields() }
+        : requestBody(form, state.schema.request.fields);
       if (takesImage(state.schema)) {
         if (!state.image) return;
         body.image = state.image.slice(state.image.indexOf(",") + 1);
@@ -283,8 +375,12 @@ async function buildSection(model) {
     state.schema = await describe(model, version);
     const fields = part(section, "fields");
     const typed = [...fields.querySelectorAll("input:not([type=checkbox])")].filter((input) => input.value !== "");
+    const edits = editsPictures(state.schema);
+    const editor = edits ? pictureEditor(state.schema.request.fields) : null;
+    state.editor = editor && editor.editor;
     fields.replaceChildren(...Object.entries(state.schema.request.fields)
-      .filter(([name]) => name !== STREAM_FIELD).map(([name, field]) => fieldInput(name, field)));
+      .filter(([name]) => name !== STREAM_FIELD && !(edits && PICTURE_FIELDS.includes(name)))
+      .map(([name, field]) => fieldInput(name, field)), ...(editor ? editor.elements : []));
     for (const input of typed) {  // what was typed stays, where the version has that field too
       const same = form.elements.namedItem(input.name);
       if (same) same.value = input.value;

@@ -20,6 +20,7 @@ from models.catalog import ROOT
 from scripts.gateway import gateway, page_address
 from scripts.server import Server, free_port
 from tsclient import Client
+from tsclient.schema import PICTURE_KEYWORDS as PICTURE_FIELDS
 from tsclient.schema import STREAM_FIELD, ModelSchema
 
 FIXTURES = ROOT / "tests" / "fixtures" / "cifar10"
@@ -52,10 +53,12 @@ def form_shows_the_schema(page: Page, schema: ModelSchema) -> None:
     expect(section.locator("form")).to_have_attribute("data-version", schema.version)
     expect(section.locator("input[type=file][name=image]")).to_be_visible(visible=schema.takes_image)
     expect(section.locator("[data-role=progress]")).to_be_visible(visible=schema.streams)
+    edits = not schema.takes_image and "image" in schema.fields  # a picture chooser and a mask painter instead
+    expect(section.locator("[data-role=edit-picture]")).to_be_visible(visible=edits)
     shown = section.locator(".fields [name]")
-    expect(shown).to_have_count(len(schema.fields) - schema.streams)
+    expect(shown).to_have_count(len(schema.fields) - schema.streams - 2 * edits)
     for name, field in schema.fields.items():
-        if name == STREAM_FIELD:  # the page streams wherever it can
+        if name == STREAM_FIELD or edits and name in PICTURE_FIELDS:  # the page streams wherever it can
             continue
         element = section.locator(f".fields [name={name}]")
         if field.choices is not None:
@@ -85,10 +88,10 @@ def tsclient(server):
                   management_url=server.management_url)
 
 
-def screenshot(page, panel):
+def screenshot(page, panel, name=None):
     if os.environ.get("SAVE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.locator(f"#{panel}").screenshot(path=str(SCREENSHOTS / f"{panel}.png"))
+        page.locator(f"#{panel}").screenshot(path=str(SCREENSHOTS / f"{name or panel}.png"))
 
 
 def shown_image(locator) -> Image.Image:
@@ -213,6 +216,42 @@ def test_a_sampler_shows_progress_previews_and_the_grid(page, sampler, version, 
     expect(panel.locator("[data-role=download]")).to_have_attribute("href", result.get_attribute("src"))
     expect(panel.locator("[data-role=status]")).to_contain_text("seed 5")
     screenshot(page, sampler)
+
+
+def test_a_sampler_edits_a_picture_with_a_mask_painted_on_it(page, tsclient):
+    panel = page.locator("#diffusion")
+    panel.locator("input[name=num_samples]").fill("2")
+    panel.locator("input[name=diffusion_steps]").fill("4")
+    panel.locator("input[name=seed]").fill("7")
+    panel.locator("[data-role=edit-picture]").set_input_files(str(FIXTURES / "ship.jpg"))
+    canvas = panel.locator("canvas.painter")
+    expect(canvas).to_be_visible()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] / 2, steps=10)
+    page.mouse.up()
+
+    def run() -> dict:
+        with page.expect_request(lambda r: "/predictions/diffusion" in r.url) as sent:
+            panel.get_by_role("button", name="Run").click()
+        expect(panel.locator("[data-role=status]")).to_contain_text("done")
+        return sent.value.post_data_json
+
+    body = run()
+    assert base64.b64decode(body["image"]) == (FIXTURES / "ship.jpg").read_bytes()
+    mask = Image.open(io.BytesIO(base64.b64decode(body["mask"]))).convert("L")
+    assert mask.getpixel((mask.width // 2, mask.height // 2)) == 255 and mask.getpixel((2, 2)) == 0  # the stroke
+    expect(panel.locator("[data-role=status]")).to_contain_text("strength 1")
+    shown = shown_image(panel.locator("[data-role=result]"))
+    fields = {name: body[name] for name in ("num_samples", "diffusion_steps", "seed")}
+    same = tsclient.diffusion(image=FIXTURES / "ship.jpg", mask=base64.b64decode(body["mask"]), **fields)
+    assert shown.tobytes() == same.convert(shown.mode).tobytes()  # what the API answers for that picture and mask
+    screenshot(page, "diffusion", "diffusion-inpainting")
+
+    panel.get_by_role("button", name="Clear mask").click()
+    assert "mask" not in run()  # no paint: image-to-image
+    expect(panel.locator("[data-role=status]")).to_contain_text("strength 0.8")
 
 
 def test_a_refusal_of_the_server_shows_in_the_models_section(page):
