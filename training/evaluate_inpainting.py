@@ -30,7 +30,9 @@ from models.seeds import Seeds
 from training.data import load_cifar10
 from training.evaluation import add_metric
 from training.fid import InceptionFeatures, batches_of, frechet_distance
+from training.npz_cache import cached_features
 from training.run import save_grid
+from training.sample_quality import content_hash
 
 COUNT = 1000
 HOLE = 16
@@ -101,8 +103,11 @@ def main(argv: list[str] | None = None) -> None:
     masked = (originals.float() * (1 - mask)).to(torch.uint8)
 
     inception = InceptionFeatures(args.device)
-    features = {name: inception(batches_of(images), len(images), name) for name, images in
-                (("originals", originals), ("others", others), ("baseline", baseline), ("completed", completions))}
+    # Cached by content: the originals, the others and the baseline are the same for every sampler.
+    features = {name: cached_features(args.data_dir / "fid" / f"inpainting-{name}-{content_hash([images])}.npz",
+                                      lambda images=images, name=name: inception(batches_of(images), len(images), name))
+                for name, images in (("originals", originals), ("others", others), ("baseline", baseline),
+                                     ("completed", completions))}
     steps, settings = entry.served_sampling()
     result: dict[str, Any] = {
         "how": f"{COUNT} CIFAR-10 test images with the centre {HOLE}x{HOLE} masked, completed at the served "

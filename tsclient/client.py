@@ -186,13 +186,15 @@ class Client:
         return _images(self.predict("gan", version, **_format(grid), **fields))
 
     def ebm(self, *, version: str | None = None, grid: bool = True, **fields: Any) -> Image.Image | list[Image.Image]:
-        """Samples by Langevin dynamics: num_samples, steps, step_size, noise, seed."""
+        """Samples by Langevin dynamics: num_samples, steps, step_size, noise, seed; on 2.0, to edit a
+        picture, image (a path, bytes or a PIL image) with strength, and mask (the same) or box to inpaint."""
         return _images(self.predict("ebm", version, **_format(grid), **fields))
 
     def diffusion(self, *, version: str | None = None, grid: bool = True,
                   **fields: Any) -> Image.Image | list[Image.Image]:
-        """Samples by reverse diffusion: num_samples, diffusion_steps, sampler, eta, seed; and to edit a
-        picture, image (a path, bytes or a PIL image) with strength, and mask (the same) or box to inpaint."""
+        """Samples by reverse diffusion: num_samples, diffusion_steps, sampler, eta, seed; on 2.0 label (a
+        class name, its index, or a list of them, one per sample) and guidance; and to edit a picture,
+        image (a path, bytes or a PIL image) with strength, and mask (the same) or box to inpaint."""
         return _images(self.predict("diffusion", version, **_format(grid), **fields))
 
     def ebm_stream(self, *, version: str | None = None, grid: bool = True,

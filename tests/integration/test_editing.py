@@ -1,5 +1,6 @@
-"""Editing a picture with the served diffusion model (1.0): inpainting a box of a CIFAR-10 photo
-through the client, with the pixels outside it kept and the same bytes for the same seed;
+"""Editing a picture with the served samplers that edit (diffusion 1.0, ebm 2.0): inpainting a box of
+a CIFAR-10 photo through the client, with the pixels outside it kept and the same bytes for the
+same seed; ebm 1.0 refusing a picture;
 image-to-image from a raw JPEG body and from a streamed request; the command line's picture files."""
 
 import subprocess
@@ -23,12 +24,15 @@ def tsclient(server):
                   management_url=server.door_address("management"))
 
 
-def test_inpainting_a_box_keeps_the_rest_of_the_picture(tsclient):
+@pytest.mark.parametrize("model, version, steps_field", [("diffusion", "1.0", "diffusion_steps"),
+                                                         ("ebm", "2.0", "steps")])
+def test_inpainting_a_box_keeps_the_rest_of_the_picture(tsclient, model, version, steps_field):
     original = np.asarray(Image.open(SHIP).convert("RGB").resize((32, 32), Image.BILINEAR), dtype=int)
-    samples = tsclient.diffusion(version="1.0", grid=False, image=SHIP, box=[8, 8, 24, 24], num_samples=2,
-                                 diffusion_steps=6, seed=4)
-    again = tsclient.diffusion(version="1.0", grid=False, image=str(SHIP), box=[8, 8, 24, 24], num_samples=2,
-                               diffusion_steps=6, seed=4)
+    sample = getattr(tsclient, model)
+    samples = sample(version=version, grid=False, image=SHIP, box=[8, 8, 24, 24], num_samples=2, seed=4,
+                     **{steps_field: 6})
+    again = sample(version=version, grid=False, image=str(SHIP), box=[8, 8, 24, 24], num_samples=2, seed=4,
+                   **{steps_field: 6})
     outside = np.ones((32, 32), dtype=bool)
     outside[8:24, 8:24] = False
     for sample, repeated in zip(samples, again):
@@ -37,6 +41,12 @@ def test_inpainting_a_box_keeps_the_rest_of_the_picture(tsclient):
         # The picture as the model sees it (resized with antialiasing), to a few levels of rounding.
         assert np.abs(pixels[outside] - original[outside]).mean() < 12
         assert np.abs(pixels[~outside] - original[~outside]).mean() > 8
+
+
+def test_ebm_1_refuses_a_picture(server):
+    answer = requests.post(f"{server.door_address('inference')}/predictions/ebm/1.0", data=SHIP.read_bytes(),
+                           headers={**server.headers("inference"), "Content-Type": "image/jpeg"}, timeout=120)
+    assert answer.status_code == 400, answer.text
 
 
 def test_image_to_image_from_a_raw_jpeg_and_streamed(server, tsclient):
