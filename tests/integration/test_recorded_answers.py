@@ -61,11 +61,12 @@ CASES = [
     ("ebm steps", "ebm/1.0", {"num_samples": 4, "steps": 20, "step_size": 5.0, "noise": 0.02, "seed": 2}, {}),
     ("ebm stream", "ebm/1.0", {"num_samples": 2, "steps": 8, "seed": 3, "stream": True}, {}),
     ("ebm too costly", "ebm/1.0", {"num_samples": 64, "steps": 1000}, {}),
-    ("diffusion defaults", "diffusion", {"num_samples": 2, "seed": 1}, {}),
-    ("diffusion eta", "diffusion", {"num_samples": 4, "diffusion_steps": 10, "sampler": "ddim", "eta": 0.5,
+    # The diffusion cases name version 1.0: they were recorded when it was the default.
+    ("diffusion defaults", "diffusion/1.0", {"num_samples": 2, "seed": 1}, {}),
+    ("diffusion eta", "diffusion/1.0", {"num_samples": 4, "diffusion_steps": 10, "sampler": "ddim", "eta": 0.5,
                                     "seed": 2}, {}),
-    ("diffusion stream", "diffusion", {"num_samples": 2, "diffusion_steps": 8, "seed": 3, "stream": True}, {}),
-    ("diffusion images png", "diffusion", {"num_samples": 2, "diffusion_steps": 5, "seed": 4},
+    ("diffusion stream", "diffusion/1.0", {"num_samples": 2, "diffusion_steps": 8, "seed": 3, "stream": True}, {}),
+    ("diffusion images png", "diffusion/1.0", {"num_samples": 2, "diffusion_steps": 5, "seed": 4},
      {"Accept": "image/png"}),
     # The defaults and ranges that moved into the model-configs, and the field order in "allowed fields".
     ("bigram default length", "bigram", {"start_word": "sea", "seed": 2}, {}),
@@ -79,8 +80,8 @@ CASES = [
     ("gan unknown field", "gan", {"colour": 1}, {}),
     ("ebm bad step_size", "ebm/1.0", {"step_size": -1}, {}),
     ("ebm unknown field", "ebm/1.0", {"colour": 1}, {}),
-    ("diffusion bad eta", "diffusion", {"eta": 2}, {}),
-    ("diffusion unknown field", "diffusion", {"colour": 1}, {}),
+    ("diffusion bad eta", "diffusion/1.0", {"eta": 2}, {}),
+    ("diffusion unknown field", "diffusion/1.0", {"colour": 1}, {}),
 ]
 
 
