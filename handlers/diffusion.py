@@ -19,6 +19,7 @@ picture noised to `strength` (default 0.8); with a `mask` or a `box` too, inpain
 strength 1), with a label or without. The answer then also says the strength.
 """
 
+from functools import cached_property
 from typing import Any
 
 import torch
@@ -33,7 +34,7 @@ GUIDANCE_FIELD = "guidance"
 
 
 class DiffusionHandler(IterativeSamplerHandler):
-    @property
+    @cached_property
     def num_classes(self) -> int:
         """The classes the network is conditioned on (0: unconditional), as its manifest says."""
         return self.model_version.manifest["network"]["args"].get("num_classes", 0)

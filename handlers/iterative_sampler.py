@@ -21,6 +21,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 import torch
@@ -58,7 +59,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
 
     image_size = 32  # the sampler's pictures, width and height
 
-    @property
+    @cached_property
     def editable(self) -> bool:
         """Whether the sampling function takes an `edit` (models/editing.py)."""
         return "edit" in inspect.signature(self.model_version.sampling_function()).parameters
