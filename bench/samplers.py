@@ -187,6 +187,23 @@ def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:
     rows.append({"request": f"diffusion, DPM-Solver++(2M) {dpm_steps} steps", "note": why,
                  "seconds": seconds_for_16(diffusion, unet, dpm_steps, repeats, sampler="dpmpp_2m", eta=0.0)})
 
+    # Every diffusion version at its served defaults, and a class-conditional one also asked for classes
+    # at its served guidance (two predictions a step, in one network call on twice the batch), next to 1.0.
+    served_1 = None
+    for entry in reversed(model_versions("diffusion", weights)):  # the oldest, 1.0, first
+        network = entry.network()
+        steps, settings = entry.served_sampling()
+        seconds = seconds_for_16(entry, network, steps, repeats, **settings)
+        served_1 = served_1 or seconds
+        rows.append({"request": f"diffusion {entry.version}, {steps} steps (served defaults)", "seconds": seconds,
+                     "note": f"{seconds / served_1:.2f}x diffusion 1.0's served defaults"})
+        if network.num_classes:
+            guidance = entry.defaults["guidance"]
+            labels = torch.arange(BATCH) % network.num_classes
+            seconds = seconds_for_16(entry, network, steps, repeats, labels=labels, guidance=guidance, **settings)
+            rows.append({"request": f"diffusion {entry.version}, {steps} steps, a label each, guidance {guidance:g}",
+                         "seconds": seconds, "note": f"{seconds / served_1:.2f}x diffusion 1.0's served defaults"})
+
     for ebm in model_versions("ebm", weights):
         steps, settings = ebm.served_sampling()
         rows.append({"request": f"ebm {ebm.version}, {steps} steps (served defaults)",
