@@ -14,7 +14,8 @@ draws them, 100 per seed (seeds 0, 1, 2, ...), with the classes cycled where the
 - the classifier's own accuracy on the 10,000 test images (from its manifest): the ceiling of a
   class accuracy.
 Samples and Inception features are cached (training/sample_quality.py), and each figure goes into
-the manifest as it is measured, so a stopped evaluation, run again, resumes.
+the manifest as it is measured, so a stopped evaluation, run again, resumes. Last, the README's
+picture: one row per class at the served guidance (`<weights>/<name>-samples.png`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ import torch
 
 from models.catalog import model_versions
 from models.cifar10 import CLASSES, preprocess
+from models.manifest import weights_name
 from models.seeds import Seeds
 from training.diffusion_conditional import cycled_labels
 from training.evaluation import SAMPLES_PER_SEED, add_metric, evaluation_arguments, samples_by_seed
+from training.run import save_grid
 from training.sample_quality import Cifar10Reference, content_hash
 
 
@@ -102,6 +105,10 @@ def main(argv: list[str] | None = None) -> None:
         "class_accuracy": class_accuracy(classifier, samples, cycled_labels(len(samples))),
         "how": f"{how}; classes cycled; guidance {guidance:g}"})
     add_metric(entry.manifest_path, "real_vs_real", reference.real_vs_real())
+    rows = 8
+    labels = torch.arange(len(CLASSES)).repeat_interleave(rows)
+    grid = draw_samples(network, Seeds.one(len(labels), 0), steps, labels=labels, guidance=served_guidance, **settings)
+    save_grid(grid, args.weights_dir / f"{weights_name('diffusion', args.version)}-samples.png", columns=rows)
 
 
 if __name__ == "__main__":
