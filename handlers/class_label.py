@@ -42,10 +42,6 @@ class ClassLabelField(Field):
         raise RequestError(f"{name!r} is {value!r}; it must be {self.allowed()}", name, self.allowed())
 
 
-def class_label_field(classes: tuple[str, ...], max_samples: int) -> ClassLabelField:
-    return ClassLabelField(choices=classes, max_length=max_samples)
-
-
 def with_implied_samples(body: dict[str, Any], field: ClassLabelField) -> dict[str, Any]:
     """The request body with `num_samples` the length of a `label` list where it is left out (and the
     list within the field's length, which is refused otherwise)."""

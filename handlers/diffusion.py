@@ -11,8 +11,8 @@ Version 2.0 (the default) is class-conditional: `label` asks for a class (handle
 a name such as "ship", its index, or a list, one per sample) and `guidance` is the classifier-free
 guidance scale (models/guidance.py; 0: plain conditional sampling). Without a label the samples are
 unconditional, and guidance, which needs a class to steer towards, is 0 (asked for without a
-label, it is refused). The answer then also says
-the labels (by name) and the guidance. Version 1.0 is unconditional and takes neither field.
+label, it is refused). The answer then also says the labels (by name) and the guidance. Version
+1.0 is unconditional and takes neither field.
 
 Editing (handlers/edit_input.py, models/editing.py): with an `image`, image-to-image from that
 picture noised to `strength` (default 0.8); with a `mask` or a `box` too, inpainting (default
@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from handlers.class_label import LABEL_FIELD, class_label_field, per_sample, with_implied_samples
+from handlers.class_label import LABEL_FIELD, ClassLabelField, per_sample, with_implied_samples
 from handlers.iterative_sampler import IterativeSamplerHandler
 from handlers.request_handler import Field, RequestError
 from models.cifar10 import CLASSES
@@ -42,7 +42,8 @@ class DiffusionHandler(IterativeSamplerHandler):
     def request_fields(self) -> dict[str, Field]:
         fields = super().request_fields()
         if self.num_classes:
-            fields[LABEL_FIELD] = class_label_field(CLASSES[:self.num_classes], self.limits["num_samples"][1])
+            fields[LABEL_FIELD] = ClassLabelField(choices=CLASSES[:self.num_classes],
+                                                  max_length=self.limits["num_samples"][1])
         return fields
 
     def settings_fields(self) -> dict[str, Field]:

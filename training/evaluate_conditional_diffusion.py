@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from models.catalog import model_versions
+from models.catalog import model_version, model_versions
 from models.cifar10 import CLASSES, preprocess
 from models.manifest import weights_name
 from models.seeds import Seeds
@@ -59,7 +59,7 @@ def class_accuracy(classifier: torch.nn.Module, samples: torch.Tensor, labels: t
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
-    entry = next(e for e in model_versions("diffusion", args.weights_dir) if e.version == args.version)
+    entry = model_version("diffusion", args.version, args.weights_dir)
     network = entry.network(args.device)
     if not network.num_classes:
         raise SystemExit(f"diffusion {args.version} is unconditional: training/evaluate_diffusion.py evaluates it")

@@ -17,7 +17,6 @@ originals, masked pictures, the baseline and the completions into `<weights>/<na
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -28,7 +27,7 @@ from models.images import normalize
 from models.manifest import weights_name
 from models.seeds import Seeds
 from training.data import load_cifar10
-from training.evaluation import add_metric
+from training.evaluation import add_metric, evaluation_arguments
 from training.fid import InceptionFeatures, batches_of, frechet_distance
 from training.npz_cache import cached_features
 from training.run import save_grid
@@ -41,12 +40,9 @@ FIGURE_COLUMNS = 10
 
 
 def arguments() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = evaluation_arguments(__doc__.splitlines()[0])
     parser.add_argument("--model", choices=["diffusion", "ebm"], required=True)
     parser.add_argument("--version", help="the model version (default: the default one)")
-    parser.add_argument("--data-dir", type=Path, default=Path("data"))
-    parser.add_argument("--weights-dir", type=Path, default=Path("weights"))
-    parser.add_argument("--device", default="cpu")
     return parser
 
 

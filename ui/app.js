@@ -214,7 +214,6 @@ function pictureEditor(fields) {
   const shown = element("canvas", { width: PAINTED_SIZE, height: PAINTED_SIZE, className: "painter",
                                     title: "paint the region to generate" });
   const strokes = element("canvas", { width: PAINTED_SIZE, height: PAINTED_SIZE });  // white on transparent
-  const maskInput = element("input", { type: "hidden", dataset: { role: "mask" } });  // the mask PNG's data URL
   const clear = element("button", { type: "button", textContent: "Clear mask" });
   const painter = element("div", { className: "painter", hidden: true, dataset: { role: "painter" } }, shown,
                           element("small", { textContent: "paint where to generate (inpainting); no paint: image-to-image" }),
@@ -247,7 +246,6 @@ function pictureEditor(fields) {
                 BRUSH_RADIUS, 0, 2 * Math.PI);
     context.fill();
     editor.painted = true;
-    maskInput.value = maskPng();
     redraw();
   };
   shown.addEventListener("pointerdown", paint);
@@ -255,7 +253,6 @@ function pictureEditor(fields) {
   clear.addEventListener("click", () => {
     strokes.getContext("2d").clearRect(0, 0, PAINTED_SIZE, PAINTED_SIZE);
     editor.painted = false;
-    maskInput.value = "";
     redraw();
   });
   file.addEventListener("change", async () => {
@@ -267,10 +264,10 @@ function pictureEditor(fields) {
   });
   // The body's picture fields: the picture, and the mask once a stroke is painted.
   editor.fields = () => (!editor.picture ? {} : {
-    image: base64Of(editor.picture), ...(editor.painted ? { mask: base64Of(maskInput.value) } : {}) });
+    image: base64Of(editor.picture), ...(editor.painted ? { mask: base64Of(maskPng()) } : {}) });
   return { elements: [element("label", {}, "picture to edit", file,
                               element("small", {}, "optional: image-to-image, or inpainting where painted")),
-                      maskInput, painter], editor };
+                      painter], editor };
 }
 
 function base64Of(dataUrl) { return dataUrl.slice(dataUrl.indexOf(",") + 1); }
@@ -349,7 +346,7 @@ async function buildSection(model) {
         : requestBody(form, state.schema.request.fields);
       if (takesImage(state.schema)) {
         if (!state.image) return;
-        body.image = state.image.slice(state.image.indexOf(",") + 1);
+        body.image = base64Of(state.image);
       }
       if (!streams(state.schema)) {
         show(await (await predict(model, state.schema.version, body)).json());
