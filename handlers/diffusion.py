@@ -11,8 +11,9 @@ Version 2.0 (the default) is class-conditional: `label` asks for a class (handle
 a name such as "ship", its index, or a list, one per sample) and `guidance` is the classifier-free
 guidance scale (models/guidance.py; 0: plain conditional sampling). Without a label the samples are
 unconditional, and guidance, which needs a class to steer towards, is 0 (asked for without a
-label, it is refused). The answer then also says the labels (by name) and the guidance. Version
-1.0 is unconditional and takes neither field.
+label, it is refused). Guidance doubles a step's work, and counts twice against
+`max_sample_steps`. The answer then also says the labels (by name) and the guidance. Version 1.0
+is unconditional and takes neither field.
 
 Editing (handlers/edit_input.py, models/editing.py): with an `image`, image-to-image from that
 picture noised to `strength` (default 0.8); with a `mask` or a `box` too, inpainting (default
@@ -75,6 +76,11 @@ class DiffusionHandler(IterativeSamplerHandler):
             if params[LABEL_FIELD] is None:
                 params[GUIDANCE_FIELD] = 0.0
         return params
+
+    def network_calls(self, params: dict[str, Any]) -> int:
+        """Guided sampling predicts the noise with the class and without it at each step; samples
+        without a label are not guided (whatever the default guidance)."""
+        return 2 if params.get(LABEL_FIELD) is not None and params.get(GUIDANCE_FIELD) else 1
 
     def sample_inputs(self, group: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
         """The pictures to edit, and with any label in the group each sample's class ("no class",

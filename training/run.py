@@ -84,7 +84,7 @@ class TrainingRun:
         if "runs" not in self.progress:  # a checkpoint from before runs were recorded
             self.progress["runs"] = [{"device": "not recorded", "first_epoch": 1, "seconds": self.seconds,
                                       "last_epoch": self.epoch}] if self.epoch else []
-        self.record = {"device": args.device, "first_epoch": self.epoch + 1, "seconds": 0.0}
+        self.record = {"device": device_description(args.device, bf16), "first_epoch": self.epoch + 1, "seconds": 0.0}
         self.progress["runs"].append(self.record)
         self.started = time.time()
         self.epoch_started = self.started
@@ -148,6 +148,12 @@ class TrainingRun:
         """For the manifest: the runs that trained at least one epoch."""
         return [{**run, "seconds": round(run["seconds"])} for run in self.progress["runs"] if "last_epoch" in run]
 
+    def devices(self) -> str:
+        """For the manifest: what the runs trained on, each distinct device once ("cpu (2-core CPU) +
+        cpu (2-core CPU, bf16 autocast)" for a training resumed on a machine with native bf16)."""
+        described = [run["device"] for run in self.runs()] or [self.record["device"]]
+        return " + ".join(dict.fromkeys(described))
+
     def output(self, suffix: str) -> Path:
         """A file of this model version's in `--out`: `output("-samples.png")` is `<out>/<name>-samples.png`."""
         return self.out / f"{self.name}{suffix}"
@@ -156,18 +162,18 @@ class TrainingRun:
         """Write what the training made: `<out>/<name>.pt` (the weights of `network`), `<name>-curve.png`
         (the curves, titled `title`) and the manifest `<name>.json`: model and version, the script's
         own fields (`manifest`: architecture, the network spec under "network", parameters, data,
-        "training" settings, to which the epochs, seed, bf16 autocast and runs are added), then the
-        command, seconds, device, `metrics` and the weights' sha256. Returns the weights' path."""
+        "training" settings, to which the epochs, seed and runs, each with its device and bf16
+        autocast, are added), then the command, seconds, devices, `metrics` and the weights' sha256. Returns the weights' path."""
         self.out.mkdir(parents=True, exist_ok=True)
         weights = self.output(".pt")
         torch.save(network.state_dict(), weights)
         plot_curves(self.history, self.output("-curve.png"), title, self.points)
-        training = {"epochs": self.epoch, **manifest["training"], "seed": self.seed, "bf16_autocast": self.bf16,
-                    "runs": self.runs(), **({"points": self.points} if self.points else {})}
+        training = {"epochs": self.epoch, **manifest["training"], "seed": self.seed, "runs": self.runs(),
+                    **({"points": self.points} if self.points else {})}
         write_run_manifest(self.output(".json"), {"model": self.model, "version": self.version, **manifest,
                                                   "training": training},
                            command=self.command, seconds=round(self.seconds),
-                           device=device_description(self.device, self.bf16), metrics=metrics,
+                           device=self.devices(), metrics=metrics,
                            weights=weights_entry(weights))
         print(f"wrote {weights}")
         return weights

@@ -138,3 +138,17 @@ def test_the_describe_call_offers_the_class_names(diffusion2):
     fields = handler.describe()["request"]["fields"]
     assert fields["label"]["choices"] == list(CLASSES) and fields["label"]["type"] == "string"
     assert fields["guidance"]["bounds"] == [0.0, 10.0] and fields["guidance"]["default"] == 1.0
+
+
+def test_guided_steps_count_twice_against_the_cost_cap(diffusion2):
+    handler, _ = diffusion2
+    cap = handler.limits["max_sample_steps"]
+    steps = cap // 64  # 64 samples at these steps fit the cap unguided, and twice it guided
+    plain = {"num_samples": 64, "diffusion_steps": steps, "label": "cat", "guidance": 0, "seed": 1}
+    assert handler.parse(json_request(plain))["num_samples"] == 64
+    unlabelled = {"num_samples": 64, "diffusion_steps": steps, "seed": 1}  # the default guidance does not apply
+    assert handler.parse(json_request(unlabelled))["guidance"] == 0.0
+    [(status, out)] = answers(diffusion2, [{**plain, "guidance": 2.0}])
+    assert status == 400 and out["field"] == "num_samples"
+    assert out["allowed"] == f"num_samples x diffusion_steps x network calls a step <= {cap}"
+    assert f"64 x {steps} x 2 = {64 * steps * 2}" in out["error"]

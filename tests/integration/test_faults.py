@@ -130,8 +130,9 @@ def test_stop_then_serve_and_serve_after_kill_9_always_come_back(tmp_path, model
 
 def test_a_client_that_hangs_up_mid_stream_stops_the_sampler(faulty):
     """On the inference address make serve prints (the door, scripts/gateway.py --door)."""
-    # The most a request may ask: 64 samples x 100 steps = max_sample_steps, about 20 s alone.
-    maximal = {"num_samples": 64, "diffusion_steps": 100, "seed": 1, "stream": True}
+    # About the most a request to the default (2.0) may ask: 64 samples x 95 steps <= max_sample_steps
+    # (6100), about 20 s alone.
+    maximal = {"num_samples": 64, "diffusion_steps": 95, "seed": 1, "stream": True}
     door = urlsplit(faulty.door_address("inference"))
     assert door.port != urlsplit(faulty.inference_url).port  # TorchServe itself is behind it
     connection = http.client.HTTPConnection(door.hostname, door.port, timeout=60)
@@ -146,7 +147,7 @@ def test_a_client_that_hangs_up_mid_stream_stops_the_sampler(faulty):
     assert post(faulty, "diffusion", SHORT).status_code == 200
     waited = time.time() - hung_up
     log = (faulty.workdir / "logs" / "model_log.log").read_text()
-    [stopped] = re.findall(r"stream cancelled: every client of this sampler call hung up, at step (\d+) of 100", log)
+    [stopped] = re.findall(r"stream cancelled: every client of this sampler call hung up, at step (\d+) of 95", log)
     assert int(stopped) <= 8, log[-2000:]
     assert waited < 5, waited  # not the ~20 s the rest of the request would have taken
     deadline = time.time() + 10
@@ -156,4 +157,4 @@ def test_a_client_that_hangs_up_mid_stream_stops_the_sampler(faulty):
     cancelled = [line for line in requests.get(f"{faulty.metrics_url}/metrics", timeout=10).text.splitlines()
                  if line.startswith("StreamsCancelled{")]
     assert len(cancelled) == 1 and cancelled[0].endswith(" 1.0"), cancelled  # the metric counts it
-    print(f"hang-up: sampler stopped at step {stopped} of 100; the next request answered {waited:.1f} s after")
+    print(f"hang-up: sampler stopped at step {stopped} of 95; the next request answered {waited:.1f} s after")

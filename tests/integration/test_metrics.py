@@ -61,5 +61,5 @@ def test_samples_and_sampler_speed_are_counted(server, client):
     assert client.predict("gan", {"num_samples": 5, "seed": 1}).status_code == 200
     assert client.predict("diffusion", {"num_samples": 3, "diffusion_steps": 4, "seed": 1}).status_code == 200
     assert changes(server, before, "SamplesGenerated", ModelName="gan", ModelVersion="2.0") == 5
-    assert changes(server, before, "SamplesGenerated", ModelName="diffusion", ModelVersion="1.0") == 3
-    assert value(scrape(server), "SamplerStepsPerSecond", ModelName="diffusion", ModelVersion="1.0") > 0
+    assert changes(server, before, "SamplesGenerated", ModelName="diffusion", ModelVersion="2.0") == 3
+    assert value(scrape(server), "SamplerStepsPerSecond", ModelName="diffusion", ModelVersion="2.0") > 0

@@ -32,8 +32,12 @@ def arguments(tmp_path, epochs=5, hours=None, resume=True):
                      checkpoint_dir=tmp_path)
 
 
-def training_run(args, model, curves=("loss",)):
-    return TrainingRun(args, "model", "1.0", "python -m training.model", {"model": model}, curves=list(curves))
+CPU = f"cpu ({os.cpu_count()}-core CPU)"
+
+
+def training_run(args, model, curves=("loss",), bf16=False):
+    return TrainingRun(args, "model", "1.0", "python -m training.model", {"model": model}, curves=list(curves),
+                       bf16=bf16)
 
 
 def train(run, clock, seconds_per_epoch):
@@ -52,8 +56,8 @@ def test_hours_end_a_run_after_the_epoch_that_reaches_them_and_resume_continues(
     assert second.epoch == 3 and second.history["loss"] == [1.0, 0.5, pytest.approx(1 / 3)]
     train(second, clock, seconds_per_epoch=100)
     assert second.epoch == 5 and second.seconds == 4700
-    assert second.runs() == [{"device": "cpu", "first_epoch": 1, "seconds": 4500, "last_epoch": 3},
-                             {"device": "cpu", "first_epoch": 4, "seconds": 200, "last_epoch": 5}]
+    assert second.runs() == [{"device": CPU, "first_epoch": 1, "seconds": 4500, "last_epoch": 3},
+                             {"device": CPU, "first_epoch": 4, "seconds": 200, "last_epoch": 5}]
     third = training_run(arguments(tmp_path), model)
     train(third, clock, seconds_per_epoch=100)  # nothing left to train: no run of 0 epochs listed
     assert third.epoch == 5 and len(third.runs()) == 2
@@ -65,7 +69,19 @@ def test_a_checkpoint_from_before_runs_were_recorded_keeps_its_epochs_in_the_run
     run = training_run(arguments(tmp_path, epochs=3), torch.nn.Linear(2, 1))
     train(run, clock, seconds_per_epoch=10)
     assert run.runs() == [{"device": "not recorded", "first_epoch": 1, "seconds": 50, "last_epoch": 2},
-                          {"device": "cpu", "first_epoch": 3, "seconds": 10, "last_epoch": 3}]
+                          {"device": CPU, "first_epoch": 3, "seconds": 10, "last_epoch": 3}]
+
+
+def test_the_manifest_names_each_runs_device_and_precision(tmp_path, clock):
+    train(training_run(arguments(tmp_path, epochs=1), torch.nn.Linear(2, 1)), clock, 10)
+    model = torch.nn.Linear(2, 1)
+    resumed = training_run(arguments(tmp_path, epochs=3), model, bf16=True)  # on a machine with native bf16
+    train(resumed, clock, 10)
+    resumed.save(model, title="a model", manifest={"training": {}}, metrics={})
+    manifest = read_manifest(tmp_path / "out" / "model-v1.0.json")
+    bf16 = f"cpu ({os.cpu_count()}-core CPU, bf16 autocast)"
+    assert [run["device"] for run in manifest["training"]["runs"]] == [CPU, bf16]
+    assert manifest["device"] == f"{CPU} + {bf16}"
 
 
 def test_resuming_with_other_curves_fails_before_training(tmp_path, clock):
@@ -102,10 +118,10 @@ def test_save_writes_weights_curve_and_a_manifest_with_the_run(tmp_path, clock):
     manifest = read_manifest(tmp_path / "out" / "model-v1.0.json")
     assert list(manifest) == ["model", "version", "architecture", "network", "training", "command", "seconds",
                               "device", "metrics", "weights"]
-    assert manifest["training"] == {"epochs": 2, "batch_size": 4, "seed": 0, "bf16_autocast": False,
-                                    "runs": [{"device": "cpu", "first_epoch": 1, "seconds": 60, "last_epoch": 2}]}
+    assert manifest["training"] == {"epochs": 2, "batch_size": 4, "seed": 0,
+                                    "runs": [{"device": CPU, "first_epoch": 1, "seconds": 60, "last_epoch": 2}]}
     assert manifest["command"] == "python -m training.model" and manifest["seconds"] == 60
-    assert manifest["device"] == f"cpu ({os.cpu_count()}-core CPU)" and manifest["metrics"] == {"loss": 0.5}
+    assert manifest["device"] == CPU and manifest["metrics"] == {"loss": 0.5}
     assert manifest["weights"] == {"file": "model-v1.0.pt", "sha256": sha256_of(weights)}
 
 
