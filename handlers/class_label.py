@@ -26,6 +26,13 @@ class ClassLabelField(Field):
         return (f"one of {', '.join(self.choices)}, or its index 0..{len(self.choices) - 1}, or a list of them "
                 f"(one per sample) of 1..{self.max_length} items")
 
+    def schema(self) -> dict[str, Any]:
+        """As a string field with the class names for choices; `max_length` here counts a list's
+        labels, not a name's characters, so it is left out (the server checks it)."""
+        schema = super().schema()
+        schema.pop("max_length")
+        return schema
+
     def parse(self, name: str, value: Any) -> int | list[int]:
         if isinstance(value, list):
             if not 1 <= len(value) <= self.max_length:

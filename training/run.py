@@ -163,7 +163,8 @@ class TrainingRun:
         (the curves, titled `title`) and the manifest `<name>.json`: model and version, the script's
         own fields (`manifest`: architecture, the network spec under "network", parameters, data,
         "training" settings, to which the epochs, seed and runs, each with its device and bf16
-        autocast, are added), then the command, seconds, devices, `metrics` and the weights' sha256. Returns the weights' path."""
+        autocast, are added), then the command, seconds, devices, `metrics` and the weights' sha256.
+        Returns the weights' path."""
         self.out.mkdir(parents=True, exist_ok=True)
         weights = self.output(".pt")
         torch.save(network.state_dict(), weights)

@@ -7,7 +7,7 @@ from bench.loadtest import load, targets
 def test_mixed_traffic_from_16_clients_gets_no_errors_and_leaks_nothing(server):
     rows = {row["model"]: row for row in load(server, seconds=10, concurrency=16)}
     assert set(rows) == {path for path, _ in targets()} | {"frontend"}
-    assert len(rows) == 11  # ten model versions and the frontend
+    assert len(rows) == 12  # eleven model versions and the frontend
     for path, row in rows.items():
         print(row)
         if path != "frontend":

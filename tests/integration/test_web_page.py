@@ -259,7 +259,7 @@ def test_a_refusal_of_the_server_shows_in_the_models_section(page):
     panel.locator("input[name=num_samples]").fill("64")
     panel.locator("input[name=diffusion_steps]").fill("1000")  # each in range, their product is not
     panel.get_by_role("button", name="Run").click()
-    expect(panel.get_by_role("alert")).to_contain_text("num_samples x diffusion_steps <= 6400")
+    expect(panel.get_by_role("alert")).to_contain_text("num_samples x diffusion_steps <= 6100")  # 2.0, unguided
 
 
 def test_torchserve_refuses_a_cors_preflight_so_the_page_calls_its_own_origin(server):
