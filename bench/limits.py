@@ -1,5 +1,6 @@
 """The most expensive request each sampler's limits allow (num_samples at its maximum, steps up to
-`max_sample_steps`), timed in-process at the served settings, against the model's responseTimeout:
+`max_sample_steps`; for a class-conditional version, also guided at its default guidance, whose
+steps count twice), timed in-process at the served settings, against the model's responseTimeout:
 TorchServe kills a worker whose batch runs past it, and a batch may hold `batchSize` such requests,
 run one after another (handlers/iterative_sampler.py merges only up to the cap)."""
 
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.local_context import LocalContext
+from handlers.class_label import LABEL_FIELD
+from handlers.diffusion import GUIDANCE_FIELD
 from models.catalog import catalog
 
 
@@ -21,17 +24,23 @@ def limit_rows(weights: Path) -> list[dict[str, Any]]:
         handler, context = entry.handler_class()(), LocalContext(entry.model, weights, entry.version)
         handler.initialize(context)
         num_samples = handler.limits["num_samples"][1]
-        steps = handler.limits["max_sample_steps"] // num_samples
-        body = {"num_samples": num_samples, handler.steps_field: steps, "seed": 0}
-        start = time.perf_counter()
-        [answer] = handler.handle([{"body": body}], context)
-        seconds = time.perf_counter() - start
-        if context.status(0) != 200:
-            raise RuntimeError(f"{entry.model} {entry.version} refused its costliest request: {answer}")
-        config = entry.config
-        worst_batch = seconds * config["batchSize"]
-        rows.append({"model": entry.model, "version": entry.version, "request": f"{num_samples} x {steps} steps",
-                     "seconds": round(seconds, 1), "batch_size": config["batchSize"],
-                     "worst_batch_seconds": round(worst_batch, 1), "response_timeout": config["responseTimeout"],
-                     "margin": round(config["responseTimeout"] / worst_batch, 1)})
+        plain = {"num_samples": num_samples, "seed": 0}
+        bodies = {"": plain}
+        if LABEL_FIELD in handler.fields:
+            bodies[", guided"] = {**plain, LABEL_FIELD: 0, GUIDANCE_FIELD: handler.defaults[GUIDANCE_FIELD]}
+        for kind, body in bodies.items():
+            steps = handler.limits["max_sample_steps"] // (num_samples * handler.network_evaluations(body))
+            body = {**body, handler.steps_field: steps}
+            start = time.perf_counter()
+            [answer] = handler.handle([{"body": body}], context)
+            seconds = time.perf_counter() - start
+            if context.status(0) != 200:
+                raise RuntimeError(f"{entry.model} {entry.version} refused its costliest request: {answer}")
+            config = entry.config
+            worst_batch = seconds * config["batchSize"]
+            rows.append({"model": entry.model, "version": entry.version,
+                         "request": f"{num_samples} x {steps} steps{kind}", "seconds": round(seconds, 1),
+                         "batch_size": config["batchSize"], "worst_batch_seconds": round(worst_batch, 1),
+                         "response_timeout": config["responseTimeout"],
+                         "margin": round(config["responseTimeout"] / worst_batch, 1)})
     return rows

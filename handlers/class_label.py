@@ -30,7 +30,7 @@ class ClassLabelField(Field):
         """As a string field with the class names for choices; `max_length` here counts a list's
         labels, not a name's characters, so it is left out (the server checks it)."""
         schema = super().schema()
-        schema.pop("max_length")
+        schema.pop("max_length", None)
         return schema
 
     def parse(self, name: str, value: Any) -> int | list[int]:

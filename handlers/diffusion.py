@@ -11,8 +11,8 @@ Version 2.0 (the default) is class-conditional: `label` asks for a class (handle
 a name such as "ship", its index, or a list, one per sample) and `guidance` is the classifier-free
 guidance scale (models/guidance.py; 0: plain conditional sampling). Without a label the samples are
 unconditional, and guidance, which needs a class to steer towards, is 0 (asked for without a
-label, it is refused). Guidance doubles a step's work, and counts twice against
-`max_sample_steps`. The answer then also says the labels (by name) and the guidance. Version 1.0
+label, it is refused). Guidance doubles a step's work (a batch of twice the size), and counts
+twice against `max_sample_steps`. The answer then also says the labels (by name) and the guidance. Version 1.0
 is unconditional and takes neither field.
 
 Editing (handlers/edit_input.py, models/editing.py): with an `image`, image-to-image from that
@@ -61,7 +61,7 @@ class DiffusionHandler(IterativeSamplerHandler):
                     raise RequestError(f"version {self.version} is unconditional: it takes no {name!r}", name,
                                        f"no {name} (class-conditional sampling is version 2.0's)")
         guidance = body.get(GUIDANCE_FIELD)
-        if LABEL_FIELD not in body and isinstance(guidance, (int, float)) and guidance:
+        if body.get(LABEL_FIELD) is None and isinstance(guidance, (int, float)) and guidance:
             raise RequestError(f"'guidance' {guidance} steers samples towards their class: send a 'label' too "
                                "(unconditional samples take guidance 0)", GUIDANCE_FIELD, "0 without a label")
         return with_implied_samples(body, self.fields[LABEL_FIELD]) if self.num_classes else body
@@ -77,8 +77,9 @@ class DiffusionHandler(IterativeSamplerHandler):
                 params[GUIDANCE_FIELD] = 0.0
         return params
 
-    def network_calls(self, params: dict[str, Any]) -> int:
-        """Guided sampling predicts the noise with the class and without it at each step; samples
+    def network_evaluations(self, params: dict[str, Any]) -> int:
+        """Guided sampling predicts each sample's noise with its class and without it at each step
+        (one network call on a batch of twice the size; models/guidance.py); samples
         without a label are not guided (whatever the default guidance)."""
         return 2 if params.get(LABEL_FIELD) is not None and params.get(GUIDANCE_FIELD) else 1
 

@@ -3,8 +3,9 @@
 On top of the image generators' fields, a request may ask for `"stream": true` (progress while
 the sampler runs, `handlers/stream.py`). The cost of a request is its samples times its steps:
 besides each field's own range, the model-config caps that product (`max_sample_steps`), chosen
-so that a request ends well inside the model's responseTimeout. A step that calls the network
-more than once (diffusion 2.0's guidance) counts that many times (`network_calls`).
+so that a request ends well inside the model's responseTimeout. A sample whose step evaluates the
+network more than once (diffusion 2.0's guidance: with its class and without, in one batch of twice
+the size) counts that many times (`network_evaluations`).
 
 A handler says the sampling function's own settings (`settings_fields`); the model-config says
 which field counts the steps (`handler.steps_field`), and the weights manifest names the function
@@ -86,19 +87,19 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             params = validate(self.completed(parse_body(request)), self.fields)
         params["stream_id"] = input_stream_id(request)
         cap = self.limits["max_sample_steps"]
-        calls = self.network_calls(params)
-        cost = params["num_samples"] * params[self.steps_field] * calls
+        evaluations = self.network_evaluations(params)
+        cost = params["num_samples"] * params[self.steps_field] * evaluations
         if cost > cap:
             product = f"num_samples x {self.steps_field}"
             factors = f"{params['num_samples']} x {params[self.steps_field]}"
-            if calls > 1:
-                product, factors = f"{product} x network calls a step", f"{factors} x {calls}"
+            if evaluations > 1:
+                product, factors = f"{product} x network evaluations a step", f"{factors} x {evaluations}"
             allowed = f"{product} <= {cap}"
             raise RequestError(f"{product} is {factors} = {cost}; it must be {allowed}", "num_samples", allowed)
         return params
 
-    def network_calls(self, params: dict[str, Any]) -> int:
-        """The network calls of one sample-step of the request (one here)."""
+    def network_evaluations(self, params: dict[str, Any]) -> int:
+        """The network evaluations of one sample-step of the request (one here)."""
         return 1
 
     def answer_batch(self, valid: list[tuple[int, dict[str, Any]]],
@@ -118,7 +119,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             key += (params.get("image") is not None, params.get("mask") is not None)
             packs = groups.setdefault(key, [[]])
             samples = sum(p["num_samples"] for _, p in packs[-1]) + params["num_samples"]
-            work = samples * params[self.steps_field] * self.network_calls(params)
+            work = samples * params[self.steps_field] * self.network_evaluations(params)
             if packs[-1] and work > self.limits["max_sample_steps"]:
                 packs.append([])
             packs[-1].append((index, params))

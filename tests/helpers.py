@@ -76,6 +76,12 @@ def decode_png(data: str | bytes) -> Image.Image:
     return image
 
 
+def max_level_difference(first: list[str], second: list[str]) -> int:
+    """The largest difference of one pixel's level (0..255) between two lists of base64 PNGs, pairwise."""
+    return max(int(np.abs(np.asarray(decode_png(a), dtype=int) - np.asarray(decode_png(b), dtype=int)).max())
+               for a, b in zip(first, second))
+
+
 def png_bytes(mode: str = "RGB", size: tuple[int, int] = (40, 30), color: Any = (200, 10, 10)) -> bytes:
     """A one-colour image as PNG bytes (grey 128 in mode L)."""
     buffer = io.BytesIO()

@@ -115,6 +115,7 @@ def test_inpainting_with_a_label_keeps_the_picture_outside_the_box(diffusion2):
     ({"label": "cat", "guidance": -1}, "guidance"),
     ({"label": "cat", "guidance": "strong"}, "guidance"),
     ({"guidance": 2.0}, "guidance"),
+    ({"label": None, "guidance": 2.0}, "guidance"),
 ])
 def test_bad_labels_and_scales_are_refused_naming_the_field_and_the_allowed_values(diffusion2, body, field):
     [(status, out)] = answers(diffusion2, [{**BASE, **body}])
@@ -137,6 +138,7 @@ def test_the_describe_call_offers_the_class_names(diffusion2):
     handler, _ = diffusion2
     fields = handler.describe()["request"]["fields"]
     assert fields["label"]["choices"] == list(CLASSES) and fields["label"]["type"] == "string"
+    assert "max_length" not in fields["label"]  # it counts a list's labels, not a name's characters
     assert fields["guidance"]["bounds"] == [0.0, 10.0] and fields["guidance"]["default"] == 1.0
 
 
@@ -150,5 +152,19 @@ def test_guided_steps_count_twice_against_the_cost_cap(diffusion2):
     assert handler.parse(json_request(unlabelled))["guidance"] == 0.0
     [(status, out)] = answers(diffusion2, [{**plain, "guidance": 2.0}])
     assert status == 400 and out["field"] == "num_samples"
-    assert out["allowed"] == f"num_samples x diffusion_steps x network calls a step <= {cap}"
+    assert out["allowed"] == f"num_samples x diffusion_steps x network evaluations a step <= {cap}"
     assert f"64 x {steps} x 2 = {64 * steps * 2}" in out["error"]
+
+
+def test_guided_requests_merge_only_while_their_doubled_work_fits_the_cap(diffusion2):
+    handler, _ = diffusion2
+    cap = handler.limits["max_sample_steps"]
+
+    def groups(steps, guidance):
+        body = {"num_samples": 32, "diffusion_steps": steps, "label": "cat", "guidance": guidance, "seed": 1}
+        return [len(group) for group in handler.merged([(i, handler.parse(json_request(body))) for i in range(2)])]
+
+    steps = cap // 128  # 2 x 32 samples x 2 evaluations at these steps fit the cap; one step more does not
+    assert groups(steps, 2.0) == [2]
+    assert groups(steps + 1, 2.0) == [1, 1]
+    assert groups(steps + 1, 0.0) == [2]

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from models.catalog import ROOT
-from tests.helpers import decode_png
+from tests.helpers import decode_png, max_level_difference
 
 SHIP = ROOT / "tests" / "fixtures" / "cifar10" / "ship.jpg"
 
@@ -44,9 +44,12 @@ def test_concurrent_requests_keep_their_own_seeds_and_labels(client):
     alone = [client.predict("diffusion", body).json() for body in bodies]
     with ThreadPoolExecutor(len(bodies)) as pool:
         together = list(pool.map(lambda body: client.predict("diffusion", body).json(), bodies))
-    assert together == alone
+    images = [(merged.pop("images_base64_png"), single.pop("images_base64_png"))
+              for merged, single in zip(together, alone)]
+    assert together == alone  # everything but the pictures, which a merged batch may round one level apart
+    assert all(max_level_difference(*pair) <= 1 for pair in images)
     assert [out.get("labels") for out in together] == [["cat", "cat"], ["horse", "frog"], ["cat", "cat"], None]
-    assert together[0]["images_base64_png"] != together[2]["images_base64_png"]
+    assert max_level_difference(images[0][0], images[2][0]) > 10  # the same class, another seed
 
 
 def test_guided_inpainting_streams_its_previews_and_ends_with_the_unstreamed_answer(client):
@@ -66,4 +69,4 @@ def test_guided_inpainting_streams_its_previews_and_ends_with_the_unstreamed_ans
 def test_guided_steps_count_twice_against_the_served_cap(client):
     guided = client.predict("diffusion", {"num_samples": 64, "diffusion_steps": 48, "label": "cat", "guidance": 1.0})
     assert guided.status_code == 400 and "64 x 48 x 2 = 6144" in guided.json()["error"]
-    assert guided.json()["allowed"] == "num_samples x diffusion_steps x network calls a step <= 6100"
+    assert guided.json()["allowed"] == "num_samples x diffusion_steps x network evaluations a step <= 6100"

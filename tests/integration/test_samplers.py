@@ -5,11 +5,10 @@ import json
 import threading
 import time
 
-import numpy as np
 import pytest
 import requests
 
-from tests.helpers import decode_png
+from tests.helpers import decode_png, max_level_difference
 
 STEPS = {"ebm": "steps", "ebm/1.0": "steps", "diffusion": "diffusion_steps"}  # the field that counts the steps
 
@@ -141,8 +140,3 @@ def test_concurrent_requests_get_what_each_gets_alone_streamed_or_not(client, mo
         *progress, result = streamed[index]
         assert [m["step"] for m in progress] == list(range(1, 13)) and result["type"] == "result"
         assert len(result["images_base64_png"]) == body["num_samples"]
-
-
-def max_level_difference(first, second):
-    return max(int(np.abs(np.asarray(decode_png(a), dtype=int) - np.asarray(decode_png(b), dtype=int)).max())
-               for a, b in zip(first, second))
