@@ -23,6 +23,7 @@ def limit_rows(weights: Path) -> list[dict[str, Any]]:
             continue
         handler, context = entry.handler_class()(), LocalContext(entry.model, weights, entry.version)
         handler.initialize(context)
+        config = entry.config
         num_samples = handler.limits["num_samples"][1]
         plain = {"num_samples": num_samples, "seed": 0}
         bodies = {"": plain}
@@ -36,7 +37,6 @@ def limit_rows(weights: Path) -> list[dict[str, Any]]:
             seconds = time.perf_counter() - start
             if context.status(0) != 200:
                 raise RuntimeError(f"{entry.model} {entry.version} refused its costliest request: {answer}")
-            config = entry.config
             worst_batch = seconds * config["batchSize"]
             rows.append({"model": entry.model, "version": entry.version,
                          "request": f"{num_samples} x {steps} steps{kind}", "seconds": round(seconds, 1),
