@@ -1,6 +1,6 @@
 """The most expensive request each sampler's limits allow (num_samples at its maximum, steps up to
 `max_sample_steps`; for a class-conditional version, also guided at its default guidance, whose
-steps count twice), timed in-process at the served settings, against the model's responseTimeout:
+guided steps count twice), timed in-process at the served settings, against the model's responseTimeout:
 TorchServe kills a worker whose batch runs past it, and a batch may hold `batchSize` such requests,
 run one after another (handlers/iterative_sampler.py merges only up to the cap)."""
 
@@ -30,7 +30,9 @@ def limit_rows(weights: Path) -> list[dict[str, Any]]:
         if LABEL_FIELD in handler.fields:
             bodies[", guided"] = {**plain, LABEL_FIELD: 0, GUIDANCE_FIELD: handler.defaults[GUIDANCE_FIELD]}
         for kind, body in bodies.items():
-            steps = handler.limits["max_sample_steps"] // (num_samples * handler.network_evaluations(body))
+            cap = handler.limits["max_sample_steps"]
+            steps = max(n for n in range(1, cap // num_samples + 1) if num_samples * handler.network_evaluations(
+                {**handler.defaults, **body, handler.steps_field: n}) <= cap)
             body = {**body, handler.steps_field: steps}
             start = time.perf_counter()
             [answer] = handler.handle([{"body": body}], context)

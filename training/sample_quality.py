@@ -10,6 +10,7 @@ a stopped evaluation resumes from the last set it completed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -39,11 +40,17 @@ class Cifar10Reference:
         self.features = cached_features(data_dir / "fid" / f"cifar10-train-{size}-{content_hash([subset])}.npz",
                                         lambda: self.features_of(subset, "CIFAR-10 train"))
         test_images, _ = load_cifar10(data_dir, "test")
-        test_features = cached_features(data_dir / "fid" / f"cifar10-test-{content_hash([test_images])}.npz",
-                                        lambda: self.features_of(test_images, "CIFAR-10 test"))
         # Shuffled once, so that the first n are a fair subset: the JPEG folders come sorted by class.
-        order = torch.randperm(len(test_images), generator=torch.Generator().manual_seed(1))
-        self.test_images, self.test_features = test_images[order], test_features[order.numpy()]
+        self.test_order = torch.randperm(len(test_images), generator=torch.Generator().manual_seed(1))
+        self.test_images = test_images[self.test_order]
+
+    @functools.cached_property
+    def test_features(self) -> np.ndarray:
+        """Features of `test_images`, in their order: computed (or read) only when a floor is asked for."""
+        test_images = self.test_images[torch.argsort(self.test_order)]
+        features = cached_features(self.data_dir / "fid" / f"cifar10-test-{content_hash([test_images])}.npz",
+                                   lambda: self.features_of(test_images, "CIFAR-10 test"))
+        return features[self.test_order.numpy()]
 
     def features_of(self, images: torch.Tensor, desc: str) -> np.ndarray:
         return self.inception(batches_of(images), len(images), desc)

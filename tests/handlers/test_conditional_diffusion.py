@@ -12,7 +12,8 @@ import torch
 from handlers.diffusion import DiffusionHandler
 from handlers.image_io import encode_png
 from models.cifar10 import CLASSES
-from models.diffusion_sampler import reverse_diffusion
+from models.diffusion_sampler import make_scheduler, reverse_diffusion
+from models.guidance import guided_steps
 from models.unet import UNet
 from tests.helpers import TINY_UNET_ARGS, decode_png, handle, json_request, loaded, save_weights, tiny_unet
 
@@ -70,7 +71,7 @@ def test_guidance_is_one_batched_network_call_a_step_and_changes_the_samples(dif
     hook = handler.network.register_forward_hook(lambda module, inputs, output: batch_sizes.append(len(inputs[0])))
     try:
         guided = one(diffusion2, {**BASE, "num_samples": 2, "label": "ship", "guidance": 3.0})
-        assert batch_sizes == [4, 4, 4]
+        assert batch_sizes == [2, 4, 2]  # of 3 steps the middle one is guided (models/guidance.py)
         batch_sizes.clear()
         plain = one(diffusion2, {**BASE, "num_samples": 2, "label": "ship", "guidance": 0})
         assert batch_sizes == [2, 2, 2]
@@ -142,18 +143,27 @@ def test_the_describe_call_offers_the_class_names(diffusion2):
     assert fields["guidance"]["bounds"] == [0.0, 10.0] and fields["guidance"]["default"] == 1.0
 
 
+def guided_steps_at(steps: int) -> int:
+    """How many of `steps` DPM-Solver++(2M) steps are guided (models/guidance.py's interval)."""
+    scheduler = make_scheduler("dpmpp_2m", 0.0)
+    scheduler.set_timesteps(steps)
+    return guided_steps(scheduler.timesteps)
+
+
 def test_guided_steps_count_twice_against_the_cost_cap(diffusion2):
     handler, _ = diffusion2
     cap = handler.limits["max_sample_steps"]
-    steps = cap // 64  # 64 samples at these steps fit the cap unguided, and twice it guided
+    steps = cap // 64  # 64 samples at these steps fit the cap unguided, not guided
+    guided = guided_steps_at(steps)
+    assert 0 < guided < steps
     plain = {"num_samples": 64, "diffusion_steps": steps, "label": "cat", "guidance": 0, "seed": 1}
     assert handler.parse(json_request(plain))["num_samples"] == 64
     unlabelled = {"num_samples": 64, "diffusion_steps": steps, "seed": 1}  # the default guidance does not apply
     assert handler.parse(json_request(unlabelled))["guidance"] == 0.0
     [(status, out)] = answers(diffusion2, [{**plain, "guidance": 2.0}])
     assert status == 400 and out["field"] == "num_samples"
-    assert out["allowed"] == f"num_samples x diffusion_steps x network evaluations a step <= {cap}"
-    assert f"64 x {steps} x 2 = {64 * steps * 2}" in out["error"]
+    assert out["allowed"] == f"num_samples x (diffusion_steps + guided steps) <= {cap}"
+    assert f"64 x ({steps} + {guided}) = {64 * (steps + guided)}" in out["error"]
 
 
 def test_guided_requests_merge_only_while_their_doubled_work_fits_the_cap(diffusion2):
@@ -164,7 +174,8 @@ def test_guided_requests_merge_only_while_their_doubled_work_fits_the_cap(diffus
         body = {"num_samples": 32, "diffusion_steps": steps, "label": "cat", "guidance": guidance, "seed": 1}
         return [len(group) for group in handler.merged([(i, handler.parse(json_request(body))) for i in range(2)])]
 
-    steps = cap // 128  # 2 x 32 samples x 2 evaluations at these steps fit the cap; one step more does not
+    # The most steps at which 2 x 32 guided samples fit the cap together; one step more does not.
+    steps = max(n for n in range(1, cap // 64 + 1) if 64 * (n + guided_steps_at(n)) <= cap)
     assert groups(steps, 2.0) == [2]
     assert groups(steps + 1, 2.0) == [1, 1]
     assert groups(steps + 1, 0.0) == [2]

@@ -3,7 +3,10 @@
 import pytest
 import torch
 
-from models.guidance import guided_noise
+from models.diffusion_sampler import make_scheduler, reverse_diffusion
+from models.diffusion_schedule import log_snr
+from models.guidance import GUIDED_LOG_SNR, guided_noise, guided_steps
+from models.seeds import Seeds
 from models.unet import UNet
 from tests.helpers import TINY_UNET_ARGS, tiny_unet
 
@@ -42,3 +45,19 @@ def test_guidance_moves_the_prediction_away_from_the_unconditional_one():
 def test_an_unconditional_unet_takes_no_class():
     with pytest.raises(ValueError, match="no class"):
         tiny_unet()(torch.randn(1, 3, 32, 32), torch.rand(1), torch.tensor([1]))
+
+
+def test_guidance_applies_at_the_middle_noise_levels_only():
+    network = conditional_from(tiny_unet())
+    calls = []  # (batch size, log-SNR) of each network call
+    network.register_forward_hook(lambda module, inputs, output: calls.append(
+        (len(inputs[0]), torch.log((1 - inputs[1][0]) / inputs[1][0]).item() / 2)))
+    scheduler = make_scheduler("dpmpp_2m", 0.0)
+    scheduler.set_timesteps(10)
+    assert guided_steps(scheduler.timesteps) == 5  # the served steps: half guided
+    reverse_diffusion(network, Seeds.one(2, 0), 10, sampler="dpmpp_2m", eta=0.0, labels=torch.tensor([1, 2]),
+                      guidance=2.0)
+    low, high = GUIDED_LOG_SNR
+    assert [size for size, _ in calls] == [4 if low < snr <= high else 2 for _, snr in calls]
+    assert torch.allclose(torch.tensor([snr for _, snr in calls]), log_snr(scheduler.timesteps).float(), atol=1e-3)
+    assert sum(size == 4 for size, _ in calls) == 5
