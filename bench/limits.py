@@ -1,8 +1,10 @@
-"""The most expensive request each sampler's limits allow (num_samples at its maximum, steps up to
-`max_sample_steps`; for a class-conditional version, also guided at its default guidance, whose
-guided steps count twice), timed in-process at the served settings, against the model's responseTimeout:
-TorchServe kills a worker whose batch runs past it, and a batch may hold `batchSize` such requests,
-run one after another (handlers/iterative_sampler.py merges only up to the cap)."""
+"""The most expensive request each sampler's limits allow on this machine (num_samples at its
+maximum, steps up to the cap in force; for a class-conditional version, also guided at its default
+guidance, whose guided steps count twice), timed in-process at the served settings, against the
+model's responseTimeout: TorchServe kills a worker whose batch runs past it. A batch runs its
+requests one after another while the worker's clock expects them to end within half the timeout
+(handlers/sampler_clock.py), so the worst batch is one filled to that budget at this request's real
+speed: the margin is the timeout over that, 2 where the clock's estimate is exact."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def limit_rows(weights: Path) -> list[dict[str, Any]]:
         if LABEL_FIELD in handler.fields:
             bodies[", guided"] = {**plain, LABEL_FIELD: 0, GUIDANCE_FIELD: handler.defaults[GUIDANCE_FIELD]}
         for kind, body in bodies.items():
-            cap = handler.limits["max_sample_steps"]
+            cap = handler.max_sample_steps
             steps = max(n for n in range(1, cap // num_samples + 1) if num_samples * handler.network_evaluations(
                 {**handler.defaults, **body, handler.steps_field: n}) <= cap)
             body = {**body, handler.steps_field: steps}
@@ -39,10 +41,12 @@ def limit_rows(weights: Path) -> list[dict[str, Any]]:
             seconds = time.perf_counter() - start
             if context.status(0) != 200:
                 raise RuntimeError(f"{entry.model} {entry.version} refused its costliest request: {answer}")
-            worst_batch = seconds * config["batchSize"]
+            expected = handler.clock.seconds(handler.cost(handler.parse({"body": body})))
+            worst_batch = max(seconds, handler.clock.budget * seconds / expected)
             rows.append({"model": entry.model, "version": entry.version,
                          "request": f"{num_samples} x {steps} steps{kind}", "seconds": round(seconds, 1),
-                         "batch_size": config["batchSize"], "worst_batch_seconds": round(worst_batch, 1),
+                         "expected_seconds": round(expected, 1), "cap_in_force": cap,
+                         "worst_batch_seconds": round(worst_batch, 1),
                          "response_timeout": config["responseTimeout"],
                          "margin": round(config["responseTimeout"] / worst_batch, 1)})
     return rows

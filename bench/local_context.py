@@ -30,6 +30,7 @@ class LocalContext:
         self.statuses: dict[int, int] = {}
         self.request_headers: dict[int, dict[str, str]] = {}
         self.content_types: dict[int, str] = {}
+        self.response_headers: dict[int, dict[str, str]] = {}
         self.request_ids = {i: f"request-{i}" for i in range(16)}
         self.metrics = RecordedMetrics()
 
@@ -38,6 +39,9 @@ class LocalContext:
 
     def set_response_content_type(self, idx: int, value: str) -> None:
         self.content_types[idx] = value
+
+    def set_response_header(self, idx: int, key: str, value: str) -> None:
+        self.response_headers.setdefault(idx, {})[key] = value
 
     def get_all_request_header(self, idx: int) -> dict[str, str]:
         return self.request_headers.get(idx, {})

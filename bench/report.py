@@ -42,10 +42,10 @@ def markdown(results: dict[str, Any]) -> str:
     parts.append(table(["16 samples in-process (served threads and layout, fp32)", "seconds", "note"],
                        [[r["request"], r["seconds"], r.get("note", "")] for r in results["requests"]]))
     parts.append(table(
-        ["costliest request the limits allow", "seconds", "batchSize", "a batch of them, one after another (s)",
-         "responseTimeout (s)", "margin"],
-        [[f"{r['model']} {r['version']}: {r['request']}", r["seconds"], r["batch_size"], r["worst_batch_seconds"],
-          r["response_timeout"], f"{r['margin']}x"] for r in results["limits"]]))
+        ["costliest request the limits allow here", "cap in force", "seconds", "the worker's clock expected (s)",
+         "worst batch (s)", "responseTimeout (s)", "margin"],
+        [[f"{r['model']} {r['version']}: {r['request']}", r["cap_in_force"], r["seconds"], r["expected_seconds"],
+          r["worst_batch_seconds"], r["response_timeout"], f"{r['margin']}x"] for r in results["limits"]]))
     if "serving" in results:
         parts.append(serving_table(results["serving"]))
     if "image_latency" in results:

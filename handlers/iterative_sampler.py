@@ -3,7 +3,10 @@
 On top of the image generators' fields, a request may ask for `"stream": true` (progress while
 the sampler runs, `handlers/stream.py`). The cost of a request is its samples times its steps:
 besides each field's own range, the model-config caps that product (`max_sample_steps`), chosen
-so that a request ends well inside the model's responseTimeout. A step that evaluates the network
+so that a request ends well inside the model's responseTimeout, and lowered on a worker too slow to
+finish it in time (handlers/sampler_clock.py: the cap in force, `max_sample_steps`, which the
+describe call shows; a batch that would run past the timeout leaves its later requests unstarted,
+answered 503 with Retry-After). A step that evaluates the network
 twice a sample (diffusion 2.0's guided steps: with its class and without, in one batch of twice
 the size) counts twice (`doubled_steps`).
 
@@ -32,6 +35,7 @@ from handlers.cancellation import StreamCancelled, cancellation_check, input_str
 from handlers.edit_input import edit_fields, edit_params, edit_request
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
 from handlers.request_handler import Field, RequestError, parse_body, resolve_seed, validate
+from handlers.sampler_clock import RETRY_AFTER_SECONDS, SamplerClock, calibrated
 from handlers.stream import NDJSON, ProgressStream, StreamFailure
 from models.editing import Edit, resized
 from models.images import standardize
@@ -58,6 +62,32 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         self.draw = self.model_version.sampling_function()
         self.precision = self.model_version.precision(self.device)
         logger.info("sampling in %s, channels-last %s", self.precision, self.model_version.channels_last)
+        self.clock = self.calibrated_clock()
+        logger.info("%.2f ms a sample-step; cost cap in force %d (model-config %d)",
+                    1000 * self.clock.seconds_per_evaluation, self.max_sample_steps, self.limits["max_sample_steps"])
+
+    def calibrated_clock(self) -> SamplerClock:
+        """The clock of this worker: one step of the most samples a request may ask for, as served."""
+        _, settings = self.model_version.served_sampling()
+        samples = self.limits["num_samples"][1]
+
+        def run_step() -> None:
+            with autocast(self.precision, self.device):
+                self.draw(self.network, Seeds.one(samples, 0), 1, **settings)
+        return calibrated(run_step, samples, float(self.model_version.config["responseTimeout"]),
+                          cpu=self.device.type == "cpu")
+
+    @property
+    def max_sample_steps(self) -> int:
+        """The cost cap in force: the model-config's, or what this worker finishes within its budget if less."""
+        return min(self.limits["max_sample_steps"], self.clock.affordable())
+
+    def describe(self) -> dict[str, Any]:
+        clock = self.clock
+        return {**super().describe(), "cost": {
+            "max_sample_steps": self.max_sample_steps, "model_config_max_sample_steps": self.limits["max_sample_steps"],
+            "seconds_per_sample_step": round(clock.seconds_per_evaluation, 6),
+            "response_timeout": clock.response_timeout, "batch_budget_seconds": clock.budget}}
 
     image_size = 32  # the sampler's pictures, width and height
 
@@ -86,8 +116,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         else:
             params = validate(self.completed(parse_body(request)), self.fields)
         params["stream_id"] = input_stream_id(request)
-        cap = self.limits["max_sample_steps"]
-        cost = params["num_samples"] * self.network_evaluations(params)
+        cap, cost = self.max_sample_steps, self.cost(params)
         if cost > cap:
             steps, doubled = params[self.steps_field], self.doubled_steps(params)
             product = f"num_samples x {self.steps_field}"
@@ -96,8 +125,15 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
                 product = f"num_samples x ({self.steps_field} + guided steps)"
                 factors = f"{params['num_samples']} x ({steps} + {doubled})"
             allowed = f"{product} <= {cap}"
-            raise RequestError(f"{product} is {factors} = {cost}; it must be {allowed}", "num_samples", allowed)
+            why = "" if cap == self.limits["max_sample_steps"] else (
+                f" on this server, the most it samples within half the {self.clock.response_timeout:g} s response "
+                f"timeout (the model-config's cap is {self.limits['max_sample_steps']})")
+            raise RequestError(f"{product} is {factors} = {cost}; it must be {allowed}{why}", "num_samples", allowed)
         return params
+
+    def cost(self, params: dict[str, Any]) -> int:
+        """The request's sample-evaluations of the network, which the cost cap counts."""
+        return params["num_samples"] * self.network_evaluations(params)
 
     def network_evaluations(self, params: dict[str, Any]) -> int:
         """The network evaluations one sample of the request costs: one a step, two for a doubled one."""
@@ -109,14 +145,24 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
 
     def answer_batch(self, valid: list[tuple[int, dict[str, Any]]],
                      context: Any) -> list[GeneratedImages | StreamFailure]:
-        answers: dict[int, GeneratedImages | StreamFailure] = {}
+        answers: dict[int, GeneratedImages | StreamFailure | RequestError] = {}
+        start, done = time.perf_counter(), 0
         for group in self.merged(valid):
-            answers.update(self.sample_group(group, context))
+            elapsed, cost = time.perf_counter() - start, sum(self.cost(params) for _, params in group)
+            if answers and self.clock.expected_after(cost, elapsed, done) > self.clock.budget:
+                late = RequestError(
+                    f"busy: this batch has sampled for {elapsed:.1f} s, and this request would take it past half "
+                    f"the {self.clock.response_timeout:g} s response timeout; retry", status=503,
+                    retry_after=RETRY_AFTER_SECONDS)
+                answers.update({index: late for index, _ in group})
+            else:
+                answers.update(self.sample_group(group, context))
+                done += cost
         return [answers[index] for index, _ in valid]
 
     def merged(self, valid: list[tuple[int, dict[str, Any]]]) -> list[list[tuple[int, dict[str, Any]]]]:
         """The batch's requests in groups that one sampler call serves: the same steps and settings,
-        all streamed or none, and together at most `max_sample_steps` (a group then costs no more
+        all streamed or none, and together at most the cap in force (a group then costs no more
         than the largest single request)."""
         groups: dict[tuple, list[list[tuple[int, dict[str, Any]]]]] = {}
         for index, params in valid:
@@ -124,8 +170,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             key += (params.get("image") is not None, params.get("mask") is not None)
             packs = groups.setdefault(key, [[]])
             samples = sum(p["num_samples"] for _, p in packs[-1]) + params["num_samples"]
-            work = samples * self.network_evaluations(params)
-            if packs[-1] and work > self.limits["max_sample_steps"]:
+            if packs[-1] and samples * self.network_evaluations(params) > self.max_sample_steps:
                 packs.append([])
             packs[-1].append((index, params))
         return [pack for packs in groups.values() for pack in packs]

@@ -37,12 +37,13 @@ class RequestError(Exception):
     """A request the client must change: answered with `status` and a JSON body naming the field."""
 
     def __init__(self, message: str, field: str | None = None, allowed: str | None = None,
-                 status: int = 400) -> None:
+                 status: int = 400, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.allowed = allowed
         self.status = status
+        self.retry_after = retry_after  # seconds, for a 503: sent as the Retry-After header
 
     def outcome(self, fields: dict[str, Any]) -> str:
         """The refusal as a metric label: "<status> <field>", the field without a list item's index
@@ -287,5 +288,7 @@ def encode_json(context: Any, index: int, answer: dict[str, Any] | RequestError)
         # The reason phrase is the standard one: the message, which may quote client input, goes
         # only into the JSON body, never into an HTTP header line.
         context.set_response_status(answer.status, HTTPStatus(answer.status).phrase, index)
+        if answer.retry_after is not None:
+            context.set_response_header(index, "Retry-After", str(answer.retry_after))
         answer = answer.to_json()
     return json.dumps(answer)
