@@ -2,9 +2,9 @@
 maximum, steps up to the cap in force; for a class-conditional version, also guided at its default
 guidance, whose guided steps count twice), timed in-process at the served settings, against the
 model's responseTimeout: TorchServe kills a worker whose batch runs past it. A batch runs its
-requests one after another while the worker's clock expects them to end within half the timeout
+requests one after another while the worker's clock expects them to end within a third of the timeout
 (handlers/sampler_clock.py), so the worst batch is one filled to that budget at this request's real
-speed: the margin is the timeout over that, 2 where the clock's estimate is exact."""
+speed: the margin is the timeout over that, 3 where the clock's estimate is exact."""
 
 from __future__ import annotations
 

@@ -126,8 +126,8 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
                 factors = f"{params['num_samples']} x ({steps} + {doubled})"
             allowed = f"{product} <= {cap}"
             why = "" if cap == self.limits["max_sample_steps"] else (
-                f" on this server, the most it samples within half the {self.clock.response_timeout:g} s response "
-                f"timeout (the model-config's cap is {self.limits['max_sample_steps']})")
+                f" on this server, the most it samples within a third of the {self.clock.response_timeout:g} s "
+                f"response timeout (the model-config's cap is {self.limits['max_sample_steps']})")
             raise RequestError(f"{product} is {factors} = {cost}; it must be {allowed}{why}", "num_samples", allowed)
         return params
 
@@ -151,8 +151,8 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             elapsed, cost = time.perf_counter() - start, sum(self.cost(params) for _, params in group)
             if answers and self.clock.expected_after(cost, elapsed, done) > self.clock.budget:
                 late = RequestError(
-                    f"busy: this batch has sampled for {elapsed:.1f} s, and this request would take it past half "
-                    f"the {self.clock.response_timeout:g} s response timeout; retry", status=503,
+                    f"busy: this batch has sampled for {elapsed:.1f} s, and this request would take it past a third "
+                    f"of the {self.clock.response_timeout:g} s response timeout; retry", status=503,
                     retry_after=RETRY_AFTER_SECONDS)
                 answers.update({index: late for index, _ in group})
             else:

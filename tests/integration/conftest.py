@@ -35,6 +35,14 @@ def server(tmp_path_factory, model_store) -> Server:
         server.stop()
 
 
+def cap_in_force(server: Server, model: str, version: str | None = None) -> int:
+    """A sampler's cost cap on this machine, as its describe call says (handlers/sampler_clock.py):
+    the model-config's, or less on a CPU too slow to sample that within its time budget."""
+    path = f"/models/{model}" + (f"/{version}" if version else "")
+    [described] = server.management("GET", path, params={"customized": "true"}).json()
+    return described["customizedMetadata"]["cost"]["max_sample_steps"]
+
+
 class Client:
     def __init__(self, server: Server) -> None:
         self.server = server

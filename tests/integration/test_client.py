@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from models.catalog import ROOT
+from tests.integration.conftest import cap_in_force
 from tsclient import Client, Preview, Progress, Result, ServerError
 from tsclient.__main__ import help_text
 from tsclient.arguments import positional
@@ -189,7 +190,8 @@ def test_the_command_line_checks_the_described_limits_and_passes_on_the_servers_
     run = cli(server, "bigram", "the", "--strategy", "best")
     assert run.returncode == 2 and "choose from 'sample', 'greedy'" in run.stderr
     run = cli(server, "diffusion", "--num-samples", "64", "--diffusion-steps", "1000")  # the server's own rule
-    assert run.returncode == 1 and "num_samples x diffusion_steps <= 6100" in run.stderr  # 2.0's cap
+    cap = cap_in_force(server, "diffusion")  # 2.0's
+    assert run.returncode == 1 and f"num_samples x diffusion_steps <= {cap}" in run.stderr
 
 
 def test_make_install_puts_the_command_in_the_virtual_environment(server, tmp_path):

@@ -14,6 +14,7 @@ import requests
 from PIL import Image
 
 from tests.helpers import decode_png
+from tests.integration.conftest import cap_in_force
 from tsclient import ServerError
 from tsclient.grpc import checked, error_in, stubs
 
@@ -100,7 +101,8 @@ def test_a_stream_comes_in_order_then_its_result(server, grpc_api):
 
 
 def cancel_after_first_step(server, inference, stub):
-    maximal = {"num_samples": 64, "diffusion_steps": 100, "seed": 1, "stream": True}  # max_sample_steps
+    maximal = {"num_samples": 64, "diffusion_steps": cap_in_force(server, "diffusion", "1.0") // 64, "seed": 1,
+               "stream": True}
     stream = stub.StreamPredictions(request(inference, "diffusion", maximal, "1.0"), metadata=key(server, "inference"),
                                     timeout=300)
     assert json.loads(checked(next(stream).prediction))["step"] == 1

@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from models.catalog import ROOT
 from scripts.gateway import gateway, page_address
 from scripts.server import Server, free_port
+from tests.integration.conftest import cap_in_force
 from tsclient import Client
 from tsclient.schema import PICTURE_KEYWORDS as PICTURE_FIELDS
 from tsclient.schema import STREAM_FIELD, ModelSchema
@@ -254,12 +255,13 @@ def test_a_sampler_edits_a_picture_with_a_mask_painted_on_it(page, tsclient):
     expect(panel.locator("[data-role=status]")).to_contain_text("strength 0.8")
 
 
-def test_a_refusal_of_the_server_shows_in_the_models_section(page):
+def test_a_refusal_of_the_server_shows_in_the_models_section(page, server):
     panel = page.locator("#diffusion")
     panel.locator("input[name=num_samples]").fill("64")
     panel.locator("input[name=diffusion_steps]").fill("1000")  # each in range, their product is not
     panel.get_by_role("button", name="Run").click()
-    expect(panel.get_by_role("alert")).to_contain_text("num_samples x diffusion_steps <= 6100")  # 2.0, unguided
+    cap = cap_in_force(server, "diffusion")  # 2.0's, unguided
+    expect(panel.get_by_role("alert")).to_contain_text(f"num_samples x diffusion_steps <= {cap}")
 
 
 def test_torchserve_refuses_a_cors_preflight_so_the_page_calls_its_own_origin(server):
