@@ -22,11 +22,11 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install -r requirements.txt
 	touch $@
 
-# The client's command line (tsclient/__main__.py) as a command of the virtual environment; it finds
-# the project from its own path (<project>/.venv/bin/tsclient), so a copy that links .venv finds its own.
-$(VENV)/bin/tsclient: $(VENV)/.installed
-	printf '#!/bin/sh\nroot="$$(cd "$$(dirname "$$0")/../.." && pwd)"\nPYTHONPATH="$$root$${PYTHONPATH:+:$$PYTHONPATH}" exec "$$root/.venv/bin/python" -m tsclient "$$@"\n' > $@
-	chmod +x $@
+# The client (pyproject.toml: the distribution `tsclient`, with its command line) installed editable:
+# .venv/bin/tsclient runs this checkout's tsclient/. setuptools comes with the virtual environment.
+$(VENV)/bin/tsclient: $(VENV)/.installed pyproject.toml
+	$(VENV)/bin/pip install --no-deps --no-build-isolation --editable .
+	touch $@
 
 # FID/KID evaluation only: not needed to serve or test.
 install-eval: $(VENV)/.installed-eval

@@ -27,7 +27,13 @@ from tsclient.keys import fresh_key
 from tsclient.properties import read_properties
 from tsclient.schema import PICTURE_KEYWORDS, STREAM_FIELD, ModelSchema
 
-ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_root() -> Path:
+    """Where `make serve` keeps config.properties and .torchserve/: the checkout this client sits in
+    (run from it, or installed editable), else, installed elsewhere, the current directory."""
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "config.properties").exists() else Path.cwd()
 
 
 class ServerError(Exception):
@@ -84,18 +90,19 @@ class Client:
     The methods named after the models are conveniences on top that return Python values."""
 
     def __init__(self, url: str | None = None, key: str | None = None, key_file: Path | str | None = None,
-                 config: Path | str = ROOT / "config.properties", retries: int = 5, backoff: float = 0.5,
+                 config: Path | str | None = None, retries: int = 5, backoff: float = 0.5,
                  timeout: float = 300, management_url: str | None = None) -> None:
         """`url`: the inference address, or a gateway's. `management_url`: TorchServe's management
         address, where the models are described (with the key file's management key) and an expired
         key is renewed; config.properties' when `url` is not given. Without it (or without a key
         file) the models are described by the server at `url`, as a gateway does, with `key`."""
-        properties = read_properties(Path(config)) if Path(config).exists() else {}
+        config = Path(config or project_root() / "config.properties")
+        properties = read_properties(config) if config.exists() else {}
         if url is None and "inference_address" not in properties:
             raise ValueError(f"give the server's url: there is no config.properties at {config} to read it from")
         self.url = (url or properties["inference_address"]).rstrip("/")
         self.management_url = (management_url or ("" if url else properties.get("management_address", ""))).rstrip("/")
-        self.key_file = None if key is not None else Path(key_file or ROOT / ".torchserve" / "key_file.json")
+        self.key_file = None if key is not None else Path(key_file or project_root() / ".torchserve" / "key_file.json")
         self.key = key if key is not None else fresh_key(self.key_file, "inference", self.management_url)
         self.management_key: str | None = None  # read from the key file when first needed
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
