@@ -23,10 +23,10 @@ from models.seeds import Seeds
 SCHEDULERS = ("ddim", "dpmpp_2m")  # what a request's `sampler` chooses
 
 
-def scheduler_settings_error(sampler: str, eta: float) -> str | None:
-    """Why `eta` does not go with `sampler`, or None: only DDIM adds fresh noise."""
+def scheduler_settings_error(sampler: str, eta: float, name: str = "eta") -> str | None:
+    """Why `eta` (a request's field `name`) does not go with `sampler`, or None: only DDIM adds fresh noise."""
     if sampler != "ddim" and eta != 0:
-        return f"'eta' is {eta}; it applies to the ddim sampler only, and {sampler} takes 0"
+        return f"'{name}' is {eta}; it applies to the ddim sampler only, and {sampler} takes 0"
     return None
 
 

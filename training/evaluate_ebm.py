@@ -1,6 +1,6 @@
 """Evaluate an energy-based model (version 2.0, the default, or 1.0) and write the results into its manifest.
 
-    python -m training.evaluate_ebm --version 2.0 --data-dir data --weights-dir weights
+    python -m training.evaluate_ebm --version 2.0 --data-dir data --weights-dir weights [--sampler dpmpp_2m]
 
 Both versions are sampled with their served settings (steps, step size and noise:
 archive/ebm/model-config.yaml), as the server samples them, 100 per seed (seeds 0, 1, 2, ...).
@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from models.catalog import ModelVersion, model_version
+from models.diffusion_sampler import SCHEDULERS
 from models.images import to_unit_range
 from models.langevin import gradient_move
 from models.loader import load_network
@@ -39,16 +40,19 @@ COURSE_SETTINGS = [(256, 0.01), (256, 0.005)]  # (steps, noise): the course's sa
 
 
 def generate(entry: ModelVersion, energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float,
-             desc: str) -> torch.Tensor:
-    """`count` uint8 samples of the version's sampler, as the server draws them."""
+             desc: str, **sampler: str) -> torch.Tensor:
+    """`count` uint8 samples of the version's sampler (2.0's takes `sampler`), as the server draws them."""
     draw_samples = entry.sampling_function()
     return samples_by_seed(lambda seed: draw_samples(energy, Seeds.one(SAMPLES_PER_SEED, seed), steps,
-                                                     step_size=step_size, noise=noise), count, desc)
+                                                     step_size=step_size, noise=noise, **sampler), count, desc)
 
 
-def sample_set_name(energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float) -> str:
-    """The cache name of a sample set: the weights' hash tells the versions apart."""
-    return f"ebm-{content_hash(energy.state_dict().values())}-{steps}-steps-{step_size}-{noise}-{count}"
+def sample_set_name(energy: torch.nn.Module, count: int, steps: int, step_size: float, noise: float,
+                    sampler: str = "ddim") -> str:
+    """The cache name of a sample set: the weights' hash tells the versions apart (DDIM, 2.0's
+    first chain, is named by nothing, so the sets cached before the other sampler keep their names)."""
+    name = f"ebm-{content_hash(energy.state_dict().values())}-{steps}-steps-{step_size}-{noise}-{count}"
+    return name + ("" if sampler == "ddim" else f"-{sampler}")
 
 
 def mean_drift(energy: torch.nn.Module, images: torch.Tensor, step_size: float, device: str) -> float:
@@ -58,7 +62,11 @@ def mean_drift(energy: torch.nn.Module, images: torch.Tensor, step_size: float, 
 
 
 def arguments() -> argparse.ArgumentParser:
-    return sampler_arguments(__doc__.splitlines()[0], steps=None, model="ebm")  # None: the version's served steps
+    parser = sampler_arguments(__doc__.splitlines()[0], steps=None, model="ebm")  # None: the version's served steps
+    parser.add_argument("--sampler", choices=SCHEDULERS,
+                        help="2.0's chain (default: the served one; another takes noise 0, and its metrics' names "
+                             "end in _<sampler>)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,23 +77,30 @@ def main(argv: list[str] | None = None) -> None:
         args.fid_steps = served["steps"]
     nearest = args.weights_dir / f"{weights_name('ebm', args.version)}-nearest.png"
     if args.version == "2.0":
-        evaluate_annealed_langevin(args, entry, nearest, served["step_size"], served["noise"])
+        sampler = args.sampler or served["sampler"]
+        noise = served["noise"] if sampler == served["sampler"] else 0.0
+        evaluate_annealed_langevin(args, entry, nearest, served["step_size"], noise, sampler)
     else:
         evaluate_course_recipe(args, entry, nearest, served["step_size"], served["noise"])
 
 
 def evaluate_annealed_langevin(args: argparse.Namespace, entry: ModelVersion, nearest: Path, step_size: float,
-                               noise: float) -> None:
+                               noise: float, sampler: str) -> None:
     energy, _ = load_network(entry.manifest_path, args.device)
 
     def sample(count: int, steps: int) -> torch.Tensor:
-        return generate(entry, energy, count, steps, step_size, noise, f"sampling ({steps} steps)")
+        return generate(entry, energy, count, steps, step_size, noise, f"sampling ({steps} steps)", sampler=sampler)
 
     def cache_name(count: int, steps: int) -> str:
-        return sample_set_name(energy, count, steps, step_size, noise)
+        return sample_set_name(energy, count, steps, step_size, noise, sampler)
 
+    chain = ("annealed Langevin" if sampler == "ddim" else
+             "annealed Langevin's deterministic limit by DPM-Solver++(2M), calls at equal steps of log-SNR")
+    suffix = "" if sampler == "ddim" else f"_{sampler}"
+    if sampler != "ddim":
+        nearest = nearest.with_name(f"{nearest.stem}-{sampler}{nearest.suffix}")
     evaluate_sampler(args, entry.manifest_path, nearest, sample, cache_name,
-                     f"annealed Langevin, step size {step_size:g}, noise {noise:g}")
+                     f"{chain}, step size {step_size:g}, noise {noise:g}", suffix)
 
 
 def evaluate_course_recipe(args: argparse.Namespace, entry: ModelVersion, nearest: Path, step_size: float,

@@ -8,8 +8,12 @@
     tsclient --help; tsclient diffusion --help       # the models served, a model's fields
 
 The commands and their arguments come from what the server describes (tsclient/arguments.py), so
-`--help` asks the server too. Models that stream show a live progress bar; `--json` prints the
-server's answer instead; a refused request exits with status 1 and the server's message.
+`--help` asks the server too; the connection options and `--json` go before the model or after it.
+Models that stream show a live progress bar; `--json` prints the server's answer instead. Every
+answer's seed is printed (for text answers, on stderr). Images go to `-o` or, without it, to a new
+`<model>-<seed>.png` in the current folder (`--scale N` enlarges them). A refused request exits with
+status 1 and the server's message, a file that cannot be read or a server that stops answering
+with status 1 and one line, and Ctrl-C with 130, the stream closed (the server stops its sampler).
 """
 
 from __future__ import annotations
@@ -40,14 +44,28 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, requests.RequestException, ServerError) as error:
         return unreachable(argv, first, error)
     args = parser.parse_args(argv)
-    schema = client.describe(args.model, args.version)
     try:
+        schema = client.describe(args.model, args.version)
         answer = run(client, schema, args)
+        written = saved(answer, args.model, getattr(args, "output", None), getattr(args, "scale", 1), args.json)
     except ServerError as error:
         print(f"error {error.status}: {error.message}", file=sys.stderr)
         return 1
-    written = saved(answer, getattr(args, "output", None))
-    print(json.dumps(answer) if args.json else text(answer, written))
+    except KeyboardInterrupt:
+        print("tsclient: interrupted; the request is cancelled", file=sys.stderr)
+        return 130
+    except requests.RequestException as error:
+        print(f"tsclient: the server stopped answering: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a file to send that cannot be read, or an output that cannot be written
+        print(f"tsclient: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(answer))
+        return 0
+    print(text(answer, written))
+    if "seed" in answer and not written:  # an image's line says its seed itself
+        print(f"seed {answer['seed']}", file=sys.stderr)
     return 0
 
 
@@ -71,30 +89,56 @@ def run(client: Client, schema: ModelSchema, args: argparse.Namespace) -> dict[s
     if not schema.streams:
         return client.predict(args.model, args.version, **fields)
     events = client.stream(args.model, args.version, **fields)  # a refusal is raised here, before the bar
-    with tqdm(unit="step", disable=args.json, file=sys.stderr) as bar:
-        for event in events:
-            if isinstance(event, Result):
-                return event.answer
-            bar.total = event.steps
-            bar.update(event.step - bar.n)
+    try:
+        # leave=False: the bar is wiped when it closes, so that nothing of it stays next to an error
+        with tqdm(unit="step", disable=args.json, file=sys.stderr, leave=False) as bar:
+            for event in events:
+                if isinstance(event, Result):
+                    bar.close()
+                    if not args.json:
+                        print(f"{bar.total}/{bar.total} steps", file=sys.stderr)
+                    return event.answer
+                bar.total = event.steps
+                bar.update(event.step - bar.n)
+    finally:
+        events.close()  # also on Ctrl-C: the connection closes, and the server stops the sampler
     raise ServerError(500, "the stream ended without a result")
 
 
-def saved(answer: dict[str, Any], output: Path | None) -> list[tuple[Path | None, Image.Image]]:
-    """The answer's images, each with the file it was written to (-o), if any."""
+def saved(answer: dict[str, Any], model: str, output: Path | None, scale: int,
+          as_json: bool) -> list[tuple[Path, Image.Image]]:
+    """The answer's images, each with the file it was written to: `output` (-o), or without it a
+    new <model>-<seed>.png in the current folder (the JSON answer holds them itself)."""
     if "image_base64_png" in answer:
         images = [decode_image(answer["image_base64_png"])]
-        paths = [output]
     else:
         images = [decode_image(encoded) for encoded in answer.get("images_base64_png", [])]
-        paths = [output and output.with_name(f"{output.stem}-{i}{output.suffix}") for i in range(len(images))]
+    if not images or (as_json and output is None):
+        return []
+    output = output or unused(Path(f"{model}-{answer.get('seed')}.png"), len(images))
+    paths = [output] if len(images) == 1 else [numbered(output, i) for i in range(len(images))]
+    if scale > 1:
+        images = [image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+                  for image in images]
     for path, image in zip(paths, images):
-        if path is not None:
-            image.save(path)
+        image.save(path)
     return list(zip(paths, images))
 
 
-def text(answer: dict[str, Any], images: list[tuple[Path | None, Image.Image]]) -> str:
+def numbered(path: Path, index: int) -> Path:
+    return path.with_name(f"{path.stem}-{index}{path.suffix}")
+
+
+def unused(path: Path, count: int) -> Path:
+    """`path`, or path-2, path-3, ... where files of that name (or its numbered ones) exist already."""
+    candidate, n = path, 1
+    while candidate.exists() or (count > 1 and numbered(candidate, 0).exists()):
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
+def text(answer: dict[str, Any], images: list[tuple[Path, Image.Image]]) -> str:
     """The answer for a person: the kinds of answer this project's models give, and JSON for others."""
     if "generated_text" in answer:
         return answer["generated_text"]
@@ -109,8 +153,8 @@ def text(answer: dict[str, Any], images: list[tuple[Path | None, Image.Image]]) 
         width, height = images[0][1].size
         grid = "image_base64_png" in answer
         kind = f"a {width}x{height} grid" if grid else f"{len(images)} images of {width}x{height}"
-        where = ", ".join(str(path) for path, _ in images if path) or "give -o FILE to keep it"
-        return f"{kind} ({where}), seed {answer.get('seed')}"
+        where = ", ".join(str(path) for path, _ in images)
+        return f"{kind} saved to {where}, seed {answer.get('seed')}"
     return json.dumps(answer, indent=2)
 
 

@@ -22,17 +22,22 @@ CONVERTERS: dict[str, Callable[[str], Any]] = {"integer": int, "number": float, 
 METAVARS = {"integer": "N", "number": "X", "string": "TEXT"}
 
 
-def connection_options(parser: argparse.ArgumentParser) -> None:
-    """The options before the model: where the server is, its keys, and how to print answers."""
+def connection_options(parser: argparse.ArgumentParser, after_the_model: bool = False) -> None:
+    """The options that say where the server is, its keys, and how to print answers: on the command
+    line before the model, or (`after_the_model`, for a model's own parser) after it, where they
+    must not reset what was given before it."""
+    default = {"default": argparse.SUPPRESS} if after_the_model else {}
     parser.add_argument("--url", help="the server: TorchServe's inference address or a gateway's "
-                                      "(default: config.properties)")
-    parser.add_argument("--key", help="the inference key, or the gateway's secret (default: read from the key file)")
-    parser.add_argument("--key-file", type=Path, help="TorchServe's key file (default: .torchserve/key_file.json)")
+                                      "(default: config.properties)", **default)
+    parser.add_argument("--key", help="the inference key, or the gateway's secret (default: read from the key file)",
+                        **default)
+    parser.add_argument("--key-file", type=Path, help="TorchServe's key file (default: .torchserve/key_file.json)",
+                        **default)
     parser.add_argument("--management-url", help="TorchServe's management address, where the models are described "
                                                  "and an expired key renewed (default: config.properties', when "
                                                  "--url is not given; without it the server at --url describes "
-                                                 "them, as the gateway does)")
-    parser.add_argument("--json", action="store_true", help="print the server's answer as JSON")
+                                                 "them, as the gateway does)", **default)
+    parser.add_argument("--json", action="store_true", help="print the server's answer as JSON", **default)
 
 
 def first_pass(argv: list[str]) -> argparse.Namespace:
@@ -61,6 +66,7 @@ def command_line(client: Client, model: str | None = None, version: str | None =
         if model is None or served == model:
             versions, default = client.versions(served), client.default_version(served)
             command = commands.add_parser(served, help=versions_words(versions, default), allow_abbrev=False)
+            connection_options(command, after_the_model=True)
             if served == model:
                 schema = client.describe(served, version if version in versions else None)
                 add_model_arguments(command, schema, versions, default)
@@ -89,7 +95,10 @@ def add_model_arguments(command: argparse.ArgumentParser, schema: ModelSchema, v
             add_field(command, name, field)
     if IMAGES_FIELD in schema.fields:
         command.add_argument("-o", "--output", type=Path,
-                             help="write the PNG here (with --format images: one per sample, numbered)")
+                             help="write the PNG here (with --format images: one per sample, numbered; "
+                                  "default: <model>-<seed>.png in the current folder)")
+        command.add_argument("--scale", type=scale, default=1, metavar="N",
+                             help="write the images N times as wide and high, each pixel a block (1..16, default 1)")
 
 
 def positional(field: FieldSchema) -> bool:
@@ -127,6 +136,12 @@ def value_parser(field: FieldSchema) -> Callable[[str], Any]:
         raise argparse.ArgumentTypeError(f"{text!r} is not {field.allowed()}")
 
     return parse
+
+
+def scale(text: str) -> int:
+    if text.isdigit() and 1 <= int(text) <= 16:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is not an integer in 1..16")
 
 
 def option(name: str) -> str:

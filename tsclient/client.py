@@ -28,7 +28,6 @@ from tsclient.properties import read_properties
 from tsclient.schema import PICTURE_KEYWORDS, STREAM_FIELD, ModelSchema
 
 
-
 def project_root() -> Path:
     """Where `make serve` keeps config.properties and .torchserve/: the checkout this client sits in
     (run from it, or installed editable), else, installed elsewhere, the current directory."""

@@ -98,6 +98,21 @@ def test_ebm_2_has_its_own_defaults_and_cost_cap_and_follows_the_energy_in_infer
     assert status == 400 and json.loads(out)["allowed"] == "num_samples x steps <= 3200"
 
 
+def test_ebm_2_takes_the_second_order_chain_with_noise_0_only(ebm2, ebm):
+    handler, context = ebm2
+    assert handler.fields["sampler"].default == "ddim"
+    second = {"num_samples": 2, "steps": 4, "seed": 3, "sampler": "dpmpp_2m", "format": "images"}
+    status, out = answer(handler, context, second)
+    assert status == 200 and out != answer(handler, context, {**second, "sampler": "ddim"})[1]
+    for body, field, allowed in [({**second, "noise": 0.5}, "noise", "0 with sampler dpmpp_2m"),
+                                 ({**second, "sampler": "euler"}, "sampler", "one of ddim, dpmpp_2m")]:
+        status, out = answer(handler, context, body)
+        assert status == 400 and (json.loads(out)["field"], json.loads(out)["allowed"]) == (field, allowed)
+    assert "'noise' is 0.5" in json.loads(answer(handler, context, {**second, "noise": 0.5})[1])["error"]
+    status, out = answer(*ebm, {"sampler": "dpmpp_2m"})  # 1.0's chain is the course recipe's: no choice
+    assert status == 400 and json.loads(out)["field"] == "sampler"
+
+
 @pytest.mark.parametrize("body, field", [
     ({"num_samples": 65}, "num_samples"), ({"num_samples": 0}, "num_samples"), ({"steps": 0}, "steps"),
     ({"steps": 1001}, "steps"), ({"num_samples": 64, "steps": 1000}, "num_samples"),

@@ -2,9 +2,12 @@
 the server describes for each model version (the describe call) as their schema."""
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -128,9 +131,9 @@ def connection(server) -> list[str]:
             "--key-file", str(server.workdir / "key_file.json")]
 
 
-def cli(server, *args):
-    return subprocess.run([sys.executable, "-m", "tsclient", *connection(server), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+def cli(server, *args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "tsclient", *connection(server), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def test_the_command_lines_help_lists_every_field_of_every_served_version(tsclient, server):
@@ -200,3 +203,53 @@ def test_make_install_puts_the_command_in_the_virtual_environment(server, tmp_pa
     run = subprocess.run([str(command), *connection(server), "--json", "embed", "--word", "king"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)  # from any folder
     assert run.returncode == 0 and len(json.loads(run.stdout)["vector"]) == 300
+
+
+def test_the_command_line_takes_its_options_after_the_model_and_prints_every_seed(server, tmp_path):
+    run = cli(server, "similar", "king", "--top-k", "3", "--json")
+    assert run.returncode == 0 and json.loads(run.stdout)["results"][0]["token"] == "kings"
+    run = subprocess.run([sys.executable, "-m", "tsclient", "bigram", "the", *connection(server), "--length", "4"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and len(run.stdout.split()) == 4
+    seed = int(run.stderr.split("seed ")[1].split()[0])
+    again = cli(server, "bigram", "the", "--length", "4", "--seed", str(seed))
+    assert again.stdout == run.stdout and f"seed {seed}" in again.stderr
+    assert json.loads(cli(server, "bigram", "the", "--seed", "5", "--json").stdout)["seed"] == 5
+
+
+def test_generated_images_are_kept_without_o_and_scaled_on_request(server, tmp_path):
+    run = cli(server, "gan", "--digit", "3", "--num-samples", "4", "--seed", "8", cwd=tmp_path)
+    assert run.returncode == 0 and "saved to gan-8.png, seed 8" in run.stdout
+    assert Image.open(tmp_path / "gan-8.png").size == (62, 62)
+    run = cli(server, "gan", "--digit", "3", "--num-samples", "4", "--seed", "8", "--scale", "3", cwd=tmp_path)
+    assert run.returncode == 0 and "a 186x186 grid saved to gan-8-2.png" in run.stdout  # the first is kept
+    assert Image.open(tmp_path / "gan-8-2.png").size == (186, 186)
+    run = cli(server, "gan", "--scale", "0")
+    assert run.returncode == 2 and "'0' is not an integer in 1..16" in run.stderr
+
+
+def test_the_command_line_fails_in_one_line_without_a_traceback(server, tmp_path):
+    run = cli(server, "cifar10", str(tmp_path / "missing.jpg"))
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.strip() == f"tsclient: No such file or directory: {tmp_path / 'missing.jpg'}"
+    run = cli(server, "diffusion", "--num-samples", "64", "--diffusion-steps", "1000")  # refused at once
+    assert run.returncode == 1 and run.stderr.startswith("error 400: ") and "\r" not in run.stderr
+
+
+def test_ctrl_c_during_a_stream_exits_130_and_stops_the_sampler(server, tmp_path):
+    """Through make serve's door, which tells the worker that the client has gone (handlers/cancellation.py)."""
+    door = ["--url", server.door_address("inference"), "--management-url", server.door_address("management"),
+            "--key-file", str(server.workdir / "key_file.json")]
+    command = [sys.executable, "-m", "tsclient", *door, "diffusion", "--version", "1.0",
+               "--num-samples", "64", "--diffusion-steps", "90", "-o", str(tmp_path / "never.png")]
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    time.sleep(8)  # into the sampling: the described schema and the first steps
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted; the request is cancelled" in err and "Traceback" not in err
+    assert not (tmp_path / "never.png").exists()
+    # The worker is free again well before 64 x 90 steps (about a minute on a 2-core AVX2 CPU) would end.
+    small = cli(server, "diffusion", "--version", "1.0", "--num-samples", "1", "--diffusion-steps", "1")
+    assert small.returncode == 0 and time.monotonic() - started < 40

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from models.annealed_langevin import annealed_langevin
+from models.diffusion_sampler import reverse_diffusion
 from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
 from models.noise_conditional_energy import EnergyNoisePredictor
 from models.seeds import Seeds
@@ -13,13 +14,14 @@ from tests.helpers import tiny_energy
 def test_chains_are_seeded_uint8_and_report_every_step():
     energy = tiny_energy()
     seen = []
-    first = annealed_langevin(energy, Seeds.one(3, 1), 4, lambda i, n, x: seen.append((i, n, x.dtype)), step_size=1.0,
-                              noise=1.0)
+    first = annealed_langevin(energy, Seeds.one(3, 1), 4, lambda i, n, x: seen.append((i, n, x.dtype)),
+                              sampler="ddim", step_size=1.0, noise=1.0)
     assert first.shape == (3, 3, 32, 32) and first.dtype == torch.uint8 and first.device.type == "cpu"
     assert seen == [(i, 4, torch.uint8) for i in range(1, 5)]
-    assert torch.equal(first, annealed_langevin(energy, Seeds.one(3, 1), 4, step_size=1.0, noise=1.0))
-    assert not torch.equal(first, annealed_langevin(energy, Seeds.one(3, 2), 4, step_size=1.0, noise=1.0))
-    assert not torch.equal(first, annealed_langevin(energy, Seeds.one(3, 1), 4, step_size=1.0, noise=0.0))
+    assert torch.equal(first, annealed_langevin(energy, Seeds.one(3, 1), 4, sampler="ddim", step_size=1.0, noise=1.0))
+    for seed, noise in [(2, 1.0), (1, 0.0)]:
+        assert not torch.equal(first, annealed_langevin(energy, Seeds.one(3, seed), 4, sampler="ddim", step_size=1.0,
+                                                        noise=noise))
 
 
 def test_a_step_moves_down_the_energy_gradient_by_step_size_and_adds_noise_by_noise(float64):
@@ -53,6 +55,17 @@ def test_a_step_moves_down_the_energy_gradient_by_step_size_and_adds_noise_by_no
 def test_the_handler_path_runs_in_inference_mode():
     energy = tiny_energy()
     with torch.inference_mode():
-        still = annealed_langevin(energy, Seeds.one(2, 5), 3, step_size=0.0, noise=0.0)
-        moved = annealed_langevin(energy, Seeds.one(2, 5), 3, step_size=1.0, noise=0.0)
+        still = annealed_langevin(energy, Seeds.one(2, 5), 3, sampler="ddim", step_size=0.0, noise=0.0)
+        moved = annealed_langevin(energy, Seeds.one(2, 5), 3, sampler="ddim", step_size=1.0, noise=0.0)
     assert not torch.equal(still, moved)  # the energy's gradient moved them
+
+
+def test_the_second_order_chain_is_dpm_solver_on_the_energys_noise_estimate():
+    energy = tiny_energy()
+    chain = annealed_langevin(energy, Seeds.one(2, 4), 5, sampler="dpmpp_2m", step_size=1.0, noise=0.0)
+    assert torch.equal(chain, reverse_diffusion(EnergyNoisePredictor(energy), Seeds.one(2, 4), 5, sampler="dpmpp_2m",
+                                                eta=0.0))
+    assert not torch.equal(chain, annealed_langevin(energy, Seeds.one(2, 4), 5, sampler="ddim", step_size=1.0,
+                                                    noise=0.0))
+    with pytest.raises(ValueError, match="'eta' is 0.5; it applies to the ddim sampler only"):
+        annealed_langevin(energy, Seeds.one(2, 4), 5, sampler="dpmpp_2m", step_size=1.0, noise=0.5)
