@@ -67,10 +67,23 @@ class Preview(Progress):
 
 @dataclass
 class Result:
-    """The end of a sampling stream: the answer, as the unstreamed request gets it."""
+    """An image generator's answer (gan, ebm, diffusion), and the end of a sampling stream: the
+    images (a grid, or one per sample), the seed, and the whole answer (the settings the server
+    used: steps, labels, guidance, strength)."""
     images: Image.Image | list[Image.Image]
     seed: int
     answer: dict[str, Any]
+
+
+class Text(str):
+    """Generated text, as a str, that also keeps its `seed` and the whole `answer`."""
+    seed: int
+    answer: dict[str, Any]
+
+    def __new__(cls, answer: dict[str, Any]) -> Text:
+        text = super().__new__(cls, answer["generated_text"])
+        text.seed, text.answer = answer["seed"], answer
+        return text
 
 
 def decode_image(encoded: str) -> Image.Image:
@@ -168,8 +181,8 @@ class Client:
 
     # The models, one convenience each: Python values back.
 
-    def bigram(self, start_word: str, **fields: Any) -> str:
-        return self.predict("bigram", start_word=start_word, **fields)["generated_text"]
+    def bigram(self, start_word: str, **fields: Any) -> Text:
+        return Text(self.predict("bigram", start_word=start_word, **fields))
 
     def embed(self, word: str) -> np.ndarray | None:
         """The word's (or phrase's) 300-d vector, or None where no token has one."""
@@ -188,20 +201,20 @@ class Client:
         return Prediction(answer["pred_label"], answer["probs"][answer["pred_id"]], answer["probs"],
                           [(item["label"], item["prob"]) for item in answer["top_k"]])
 
-    def gan(self, *, version: str | None = None, grid: bool = True, **fields: Any) -> Image.Image | list[Image.Image]:
-        return _images(self.predict("gan", version, **_format(grid), **fields))
+    def gan(self, *, version: str | None = None, grid: bool = True, **fields: Any) -> Result:
+        return _result(self.predict("gan", version, **_format(grid), **fields))
 
-    def ebm(self, *, version: str | None = None, grid: bool = True, **fields: Any) -> Image.Image | list[Image.Image]:
-        """Samples by Langevin dynamics: num_samples, steps, step_size, noise, seed; on 2.0, to edit a
-        picture, image (a path, bytes or a PIL image) with strength, and mask (the same) or box to inpaint."""
-        return _images(self.predict("ebm", version, **_format(grid), **fields))
+    def ebm(self, *, version: str | None = None, grid: bool = True, **fields: Any) -> Result:
+        """Samples by Langevin dynamics: num_samples, steps, step_size, noise, seed; on 2.0 sampler, and
+        to edit a picture, image (a path, bytes or a PIL image) with strength, and mask (the same) or
+        box to inpaint."""
+        return _result(self.predict("ebm", version, **_format(grid), **fields))
 
-    def diffusion(self, *, version: str | None = None, grid: bool = True,
-                  **fields: Any) -> Image.Image | list[Image.Image]:
+    def diffusion(self, *, version: str | None = None, grid: bool = True, **fields: Any) -> Result:
         """Samples by reverse diffusion: num_samples, diffusion_steps, sampler, eta, seed; on 2.0 label (a
         class name, its index, or a list of them, one per sample) and guidance; and to edit a picture,
         image (a path, bytes or a PIL image) with strength, and mask (the same) or box to inpaint."""
-        return _images(self.predict("diffusion", version, **_format(grid), **fields))
+        return _result(self.predict("diffusion", version, **_format(grid), **fields))
 
     def ebm_stream(self, *, version: str | None = None, grid: bool = True,
                    **fields: Any) -> Iterator[Progress | Preview | Result]:
@@ -278,7 +291,7 @@ def _events(response: requests.Response) -> Iterator[Progress | Preview | Result
             elif message["type"] == "preview":
                 yield Preview(message["step"], message["steps"], decode_image(message["image_base64_png"]))
             elif message["type"] == "result":
-                yield Result(_images(message), message["seed"], message)
+                yield _result({name: value for name, value in message.items() if name != "type"})
             else:
                 raise ServerError(message.get("code", 500), message.get("error", str(message)))
 
@@ -290,6 +303,10 @@ def _format(grid: bool) -> dict[str, str | None]:
 
 def _vector(answer: dict[str, Any]) -> np.ndarray | None:
     return None if answer["vector"] is None else np.asarray(answer["vector"], dtype=np.float32)
+
+
+def _result(answer: dict[str, Any]) -> Result:
+    return Result(_images(answer), answer["seed"], answer)
 
 
 def _images(answer: dict[str, Any]) -> Image.Image | list[Image.Image]:

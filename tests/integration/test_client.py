@@ -15,7 +15,7 @@ from PIL import Image
 
 from models.catalog import ROOT
 from tests.integration.conftest import cap_in_force
-from tsclient import Client, Preview, Progress, Result, ServerError
+from tsclient import Client, Preview, Progress, Result, ServerError, Text
 from tsclient.__main__ import help_text
 from tsclient.arguments import positional
 from tsclient.schema import STREAM_FIELD
@@ -29,9 +29,10 @@ def tsclient(server):
                   management_url=server.management_url)
 
 
-def test_every_model_answers_with_python_values(tsclient):
+def test_every_model_answers_with_python_values_that_keep_the_seed_and_settings(tsclient):
     text = tsclient.bigram("the", length=12, seed=1)
     assert isinstance(text, str) and text.split()[0] == "the" and text == tsclient.bigram("the", length=12, seed=1)
+    assert isinstance(text, Text) and text.seed == 1 and text.answer["length"] == 12
     vector = tsclient.embed("king")
     assert vector.shape == (300,) and vector.dtype == np.float32 and tsclient.embed("zzqxj") is None
     assert [v is None for v in tsclient.embed_many(["sea", "zzqxj"])] == [False, True]
@@ -41,12 +42,18 @@ def test_every_model_answers_with_python_values(tsclient):
     assert prediction.label == "ship" and len(prediction.top_k) == 3 and prediction.top_k[0][0] == "ship"
     assert len(prediction.probabilities) == 10 and prediction.probability == prediction.top_k[0][1]
     assert tsclient.classify(Image.open(SHIP), version="1.0").label in {"ship", "airplane", "automobile"}
-    grid = tsclient.gan(num_samples=4, digit=7, seed=1)
-    assert isinstance(grid, Image.Image) and grid.size == (2 * 30 + 2,) * 2
+    sevens = tsclient.gan(num_samples=4, digit=7, seed=1)
+    assert isinstance(sevens, Result) and isinstance(sevens.images, Image.Image) and sevens.seed == 1
+    assert sevens.images.size == (2 * 30 + 2,) * 2 and sevens.answer["digits"] == [7] * 4
     digits = tsclient.gan(num_samples=3, seed=1, grid=False, version="1.0")
-    assert [image.size for image in digits] == [(28, 28)] * 3
-    assert tsclient.ebm(num_samples=2, steps=3, seed=1).size == (70, 36)
-    assert len(tsclient.diffusion(num_samples=2, diffusion_steps=3, seed=1, grid=False)) == 2
+    assert [image.size for image in digits.images] == [(28, 28)] * 3
+    assert tsclient.ebm(num_samples=2, steps=3, seed=1).images.size == (70, 36)
+    samples = tsclient.diffusion(num_samples=2, diffusion_steps=3, seed=1, grid=False, label="ship")
+    assert len(samples.images) == 2 and samples.seed == 1
+    assert (samples.answer["labels"], samples.answer["diffusion_steps"]) == (["ship", "ship"], 3)
+    unseeded = tsclient.diffusion(num_samples=1, diffusion_steps=2)  # the seed the server chose comes back
+    assert tsclient.diffusion(num_samples=1, diffusion_steps=2, seed=unseeded.seed).images.tobytes() \
+        == unseeded.images.tobytes()
 
 
 def test_predict_calls_any_model_by_its_fields(tsclient):
@@ -110,7 +117,7 @@ def test_a_stream_yields_progress_and_previews_in_order_then_the_result(tsclient
     assert len(previews) == 8 and previews[-1].image.size == (70, 70)  # 3 samples on a 2 x 2 grid
     assert isinstance(result, Result) and result.seed == 2
     plain = (tsclient.ebm if model == "ebm" else tsclient.diffusion)(num_samples=3, seed=2, **{steps: 8})
-    assert np.array_equal(np.asarray(result.images), np.asarray(plain))
+    assert np.array_equal(np.asarray(result.images), np.asarray(plain.images)) and result.answer == plain.answer
 
 
 def test_a_key_that_changes_while_the_client_is_in_use_is_read_again(server, tmp_path):
