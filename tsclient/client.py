@@ -27,6 +27,8 @@ from tsclient.keys import fresh_key
 from tsclient.properties import read_properties
 from tsclient.schema import PICTURE_KEYWORDS, STREAM_FIELD, ModelSchema
 
+Picture = str | Path | bytes | Image.Image  # a picture to send: a file's path, its bytes, or a PIL image
+
 
 def project_root() -> Path:
     """Where `make serve` keeps config.properties and .torchserve/: the checkout this client sits in
@@ -171,18 +173,20 @@ class Client:
 
     def request_body(self, model: str, version: str | None, fields: dict[str, Any]) -> dict[str, Any]:
         """The JSON body for `fields`, once they are checked against the model version's schema."""
-        schema = self.describe(model, version)
-        schema.check(list(fields))
         body = {name: value for name, value in fields.items() if value is not None}
+        self.describe(model, version).check(list(body))
         for name in PICTURE_KEYWORDS:
             if name in body:
                 body[name] = base64.b64encode(_image_bytes(body[name])).decode()
         return body
 
-    # The models, one convenience each: Python values back.
+    # The models, one convenience each, with the server's field names as typed keywords (None: the
+    # server's default): Python values back. The fields a version has are checked against its schema.
 
-    def bigram(self, start_word: str, **fields: Any) -> Text:
-        return Text(self.predict("bigram", start_word=start_word, **fields))
+    def bigram(self, start_word: str, *, length: int | None = None, strategy: str | None = None,
+               temperature: float | None = None, top_k: int | None = None, seed: int | None = None) -> Text:
+        return Text(self.predict("bigram", start_word=start_word, length=length, strategy=strategy,
+                                 temperature=temperature, top_k=top_k, seed=seed))
 
     def embed(self, word: str) -> np.ndarray | None:
         """The word's (or phrase's) 300-d vector, or None where no token has one."""
@@ -191,38 +195,54 @@ class Client:
     def embed_many(self, words: list[str]) -> list[np.ndarray | None]:
         return [_vector(item) for item in self.predict("embed", words=words)["results"]]
 
-    def similar(self, word: str, **fields: Any) -> list[tuple[str, float]]:
-        answer = self.predict("similar", word=word, **fields)
+    def similar(self, word: str, *, top_k: int | None = None) -> list[tuple[str, float]]:
+        answer = self.predict("similar", word=word, top_k=top_k)
         return [(item["token"], item["score"]) for item in answer["results"]]
 
-    def classify(self, image: str | Path | bytes | Image.Image, *, version: str | None = None,
-                 **fields: Any) -> Prediction:
-        answer = self.predict("cifar10", version, image=image, **fields)
+    def classify(self, image: Picture, *, top_k: int | None = None, version: str | None = None) -> Prediction:
+        answer = self.predict("cifar10", version, image=image, top_k=top_k)
         return Prediction(answer["pred_label"], answer["probs"][answer["pred_id"]], answer["probs"],
                           [(item["label"], item["prob"]) for item in answer["top_k"]])
 
-    def gan(self, *, version: str | None = None, grid: bool = True, **fields: Any) -> Result:
-        return _result(self.predict("gan", version, **_format(grid), **fields))
+    def gan(self, *, num_samples: int | None = None, digit: int | None = None, seed: int | None = None,
+            version: str | None = None, grid: bool = True) -> Result:
+        """MNIST digits; `digit` (0..9) on 2.0, the class-conditional version."""
+        return _result(self.predict("gan", version, **_format(grid), num_samples=num_samples, digit=digit,
+                                    seed=seed))
 
-    def ebm(self, *, version: str | None = None, grid: bool = True, **fields: Any) -> Result:
-        """Samples by Langevin dynamics: num_samples, steps, step_size, noise, seed; on 2.0 sampler, and
-        to edit a picture, image (a path, bytes or a PIL image) with strength, and mask (the same) or
-        box to inpaint."""
-        return _result(self.predict("ebm", version, **_format(grid), **fields))
+    def ebm(self, *, num_samples: int | None = None, steps: int | None = None, step_size: float | None = None,
+            noise: float | None = None, sampler: str | None = None, seed: int | None = None,
+            image: Picture | None = None, mask: Picture | None = None, box: list[int] | None = None,
+            strength: float | None = None, version: str | None = None, grid: bool = True) -> Result:
+        """Samples by Langevin dynamics; on 2.0 `sampler`, and a picture to edit (`image`, a path,
+        bytes or a PIL image, with `strength`), inpainted where `mask` (the same) or `box` says."""
+        return _result(self.predict("ebm", version, **_format(grid), **_sampler_fields(locals())))
 
-    def diffusion(self, *, version: str | None = None, grid: bool = True, **fields: Any) -> Result:
-        """Samples by reverse diffusion: num_samples, diffusion_steps, sampler, eta, seed; on 2.0 label (a
-        class name, its index, or a list of them, one per sample) and guidance; and to edit a picture,
-        image (a path, bytes or a PIL image) with strength, and mask (the same) or box to inpaint."""
-        return _result(self.predict("diffusion", version, **_format(grid), **fields))
+    def diffusion(self, *, num_samples: int | None = None, diffusion_steps: int | None = None,
+                  sampler: str | None = None, eta: float | None = None, seed: int | None = None,
+                  label: str | int | list[str | int] | None = None, guidance: float | None = None,
+                  image: Picture | None = None, mask: Picture | None = None, box: list[int] | None = None,
+                  strength: float | None = None, version: str | None = None, grid: bool = True) -> Result:
+        """Samples by reverse diffusion; on 2.0 `label` (a class name, its index, or a list of them,
+        one per sample) and `guidance`; and a picture to edit, as `ebm`'s."""
+        return _result(self.predict("diffusion", version, **_format(grid), **_sampler_fields(locals())))
 
-    def ebm_stream(self, *, version: str | None = None, grid: bool = True,
-                   **fields: Any) -> Iterator[Progress | Preview | Result]:
-        return self.stream("ebm", version, **_format(grid), **fields)
+    def ebm_stream(self, *, num_samples: int | None = None, steps: int | None = None,
+                   step_size: float | None = None, noise: float | None = None, sampler: str | None = None,
+                   seed: int | None = None, image: Picture | None = None, mask: Picture | None = None,
+                   box: list[int] | None = None, strength: float | None = None, version: str | None = None,
+                   grid: bool = True) -> Iterator[Progress | Preview | Result]:
+        """`ebm`'s samples, streamed (see `stream`)."""
+        return self.stream("ebm", version, **_format(grid), **_sampler_fields(locals()))
 
-    def diffusion_stream(self, *, version: str | None = None, grid: bool = True,
-                         **fields: Any) -> Iterator[Progress | Preview | Result]:
-        return self.stream("diffusion", version, **_format(grid), **fields)
+    def diffusion_stream(self, *, num_samples: int | None = None, diffusion_steps: int | None = None,
+                         sampler: str | None = None, eta: float | None = None, seed: int | None = None,
+                         label: str | int | list[str | int] | None = None, guidance: float | None = None,
+                         image: Picture | None = None, mask: Picture | None = None, box: list[int] | None = None,
+                         strength: float | None = None, version: str | None = None,
+                         grid: bool = True) -> Iterator[Progress | Preview | Result]:
+        """`diffusion`'s samples, streamed (see `stream`)."""
+        return self.stream("diffusion", version, **_format(grid), **_sampler_fields(locals()))
 
     # HTTP: keys, retries, errors.
 
@@ -296,6 +316,11 @@ def _events(response: requests.Response) -> Iterator[Progress | Preview | Result
                 raise ServerError(message.get("code", 500), message.get("error", str(message)))
 
 
+def _sampler_fields(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A sampler method's keywords (its `locals()`), less the method's own: the request's fields."""
+    return {name: value for name, value in arguments.items() if name not in ("self", "version", "grid")}
+
+
 def _format(grid: bool) -> dict[str, str | None]:
     """The image generators' `format`: a grid (the server's default) or one image per sample."""
     return {"format": None if grid else "images"}
@@ -315,7 +340,7 @@ def _images(answer: dict[str, Any]) -> Image.Image | list[Image.Image]:
     return decode_image(answer["image_base64_png"])
 
 
-def _image_bytes(image: str | Path | bytes | Image.Image) -> bytes:
+def _image_bytes(image: Picture) -> bytes:
     if isinstance(image, bytes):
         return image
     if isinstance(image, Image.Image):

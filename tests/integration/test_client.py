@@ -82,12 +82,17 @@ def test_describe_is_the_servers_schema_of_each_version(tsclient, server):
 
 
 def test_a_keyword_the_model_does_not_have_is_refused_naming_the_ones_it_has(tsclient):
-    with pytest.raises(TypeError) as refused:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'lenght'"):  # typed keywords: Python's own
         tsclient.bigram("the", lenght=5)
+    with pytest.raises(TypeError) as refused:
+        tsclient.predict("bigram", start_word="the", lenght=5)
     assert str(refused.value) == ("bigram 1.0 has no field 'lenght'; its fields are start_word, length, strategy, "
                                   "temperature, top_k, seed")
     with pytest.raises(TypeError, match="'digit'"):
         tsclient.ebm(digit=3)
+    with pytest.raises(TypeError, match="diffusion 1.0 has no field 'label'"):  # a field of another version
+        tsclient.diffusion(label="cat", version="1.0")
+    assert tsclient.diffusion(label=None, num_samples=1, diffusion_steps=1, version="1.0").seed is not None
     with pytest.raises(TypeError, match="its fields are image, top_k"):
         tsclient.predict("cifar10", picture=SHIP)
     with pytest.raises(TypeError, match="does not stream"):
