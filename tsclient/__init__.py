@@ -8,8 +8,8 @@
     for event in client.diffusion_stream(num_samples=16): ...
 """
 
-from tsclient.client import Client, Prediction, Preview, Progress, Result, ServerError, Text
+from tsclient.client import Client, Prediction, Preview, Progress, Result, ServerError, Stream, Text
 from tsclient.schema import FieldSchema, ModelSchema
 
 __all__ = ["Client", "FieldSchema", "ModelSchema", "Prediction", "Preview", "Progress", "Result", "ServerError",
-           "Text"]
+           "Stream", "Text"]

@@ -88,6 +88,35 @@ class Text(str):
         return text
 
 
+class Stream:
+    """A sampler's events as they come: Progress and Preview, then the Result. Closing it (`close()`,
+    the end of a `with` block over it, or a `for` over `client.diffusion_stream(...)` left by
+    `break`, which drops it) closes the connection, and through a gateway the server's sampler stops."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self.response = response
+        self.events = _events(response)
+
+    def __iter__(self) -> Stream:
+        return self
+
+    def __next__(self) -> Progress | Preview | Result:
+        return next(self.events)
+
+    def close(self) -> None:
+        self.events.close()
+        self.response.close()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
 def decode_image(encoded: str) -> Image.Image:
     image = Image.open(io.BytesIO(base64.b64decode(encoded)))
     image.load()
@@ -162,14 +191,14 @@ class Client:
             raise TypeError(f"{model}: a streamed answer is Client.stream's, not predict's")
         return self.post(model, version, json_body=self.request_body(model, version, fields)).json()
 
-    def stream(self, model: str, version: str | None = None, **fields: Any) -> Iterator[Progress | Preview | Result]:
+    def stream(self, model: str, version: str | None = None, **fields: Any) -> Stream:
         """The sampler's progress as it runs, in order; the last event is the Result. The fields are
         checked and the request sent at the call, before the first event is asked for."""
         schema = self.describe(model, version)
         if not schema.streams:
             raise TypeError(f"{model} {schema.version} does not stream (it has no field {STREAM_FIELD!r})")
         body = {**self.request_body(model, version, fields), STREAM_FIELD: True}
-        return _events(self.post(model, version, json_body=body, stream=True))
+        return Stream(self.post(model, version, json_body=body, stream=True))
 
     def request_body(self, model: str, version: str | None, fields: dict[str, Any]) -> dict[str, Any]:
         """The JSON body for `fields`, once they are checked against the model version's schema."""
@@ -231,7 +260,7 @@ class Client:
                    step_size: float | None = None, noise: float | None = None, sampler: str | None = None,
                    seed: int | None = None, image: Picture | None = None, mask: Picture | None = None,
                    box: list[int] | None = None, strength: float | None = None, version: str | None = None,
-                   grid: bool = True) -> Iterator[Progress | Preview | Result]:
+                   grid: bool = True) -> Stream:
         """`ebm`'s samples, streamed (see `stream`)."""
         return self.stream("ebm", version, **_format(grid), **_sampler_fields(locals()))
 
@@ -240,7 +269,7 @@ class Client:
                          label: str | int | list[str | int] | None = None, guidance: float | None = None,
                          image: Picture | None = None, mask: Picture | None = None, box: list[int] | None = None,
                          strength: float | None = None, version: str | None = None,
-                         grid: bool = True) -> Iterator[Progress | Preview | Result]:
+                         grid: bool = True) -> Stream:
         """`diffusion`'s samples, streamed (see `stream`)."""
         return self.stream("diffusion", version, **_format(grid), **_sampler_fields(locals()))
 

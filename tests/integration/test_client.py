@@ -265,3 +265,18 @@ def test_ctrl_c_during_a_stream_exits_130_and_stops_the_sampler(server, tmp_path
     # The worker is free again well before 64 x 90 steps (about a minute on a 2-core AVX2 CPU) would end.
     small = cli(server, "diffusion", "--version", "1.0", "--num-samples", "1", "--diffusion-steps", "1")
     assert small.returncode == 0 and time.monotonic() - started < 40
+
+
+def test_breaking_out_of_a_stream_closes_it_and_the_sampler_stops(server):
+    """Through make serve's door, which tells the worker that its client has gone."""
+    door = Client(url=server.door_address("inference"), key_file=server.workdir / "key_file.json",
+                  management_url=server.door_address("management"))
+    started = time.monotonic()
+    for event in door.diffusion_stream(version="1.0", num_samples=64, diffusion_steps=90, seed=1):
+        assert isinstance(event, Progress) and event.step == 1
+        break
+    with door.diffusion_stream(version="1.0", num_samples=64, diffusion_steps=90, seed=2) as events:
+        assert next(events).step == 1
+    # Two requests of about a minute each on a 2-core AVX2 CPU, stopped: the worker serves on at once.
+    assert door.diffusion(version="1.0", num_samples=1, diffusion_steps=1).seed is not None
+    assert time.monotonic() - started < 45

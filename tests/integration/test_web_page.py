@@ -247,7 +247,7 @@ def test_a_sampler_edits_a_picture_with_a_mask_painted_on_it(page, tsclient):
     shown = shown_image(panel.locator("[data-role=result]"))
     fields = {name: body[name] for name in ("num_samples", "diffusion_steps", "seed")}
     same = tsclient.diffusion(image=FIXTURES / "ship.jpg", mask=base64.b64decode(body["mask"]), **fields)
-    assert shown.tobytes() == same.images.convert(shown.mode).tobytes()  # what the API answers for that picture and mask
+    assert shown.tobytes() == same.images.convert(shown.mode).tobytes()  # the API's answer for that picture and mask
     screenshot(page, "diffusion", "diffusion-inpainting")
 
     panel.get_by_role("button", name="Clear mask").click()
