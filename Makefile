@@ -6,7 +6,7 @@ SHARED_DATA ?= ../shared/data
 DATA := data
 MODEL ?=
 
-.PHONY: gpu-check register unregister install install-eval install-browser install-deploy install-nginx cluster check-java data archive serve run ready gateway ui stop test lint train evaluate bench loadtest
+.PHONY: gpu-check register unregister install install-bench install-eval install-browser install-deploy install-nginx cluster check-java data archive serve run ready gateway ui stop test lint train evaluate bench loadtest
 
 install: check-java $(VENV)/.installed $(VENV)/bin/tsclient
 
@@ -29,6 +29,12 @@ $(VENV)/bin/tsclient: $(VENV)/.installed pyproject.toml
 	touch $@
 
 # FID/KID evaluation only: not needed to serve or test.
+# `make bench`'s other inference backends (bench/backends.py); `make test` tests them too.
+install-bench: $(VENV)/.installed-bench
+$(VENV)/.installed-bench: $(VENV)/.installed requirements-bench.txt
+	$(VENV)/bin/pip install -r requirements-bench.txt
+	touch $@
+
 install-eval: $(VENV)/.installed-eval
 $(VENV)/.installed-eval: $(VENV)/.installed requirements-eval.txt
 	$(VENV)/bin/pip install -r requirements-eval.txt
@@ -101,12 +107,12 @@ install-nginx:
 cluster: archive install-nginx
 	$(PY) scripts/cluster.py $(ARGS)
 
-test: install install-browser install-deploy install-nginx
+test: install install-browser install-deploy install-nginx install-bench
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests
 
 # Speed, measured side by side in one run (a few minutes; not part of make test): see README, Speed.
-bench: archive
+bench: archive install-bench
 	$(PY) -m bench $(ARGS)
 
 # On a machine with CUDA: every model on GPU workers, same-seed bytes twice, 16 and 64 samples of each

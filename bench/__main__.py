@@ -14,6 +14,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.backends import backend_rows
 from bench.limits import limit_rows
 from bench.machine import describe, slug
 from bench.report import SECTION, markdown, publish
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"bench on {machine['cpu']}, {machine['cores']} cores, {machine['capability']}", flush=True)
     results: dict[str, Any] = {"machine": machine, "date": datetime.date.today().isoformat()}
     results["networks"], results["matmul_peak_gflops"] = network_rows(args.weights)
+    results["backends"] = backend_rows(args.weights, results["matmul_peak_gflops"])
     results["contention"] = contention_rows(args.weights)
     results["compile"] = compile_rows(args.weights)
     results["requests"] = request_rows(args.weights)

@@ -32,6 +32,10 @@ def markdown(results: dict[str, Any]) -> str:
         [[r["network"], r["threads"], "on" if r["channels_last"] else "off", r["precision"], r["ms_per_sample_step"],
           r["gflop_per_sample_step"], r["gflops"], f"{100 * r['of_peak']:.0f}%"] for r in results["networks"]]))
     parts.append(table(
+        ["network step by backend", "backend", "threads", "ms per sample-step", "of peak", "largest difference"],
+        [[r["network"], r["backend"], r["threads"], r["ms_per_sample_step"], f"{100 * r['of_peak']:.0f}%",
+          f"{r['max_abs_difference']:.1e}"] for r in results["backends"]]))
+    parts.append(table(
         ["network step while another process keeps a core busy", "threads", "ms per sample-step"],
         [[r["network"], r["threads"], r["ms_per_sample_step"]] for r in results["contention"]]))
     parts.append(table(

@@ -55,6 +55,8 @@ def results():
             "networks": [{"network": "unet", "threads": 1, "channels_last": True, "precision": "fp32",
                           "ms_per_sample_step": 4.0, "gflop_per_sample_step": 0.548, "gflops": 137.0,
                           "of_peak": 0.5}],
+            "backends": [{"network": "diffusion 2.0 (UNet forward)", "backend": "ONNX Runtime", "threads": 1,
+                          "ms_per_sample_step": 7.9, "of_peak": 0.61, "max_abs_difference": 1.7e-06}],
             "contention": [{"network": "unet", "threads": 2, "other_busy_cores": 1, "ms_per_sample_step": 40.0}],
             "compile": [{"network": "unet", "threads": 1, "eager_ms_per_sample_step": 4.0,
                          "compiled_ms_per_sample_step": 3.5, "compile_seconds": 60.0,
@@ -73,6 +75,7 @@ def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
     text = markdown(results())
     assert "Test CPU, 2 cores, AVX2, native bf16: no" in text and "| bigram 1.0 | 1.0 | 20.0 | 19.0 |" in text
     assert "3.0x" in text and "50%" in text and "| 60.0 | 120000 |" in text and "| unet | 2 | 40.0 |" in text
+    assert "| diffusion 2.0 (UNet forward) | ONNX Runtime | 1 | 7.9 | 61% | 1.7e-06 |" in text
     assert "| ebm 2.0: 64 x 50 steps | 3200 | 24.0 | 22.0 | 196.4 | 360 | 1.8x |" in text
     assert "| cifar10 3.0 | 5.5 | 12.0 |" in text
     readme = tmp_path / "README.md"
