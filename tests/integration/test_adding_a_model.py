@@ -23,8 +23,8 @@ from tests.integration.test_web_page import form_shows_the_schema, page_on
 from tsclient.client import Client as TsClient
 
 TOY = ROOT / "tests" / "toy_model"
-PROJECT = ("Makefile", "requirements.txt", "config.properties", "handlers", "models", "training", "scripts", "archive",
-           "bench", "tsclient", "ui", "weights")
+PROJECT = ("Makefile", "pyproject.toml", "requirements.txt", "config.properties", "handlers", "models", "training",
+           "scripts", "archive", "bench", "tsclient", "ui", "weights")
 
 
 def toy_files() -> list[Path]:
