@@ -35,7 +35,7 @@ def test_inpainting_a_box_keeps_the_rest_of_the_picture(tsclient, model, version
                    **{steps_field: 6})
     outside = np.ones((32, 32), dtype=bool)
     outside[8:24, 8:24] = False
-    for sample, repeated in zip(samples, again):
+    for sample, repeated in zip(samples.images, again.images):
         pixels = np.asarray(sample, dtype=int)
         assert np.array_equal(pixels, np.asarray(repeated, dtype=int))
         # The picture as the model sees it (resized with antialiasing), to a few levels of rounding.
