@@ -26,7 +26,7 @@ def limit_rows(weights: Path) -> list[dict[str, Any]]:
         handler, context = entry.handler_class()(), LocalContext(entry.model, weights, entry.version)
         handler.initialize(context)
         config = entry.config
-        num_samples = handler.limits["num_samples"][1]
+        num_samples = min(handler.limits["num_samples"][1], handler.max_sample_steps)
         plain = {"num_samples": num_samples, "seed": 0}
         bodies = {"": plain}
         if LABEL_FIELD in handler.fields:

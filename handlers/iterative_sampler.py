@@ -35,7 +35,7 @@ from handlers.cancellation import StreamCancelled, cancellation_check, input_str
 from handlers.edit_input import edit_fields, edit_params, edit_request
 from handlers.image_generator import GeneratedImages, ImageGeneratorHandler
 from handlers.request_handler import Field, RequestError, parse_body, resolve_seed, validate
-from handlers.sampler_clock import RETRY_AFTER_SECONDS, SamplerClock, calibrated
+from handlers.sampler_clock import BUDGET_WORDS, RETRY_AFTER_SECONDS, SamplerClock, calibrated
 from handlers.stream import NDJSON, ProgressStream, StreamFailure
 from models.editing import Edit, resized
 from models.images import standardize
@@ -75,7 +75,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             with autocast(self.precision, self.device):
                 self.draw(self.network, Seeds.one(samples, 0), 1, **settings)
         return calibrated(run_step, samples, float(self.model_version.config["responseTimeout"]),
-                          cpu=self.device.type == "cpu")
+                          cpu=self.device.type == "cpu" and torch.get_num_threads() == 1)
 
     @property
     def max_sample_steps(self) -> int:
@@ -126,7 +126,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
                 factors = f"{params['num_samples']} x ({steps} + {doubled})"
             allowed = f"{product} <= {cap}"
             why = "" if cap == self.limits["max_sample_steps"] else (
-                f" on this server, the most it samples within a third of the {self.clock.response_timeout:g} s "
+                f" on this server, the most it samples within {BUDGET_WORDS} the {self.clock.response_timeout:g} s "
                 f"response timeout (the model-config's cap is {self.limits['max_sample_steps']})")
             raise RequestError(f"{product} is {factors} = {cost}; it must be {allowed}{why}", "num_samples", allowed)
         return params
@@ -151,8 +151,8 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
             elapsed, cost = time.perf_counter() - start, sum(self.cost(params) for _, params in group)
             if answers and self.clock.expected_after(cost, elapsed, done) > self.clock.budget:
                 late = RequestError(
-                    f"busy: this batch has sampled for {elapsed:.1f} s, and this request would take it past a third "
-                    f"of the {self.clock.response_timeout:g} s response timeout; retry", status=503,
+                    f"busy: this batch has sampled for {elapsed:.1f} s, and this request would take it past "
+                    f"{BUDGET_WORDS} the {self.clock.response_timeout:g} s response timeout; retry", status=503,
                     retry_after=RETRY_AFTER_SECONDS)
                 answers.update({index: late for index, _ in group})
             else:

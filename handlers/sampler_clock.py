@@ -10,9 +10,13 @@ a request may ask for (`calibrated`), and keeps each batch within the timeout di
   speed they really ran: `expected_after`), is not started: its requests get 503 with Retry-After
   (handlers/iterative_sampler.py).
 
-On a CPU the step is timed in CPU seconds of this process, not wall-clock ones: workers that start
-together on a shared CPU would otherwise time each other's load, and get a cap that depends on
-what else was starting. Load while serving is what `expected_after` sees.
+A worker on one CPU thread (every model-config's) times the step in CPU seconds of its process,
+not wall-clock ones: workers that start together on a shared CPU would otherwise time each other's
+load, and get a cap that depends on what else was starting. Load while serving is what
+`expected_after` sees. With more threads, or on a GPU, the step is timed by the wall clock. The
+step is timed at the largest batch, the cheapest per sample: a small batch costs more a sample
+(diffusion's UNet on a 2-core AVX2 CPU: 16.7 ms a sample-step at one sample, 10.1 at 64), which
+comes out of the margin; a request of a few samples has at most 1,000 steps.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 # A batch is planned to end within responseTimeout / MARGIN: at least 2x to spare where the CPU is
 # shared and a request runs up to 1.5x slower than its worker's calibration said.
 MARGIN = 3.0
+BUDGET_WORDS = f"1/{MARGIN:g} of"  # how messages name the budget: "within 1/3 of the 360 s response timeout"
 RETRY_AFTER_SECONDS = 1  # a group is refused at the end of its batch: the worker is free again then
 
 
@@ -55,7 +60,7 @@ class SamplerClock:
 
 def calibrated(run_step: Callable[[], object], samples: int, response_timeout: float, cpu: bool) -> SamplerClock:
     """A clock from timing `run_step()`, one sampler step of `samples` samples, after a first call
-    that only warms up (it allocates, and picks kernels); in CPU seconds where `cpu`."""
+    that only warms up (it allocates, and picks kernels); in CPU seconds where `cpu` (one thread)."""
     clock = time.process_time if cpu else time.perf_counter
     run_step()
     start = clock()

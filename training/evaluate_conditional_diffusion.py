@@ -63,6 +63,8 @@ def class_accuracy(classifier: torch.nn.Module, samples: torch.Tensor, labels: t
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
+    if args.table_samples % SAMPLES_PER_SEED:
+        raise SystemExit(f"--table-samples must be a multiple of {SAMPLES_PER_SEED}: parts start at a seed")
     entry = model_version("diffusion", args.version, args.weights_dir)
     network = entry.network(args.device)
     if not network.num_classes:

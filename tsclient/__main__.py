@@ -36,7 +36,14 @@ from tsclient.schema import ModelSchema
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return command(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        print("tsclient: interrupted; the request is cancelled", file=sys.stderr)
+        return 130
+
+
+def command(argv: list[str]) -> int:
     first = first_pass(argv)
     try:
         client = Client(url=first.url, key=first.key, key_file=first.key_file, management_url=first.management_url)
@@ -51,9 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     except ServerError as error:
         print(f"error {error.status}: {error.message}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("tsclient: interrupted; the request is cancelled", file=sys.stderr)
-        return 130
     except requests.RequestException as error:
         print(f"tsclient: the server stopped answering: {error}", file=sys.stderr)
         return 1
@@ -95,7 +99,7 @@ def run(client: Client, schema: ModelSchema, args: argparse.Namespace) -> dict[s
             for event in events:
                 if isinstance(event, Result):
                     bar.close()
-                    if not args.json:
+                    if bar.total and not args.json:
                         print(f"{bar.total}/{bar.total} steps", file=sys.stderr)
                     return event.answer
                 bar.total = event.steps

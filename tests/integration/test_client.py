@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -143,9 +144,12 @@ def connection(server) -> list[str]:
             "--key-file", str(server.workdir / "key_file.json")]
 
 
-def cli(server, *args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "tsclient", *connection(server), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+def cli(server, *args, cwd=None):
+    """The command line run in `cwd` (by default a fresh folder, where images it saves without -o go)."""
+    with tempfile.TemporaryDirectory() as folder:
+        return subprocess.run([sys.executable, "-m", "tsclient", *connection(server), *args], cwd=cwd or folder,
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def test_the_command_lines_help_lists_every_field_of_every_served_version(tsclient, server):
@@ -249,21 +253,26 @@ def test_the_command_line_fails_in_one_line_without_a_traceback(server, tmp_path
 
 
 def test_ctrl_c_during_a_stream_exits_130_and_stops_the_sampler(server, tmp_path):
-    """Through make serve's door, which tells the worker that the client has gone (handlers/cancellation.py)."""
+    """Through make serve's door, which tells the worker that its client has gone (handlers/cancellation.py)."""
     door = ["--url", server.door_address("inference"), "--management-url", server.door_address("management"),
             "--key-file", str(server.workdir / "key_file.json")]
+    steps = cap_in_force(server, "diffusion", "1.0") // 64  # the longest request 1.0 takes: about a minute here
     command = [sys.executable, "-m", "tsclient", *door, "diffusion", "--version", "1.0",
-               "--num-samples", "64", "--diffusion-steps", "90", "-o", str(tmp_path / "never.png")]
+               "--num-samples", "64", "--diffusion-steps", str(steps), "-o", str(tmp_path / "never.png")]
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
-    time.sleep(8)  # into the sampling: the described schema and the first steps
+    shown = b""
+    while f"1/{steps}".encode() not in shown:  # the progress bar's first step: the sampler is running
+        assert time.monotonic() - started < 60 and process.poll() is None, shown
+        shown += os.read(process.stderr.fileno(), 4096)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
+    err = err.decode()
     assert process.returncode == 130 and "interrupted; the request is cancelled" in err and "Traceback" not in err
     assert not (tmp_path / "never.png").exists()
-    # The worker is free again well before 64 x 90 steps (about a minute on a 2-core AVX2 CPU) would end.
-    small = cli(server, "diffusion", "--version", "1.0", "--num-samples", "1", "--diffusion-steps", "1")
+    # The worker is free again well before the request would have ended.
+    small = cli(server, "diffusion", "--version", "1.0", "--num-samples", "1", "--diffusion-steps", "1", "--json")
     assert small.returncode == 0 and time.monotonic() - started < 40
 
 
@@ -271,11 +280,12 @@ def test_breaking_out_of_a_stream_closes_it_and_the_sampler_stops(server):
     """Through make serve's door, which tells the worker that its client has gone."""
     door = Client(url=server.door_address("inference"), key_file=server.workdir / "key_file.json",
                   management_url=server.door_address("management"))
+    steps = cap_in_force(server, "diffusion", "1.0") // 64  # the longest request 1.0 takes: about a minute here
     started = time.monotonic()
-    for event in door.diffusion_stream(version="1.0", num_samples=64, diffusion_steps=90, seed=1):
+    for event in door.diffusion_stream(version="1.0", num_samples=64, diffusion_steps=steps, seed=1):
         assert isinstance(event, Progress) and event.step == 1
         break
-    with door.diffusion_stream(version="1.0", num_samples=64, diffusion_steps=90, seed=2) as events:
+    with door.diffusion_stream(version="1.0", num_samples=64, diffusion_steps=steps, seed=2) as events:
         assert next(events).step == 1
     # Two requests of about a minute each on a 2-core AVX2 CPU, stopped: the worker serves on at once.
     assert door.diffusion(version="1.0", num_samples=1, diffusion_steps=1).seed is not None

@@ -67,7 +67,7 @@ def test_the_cap_in_force_is_lowered_to_what_ends_within_a_third_of_the_timeout(
     assert cost["response_timeout"] == TIMEOUT and cost["model_config_max_sample_steps"] == 6400
     if cap == 6400:
         pytest.skip(f"this machine samples 6400 sample-steps within {TIMEOUT / 3} s: nothing to lower")
-    assert cap == int(TIMEOUT / 3 / cost["seconds_per_sample_step"])
+    assert abs(cap - TIMEOUT / 3 / cost["seconds_per_sample_step"]) <= 1  # the figure is rounded to 1 us
     over = post(short_timeout, {"num_samples": 1, "diffusion_steps": cap + 1, "seed": 1})
     assert over.status_code == 400 and over.json()["allowed"] == f"num_samples x diffusion_steps <= {cap}"
     assert "on this server" in over.json()["error"]
@@ -79,6 +79,8 @@ def test_a_batch_of_requests_at_the_cap_keeps_the_worker_alive(short_timeout):
     version, metadata = described(short_timeout)
     pids = [worker["pid"] for worker in version["workers"]]
     cap = metadata["cost"]["max_sample_steps"]
+    if cap == 6400:
+        pytest.skip(f"this machine samples 6400 sample-steps within {TIMEOUT / 3} s: nothing to lower")
     samples = min(64, cap)
     body = {"num_samples": samples, "diffusion_steps": cap // samples}
     with ThreadPoolExecutor(4) as pool:
