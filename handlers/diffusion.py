@@ -31,6 +31,7 @@ from handlers.iterative_sampler import IterativeSamplerHandler
 from handlers.request_handler import Field, RequestError
 from models.cifar10 import CLASSES
 from models.diffusion_sampler import SCHEDULERS, make_scheduler, scheduler_settings_error
+from models.editing import first_step
 from models.guidance import guided_steps
 
 GUIDANCE_FIELD = "guidance"
@@ -87,7 +88,10 @@ class DiffusionHandler(IterativeSamplerHandler):
             return 0
         scheduler = make_scheduler(params["sampler"], params["eta"])
         scheduler.set_timesteps(params[self.steps_field])
-        return guided_steps(scheduler.timesteps)
+        times = scheduler.timesteps
+        if params.get("image") is not None:  # an edit runs the steps from its strength down only
+            times = times[first_step(times, params["strength"]):]
+        return guided_steps(times)
 
     def sample_inputs(self, group: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
         """The pictures to edit, and with any label in the group each sample's class ("no class",

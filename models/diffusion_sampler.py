@@ -14,7 +14,7 @@ import torch
 
 from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
 from models.dpm_solver import DPMSolver2MScheduler
-from models.editing import Edit
+from models.editing import Edit, first_step
 from models.guidance import guided_at, guided_noise
 from models.images import denormalize
 from models.progress import StepCallback
@@ -59,7 +59,7 @@ def reverse_diffusion(model: torch.nn.Module, seeds: Seeds, steps: int, on_step:
     first = 0
     if edit is not None:
         edit = Edit(edit.images.to(device), edit.strength, None if edit.mask is None else edit.mask.to(device))
-        first = edit.first_step(times)
+        first = first_step(times, edit.strength)
         if first == len(times):
             return denormalize(edit.images).cpu()
         images = noised(edit.images, images, times[first])

@@ -35,20 +35,21 @@ class Edit:
         if self.mask is not None:
             self.images = self.images * (1 - self.mask)
 
-    def first_step(self, times: torch.Tensor) -> int:
-        """The index of the first of a sampler's step times (falling from 1 to 0) at or below the
-        strength: the step to start from; len(times) (no step) for strength 0."""
-        if self.strength == 0:
-            return len(times)
-        below = torch.nonzero(times <= self.strength + 1e-9)
-        return int(below[0]) if len(below) else len(times)
-
     def held(self, images: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         """`images` with the picture's pixels (`known`: the picture as it should look at this step)
         outside the mask; `images` itself for image-to-image."""
         if self.mask is None:
             return images
         return self.mask * images + (1 - self.mask) * known
+
+
+def first_step(times: torch.Tensor, strength: float) -> int:
+    """The index of the first of a sampler's step times (falling from 1 to 0) at or below
+    `strength`: the step an edit starts from; len(times) (no step) for strength 0."""
+    if strength == 0:
+        return len(times)
+    below = torch.nonzero(times <= strength + 1e-9)
+    return int(below[0]) if len(below) else len(times)
 
 
 def resized(images: torch.Tensor, size: int) -> torch.Tensor:

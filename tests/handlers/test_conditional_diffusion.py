@@ -179,3 +179,16 @@ def test_guided_requests_merge_only_while_their_doubled_work_fits_the_cap(diffus
     assert groups(steps, 2.0) == [2]
     assert groups(steps + 1, 2.0) == [1, 1]
     assert groups(steps + 1, 0.0) == [2]
+
+
+def test_an_edit_is_charged_for_the_guided_steps_it_runs(diffusion2):
+    handler, _ = diffusion2
+    picture = base64.b64encode(encode_png(torch.full((3, 32, 32), 90, dtype=torch.uint8))).decode()
+    body = {"num_samples": 1, "diffusion_steps": 20, "label": "cat", "guidance": 1.0, "seed": 1}
+    scheduler = make_scheduler("dpmpp_2m", 0.0)
+    scheduler.set_timesteps(20)
+    from_half = scheduler.timesteps[scheduler.timesteps <= 0.5 + 1e-9]  # where strength 0.5 starts
+    assert 0 < guided_steps(from_half) < guided_steps(scheduler.timesteps)
+    assert handler.doubled_steps(handler.parse(json_request(body))) == guided_steps(scheduler.timesteps)
+    edit = handler.parse(json_request({**body, "image": picture, "strength": 0.5}))
+    assert handler.doubled_steps(edit) == guided_steps(from_half)
