@@ -16,8 +16,8 @@ draws them, 100 per seed (seeds 0, 1, 2, ...), with the classes cycled where the
 Samples and Inception features are cached (training/sample_quality.py) in parts of
 `--table-samples` (a table row is the first part of a 10,000-sample set at its scale), the floors
 come last, and each figure goes into the manifest as it is measured, so a stopped evaluation, run
-again, resumes. `--fid-samples 0` measures the table alone. Last, the README's
-picture: one row per class at the served guidance (`<weights>/<name>-samples.png`).
+again, resumes. `--fid-samples 0` measures the table alone, `--scales` with no scale the rest alone.
+Last, the README's picture: one row per class at the served guidance (`<weights>/<name>-samples.png`).
 """
 
 from __future__ import annotations
@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> None:
             "class_accuracy": class_accuracy(classifier, samples, cycled_labels(len(samples))),
             "how": f"{how}; classes cycled; guidance {guidance:g} where log-SNR is in ({low:g}, {high:g}]"})
     # The floors last: they need the test images' features, the one set no sample figure needs.
-    table["real_vs_real"] = reference.real_vs_real(args.table_samples)
-    add_metric(entry.manifest_path, "guidance_table", table)
+    if args.scales:  # `--scales` alone (none): the table in the manifest stays as it is
+        table["real_vs_real"] = reference.real_vs_real(args.table_samples)
+        add_metric(entry.manifest_path, "guidance_table", table)
     if args.fid_samples:
         add_metric(entry.manifest_path, "real_vs_real", reference.real_vs_real())
     rows = 8

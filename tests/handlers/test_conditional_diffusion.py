@@ -49,7 +49,7 @@ def test_a_label_by_name_or_index_and_the_answer_says_it(diffusion2):
     by_name = one(diffusion2, {**BASE, "num_samples": 2, "label": "ship"})
     by_index = one(diffusion2, {**BASE, "num_samples": 2, "label": 8})
     assert by_name == by_index
-    assert by_name["labels"] == ["ship", "ship"] and by_name["guidance"] == 1.0
+    assert by_name["labels"] == ["ship", "ship"] and by_name["guidance"] == 3.0
     other = one(diffusion2, {**BASE, "num_samples": 2, "label": "cat"})
     assert other["images_base64_png"] != by_name["images_base64_png"]
     unconditional = one(diffusion2, {**BASE, "num_samples": 2})
@@ -140,7 +140,7 @@ def test_the_describe_call_offers_the_class_names(diffusion2):
     fields = handler.describe()["request"]["fields"]
     assert fields["label"]["choices"] == list(CLASSES) and fields["label"]["type"] == "string"
     assert "max_length" not in fields["label"]  # it counts a list's labels, not a name's characters
-    assert fields["guidance"]["bounds"] == [0.0, 10.0] and fields["guidance"]["default"] == 1.0
+    assert fields["guidance"]["bounds"] == [0.0, 10.0] and fields["guidance"]["default"] == 3.0
 
 
 def guided_steps_at(steps: int) -> int:
