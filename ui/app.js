@@ -8,19 +8,27 @@
 
 const key = new URLSearchParams(location.hash.slice(1)).get("key");
 const STREAM_FIELD = "stream";
+const SEED_FIELD = "seed";
 const TYPE_WORDS = { string: "a string", integer: "an integer", number: "a number", boolean: "a boolean",
                      array: "a list" };
+// A sampler that edits pictures has an `image` field (base64) and a `mask`: the page gives them a
+// picture chooser and a mask painted over the picture, not text inputs.
+const PICTURE_FIELDS = ["image", "mask"];
+// The PNG text chunk that carries a result's parameters, under the keyword playgrounds use.
+const PARAMETERS_KEYWORD = "parameters";
+const GRID_PADDING = 2;  // handlers/image_io.py's grid: the samples 2 pixels apart, near-square
 
 class RefusedError extends Error {}
 
+// The server's refusal in one line: its message names the field and the allowed values already.
 async function call(path, options = {}) {
   const response = await fetch(path, { ...options, headers: { ...options.headers, Authorization: `Bearer ${key}` } });
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try {
       const error = await response.json();
-      message = error.field ? `${error.error} (${error.field}: ${error.allowed})`
-        : (error.error || error.message || message);
+      message = error.error || error.message || message;
+      if (error.field && !message.includes(error.field)) message = `${error.field}: ${message}`;
     } catch (_) { /* not JSON */ }
     throw new RefusedError(message);
   }
@@ -35,9 +43,9 @@ async function describe(model, version) {
   return typeof metadata === "string" ? JSON.parse(metadata) : metadata;
 }
 
-function predict(model, version, body) {
+function predict(model, version, body, signal) {
   return call(`/predictions/${model}/${version}`, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal });
 }
 
 // A field in words, as tsclient/schema.py says it: "an integer in 1..500", "one of sample, greedy".
@@ -52,9 +60,10 @@ function allowed(field) {
   return text;
 }
 
-function defaultWords(field) {
+function defaultWords(name, field) {
   if (field.required) return "required";
-  return field.default == null ? "optional" : `default ${field.default}`;
+  if (field.default != null) return `default ${field.default}`;
+  return name === SEED_FIELD ? "empty: a random seed" : "optional";
 }
 
 function withinLimits(field, value) {
@@ -66,10 +75,6 @@ function withinLimits(field, value) {
 }
 
 function takesImage(schema) { return schema.request.content === "image"; }
-
-// A sampler that edits pictures has an `image` field (base64) and a `mask`: the page gives them a
-// picture chooser and a mask painted over the picture, not text inputs.
-const PICTURE_FIELDS = ["image", "mask"];
 
 function editsPictures(schema) { return !takesImage(schema) && "image" in schema.request.fields; }
 
@@ -86,8 +91,12 @@ function part(section, role) { return section.querySelector(`[data-role=${role}]
 
 function png(base64) { return `data:image/png;base64,${base64}`; }
 
+function seconds(value) { return value < 10 ? value.toFixed(1) : Math.round(value).toLocaleString("en"); }
+
 // One input for a field: a select for choices, a checkbox for a boolean, a number input with the
-// field's range, or text (a list: comma-separated). Left empty, the server's default applies.
+// field's range, or text (a list: comma-separated), under its name and a line saying what it takes
+// and its default. Left empty, the server's default applies. The seed has "Reuse" (the last
+// result's seed) and "Random" (empty: the server draws one) beside it.
 function fieldInput(name, field) {
   let input;
   if (field.choices) {
@@ -100,15 +109,23 @@ function fieldInput(name, field) {
     input = element("input", { type: "checkbox", checked: field.default === true });
   } else if (field.type === "integer" || field.type === "number") {
     input = element("input", { type: "number", step: field.type === "integer" ? "1" : "any",
-                               placeholder: field.default == null ? "optional" : String(field.default) });
+                               placeholder: field.default == null ? "" : String(field.default) });
     if (field.bounds) [input.min, input.max] = field.bounds.map(String);
   } else {
     input = element("input", { type: "text", placeholder: field.type === "array" ? "comma-separated" : "" });
   }
   Object.assign(input, { name, required: Boolean(field.required),
-                         title: `${allowed(field)} (${defaultWords(field)})` });
-  const range = field.bounds ? `${field.bounds[0]}..${field.bounds[1]}, ` : "";
-  return element("label", {}, name.replaceAll("_", " "), input, element("small", {}, range + defaultWords(field)));
+                         title: `${allowed(field)} (${defaultWords(name, field)})` });
+  const hint = element("small", {}, `${allowed(field)} · ${defaultWords(name, field)}`);
+  const words = name.replaceAll("_", " ");
+  if (field.type === "boolean") return element("label", { className: "check" }, input, words, hint);
+  if (name !== SEED_FIELD) return element("label", {}, words, input, hint);
+  const reuse = element("button", { type: "button", textContent: "Reuse", disabled: true,
+                                    title: "the seed of the last result", dataset: { role: "reuse-seed" } });
+  const random = element("button", { type: "button", textContent: "Random", title: "a new seed each run",
+                                     dataset: { role: "random-seed" } });
+  random.addEventListener("click", () => { input.value = ""; });
+  return element("label", {}, words, element("div", { className: "seed" }, input, reuse, random), hint);
 }
 
 // The filled-in fields as a request body, each checked against its limits first (`skipped`: those
@@ -134,24 +151,146 @@ function requestBody(form, fields, skipped = []) {
   return body;
 }
 
+// The form set to a body's values (a history entry's), the fields it leaves out emptied.
+function fillForm(form, fields, body) {
+  for (const [name, field] of Object.entries(fields)) {
+    const input = form.elements.namedItem(name);
+    if (!input || input.type === "file") continue;
+    const value = body[name];
+    if (field.type === "boolean") input.checked = value ?? field.default === true;
+    else if (field.choices) input.value = String(value ?? field.default ?? "");
+    else input.value = value == null ? "" : Array.isArray(value) ? value.join(", ") : String(value);
+  }
+}
+
 // The weights' summary the describe call carries: size, training time and the headline figures.
 function about(schema) {
-  const { parameters, training_seconds: seconds, metrics } = schema.weights || {};
+  const { parameters, training_seconds: trained, metrics } = schema.weights || {};
   const parts = [`version ${schema.version}`];
   if (typeof parameters === "number") parts.push(`${parameters.toLocaleString("en")} parameters`);
-  if (seconds) {
-    parts.push(`trained in ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds).toLocaleString("en")} s`);
-  }
+  if (trained) parts.push(`trained in ${seconds(trained)} s`);
   for (const [name, value] of Object.entries(metrics || {})) {
     if (typeof value === "number") parts.push(`${name.replaceAll("_", " ")} ${Number(value.toPrecision(4))}`);
   }
   return parts.join(" · ");
 }
 
+// PNG bytes and the text chunk of parameters that playgrounds write into what they save.
+function bytesOf(base64) { return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)); }
+
+function base64Of(dataUrl) { return dataUrl.slice(dataUrl.indexOf(",") + 1); }
+
+function base64From(bytes) {
+  let text = "";
+  for (let start = 0; start < bytes.length; start += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(start, start + 0x8000));
+  }
+  return btoa(text);
+}
+
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const byte of bytes) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// The PNG (base64) with a tEXt chunk `parameters` (JSON) after its header chunk. tEXt is Latin-1,
+// so the JSON escapes anything outside printable ASCII.
+const HEADER_END = 8 + 25;  // the signature, then IHDR: length, type, 13 bytes, CRC
+
+function pngWithParameters(base64, parameters) {
+  const image = bytesOf(base64);
+  const json = JSON.stringify(parameters)
+    .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  const data = new TextEncoder().encode(`${PARAMETERS_KEYWORD}\0${json}`);
+  const chunk = new Uint8Array(12 + data.length);
+  const view = new DataView(chunk.buffer);
+  view.setUint32(0, data.length);
+  chunk.set(new TextEncoder().encode("tEXt"), 4);
+  chunk.set(data, 8);
+  view.setUint32(8 + data.length, crc32(chunk.subarray(4, 8 + data.length)));
+  const out = new Uint8Array(image.length + chunk.length);
+  out.set(image.subarray(0, HEADER_END));
+  out.set(chunk, HEADER_END);
+  out.set(image.subarray(HEADER_END), HEADER_END + chunk.length);
+  return png(base64From(out));
+}
+
+// Each sample of a grid, cut out as its own PNG (base64), as handlers/image_io.py laid them out.
+function gridSamples(image, count) {
+  const columns = Math.ceil(Math.sqrt(count));
+  const rows = Math.ceil(count / columns);
+  const width = (image.naturalWidth - GRID_PADDING) / columns - GRID_PADDING;
+  const height = (image.naturalHeight - GRID_PADDING) / rows - GRID_PADDING;
+  return Array.from({ length: count }, (_, i) => {
+    const canvas = element("canvas", { width, height });
+    canvas.getContext("2d").drawImage(image, GRID_PADDING + (i % columns) * (width + GRID_PADDING),
+                                      GRID_PADDING + Math.floor(i / columns) * (height + GRID_PADDING),
+                                      width, height, 0, 0, width, height);
+    return base64Of(canvas.toDataURL("image/png"));
+  });
+}
+
+// The viewer: one picture enlarged, its caption, and its download (the parameters inside).
+function openViewer(source, caption, filename) {
+  const viewer = document.getElementById("viewer");
+  part(viewer, "viewer-image").src = source;
+  part(viewer, "viewer-image").alt = caption;
+  part(viewer, "viewer-caption").textContent = caption;
+  Object.assign(part(viewer, "viewer-download"), { href: source, download: filename });
+  viewer.showModal();
+}
+
+// What a result's answer says of the request: its samples, seed, labels, guidance and strength.
+function summary(answer) {
+  const parts = [];
+  if (answer.num_samples != null) parts.push(`${answer.num_samples} samples`);
+  if (answer.seed != null) parts.push(`seed ${answer.seed}`);
+  if (answer.labels) parts.push(`labels ${[...new Set(answer.labels)].join(", ")}`);
+  if (answer.guidance != null) parts.push(`guidance ${answer.guidance}`);
+  if (answer.strength != null) parts.push(`strength ${answer.strength}`);
+  return parts.join(", ");
+}
+
+// A result's images: the grid (click to enlarge) with its download, and each sample on its own
+// (click to enlarge and download); the downloads carry `parameters` inside the PNG.
+function imagesView(answer, result) {
+  const name = `${result.model}-${result.version}${answer.seed != null ? `-seed${answer.seed}` : ""}`;
+  const samples = element("div", { className: "samples", dataset: { role: "samples" } });
+  const addSamples = (images) => samples.append(...images.map((image, i) => {
+    const source = pngWithParameters(image, { ...result.parameters, sample: i });
+    const button = element("button", { type: "button", title: `sample ${i}: enlarge` },
+                           element("img", { src: png(image), alt: `sample ${i}` }));
+    button.addEventListener("click", () => openViewer(source, `sample ${i} · ${summary(answer)}`, `${name}-sample${i}.png`));
+    return button;
+  }));
+  if (!answer.image_base64_png) {
+    addSamples(answer.images_base64_png);
+    return [samples];
+  }
+  const grid = pngWithParameters(answer.image_base64_png, result.parameters);
+  const shown = element("img", { src: png(answer.image_base64_png), alt: "the answer's images",
+                                 title: "enlarge", dataset: { role: "result" } });
+  shown.addEventListener("click", () => openViewer(grid, summary(answer), `${name}.png`));
+  if (answer.num_samples > 1) shown.addEventListener("load", () => addSamples(gridSamples(shown, answer.num_samples)), { once: true });
+  return [element("figure", { className: "result" }, shown, element("figcaption", {}, summary(answer))),
+          samples,
+          element("a", { href: grid, download: `${name}.png`, className: "button", textContent: "Download grid",
+                         dataset: { role: "download" } })];
+}
+
 // The answer, shown by its kind: text, a vector, neighbours, class probabilities, images, else JSON.
-function answerView(answer, model, explore) {
+function answerView(answer, result, explore) {
+  const seed = answer.seed != null && !("num_samples" in answer)
+    ? [element("p", { className: "about", textContent: `seed ${answer.seed}`, dataset: { role: "seed" } })] : [];
   if ("generated_text" in answer) {
-    return [element("p", { className: "output", textContent: answer.generated_text, dataset: { role: "text" } })];
+    return [element("p", { className: "text", textContent: answer.generated_text, dataset: { role: "text" } }), ...seed];
   }
   if ("vector" in answer) return vectorView(answer);
   if (Array.isArray(answer.results) && answer.results.every((item) => "token" in item)) {
@@ -170,17 +309,21 @@ function answerView(answer, model, explore) {
               element("span", { className: "bar", style: `width: ${(prob * 20).toFixed(2)}rem` }),
               element("span", { className: "prob", textContent: `${(prob * 100).toFixed(1)}%` }))))];
   }
-  if (answer.image_base64_png) {
-    const source = png(answer.image_base64_png);
-    return [element("img", { src: source, alt: "the answer's images", dataset: { role: "result" } }),
-            element("a", { href: source, download: `${model}.png`, textContent: "Download PNG",
-                           dataset: { role: "download" } })];
-  }
-  if (answer.images_base64_png) {
-    return [element("div", { className: "images", dataset: { role: "result" } },
-      ...answer.images_base64_png.map((image, i) => element("img", { src: png(image), alt: `sample ${i}` })))];
-  }
-  return [element("pre", { className: "output", textContent: JSON.stringify(answer, null, 2) })];
+  if (answer.image_base64_png || answer.images_base64_png) return imagesView(answer, result);
+  return [element("pre", { className: "text", textContent: JSON.stringify(answer, null, 2) })];
+}
+
+// A history entry's button: a thumbnail (or the start of the text) and the parameters in a line.
+function historyButton(result) {
+  const { answer, parameters } = result;
+  const thumbnail = answer.image_base64_png || (answer.images_base64_png || [])[0];
+  const words = Object.entries(parameters).filter(([name]) => name !== "model")
+    .map(([name, value]) => `${name} ${Array.isArray(value) ? value.join(",") : value}`).join(" · ");
+  const shown = thumbnail ? element("img", { src: png(thumbnail), alt: "" })
+    : result.picture ? element("img", { src: result.picture, alt: "" }) : "";
+  const text = typeof answer.generated_text === "string" ? `“${answer.generated_text.slice(0, 40)}…” ` : "";
+  return element("button", { type: "button", title: "show this result again, with its settings" },
+                 shown, element("span", {}, text + words));
 }
 
 // A vector's norm, and its values as a strip of colour (red above zero, blue below).
@@ -270,50 +413,6 @@ function pictureEditor(fields) {
                       painter], editor };
 }
 
-function base64Of(dataUrl) { return dataUrl.slice(dataUrl.indexOf(",") + 1); }
-
-// A sampler's stream (newline-delimited JSON): progress, 8 previews, then the result.
-async function showStream(section, response, show) {
-  const progress = section.querySelector("progress");
-  const status = part(section, "status");
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffered += decoder.decode(value, { stream: true });
-    let newline;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      const message = JSON.parse(buffered.slice(0, newline));
-      buffered = buffered.slice(newline + 1);
-      if (message.type === "progress" || message.type === "preview") {
-        progress.max = message.steps;
-        progress.value = message.step;
-        status.textContent = `step ${message.step} of ${message.steps}`;
-      }
-      if (message.type === "preview") {
-        const preview = element("img", { src: png(message.image_base64_png), alt: `step ${message.step}` });
-        part(section, "previews").append(preview);
-      } else if (message.type === "result") {
-        show(message);
-        status.textContent = summary(message);
-      } else if (message.type === "error") {
-        throw new RefusedError(message.error);
-      }
-    }
-  }
-}
-
-// What a sampler's answer says of the request: its samples and seed, labels, guidance and strength.
-function summary(answer) {
-  const parts = [`done: ${answer.num_samples} samples, seed ${answer.seed}`];
-  if (answer.labels) parts.push(`labels ${[...new Set(answer.labels)].join(", ")}`);
-  if (answer.guidance != null) parts.push(`guidance ${answer.guidance}`);
-  if (answer.strength != null) parts.push(`strength ${answer.strength}`);
-  return parts.join(", ");
-}
-
 function readAsDataUrl(file) {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
@@ -323,7 +422,58 @@ function readAsDataUrl(file) {
   });
 }
 
-// A model's section: its versions, then the chosen version's form, rebuilt when the version changes.
+// The seconds a sampler request costs at this server's pace (the describe call's measured seconds
+// a sample-step), from its samples and steps; null where the version says no pace.
+function expectedSeconds(schema, body) {
+  const { fields } = schema.request;
+  const steps = Object.keys(fields).find((name) => name.endsWith("steps"));
+  const pace = schema.cost && schema.cost.seconds_per_sample_step;
+  if (!pace || !steps) return null;
+  const count = (name) => body[name] ?? fields[name].default;
+  return pace * count("num_samples") * count(steps);
+}
+
+// A sampler's stream (newline-delimited JSON): progress, 8 previews labelled with their step, then
+// the result. The status says the step and, from the pace so far, the time left.
+async function showStream(section, response, show, expected) {
+  const progress = section.querySelector("progress");
+  const status = part(section, "status");
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  let first = null;  // the first step seen, and when
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, { stream: true });
+    let newline;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      const message = JSON.parse(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+      if (message.type === "progress" || message.type === "preview") {
+        const { step, steps } = message;
+        first = first || { step, at: performance.now() };
+        const pace = step > first.step ? (performance.now() - first.at) / 1000 / (step - first.step)
+          : expected && expected / steps;
+        progress.max = steps;
+        progress.value = step;
+        status.textContent = `step ${step} of ${steps}` + (pace && step < steps ? ` · about ${seconds(pace * (steps - step))} s left` : "");
+      }
+      if (message.type === "preview") {
+        part(section, "previews").append(element("figure", {},
+          element("img", { src: png(message.image_base64_png), alt: `step ${message.step}` }),
+          element("figcaption", { textContent: `step ${message.step}` })));
+      } else if (message.type === "result") {
+        show(message);
+      } else if (message.type === "error") {
+        throw new RefusedError(message.error);
+      }
+    }
+  }
+}
+
+// A model's section: its versions, then the chosen version's form, rebuilt when the version
+// changes; the output beside it, and this visit's results under it.
 async function buildSection(model) {
   const section = document.getElementById("model-section").content.firstElementChild.cloneNode(true);
   section.id = model;
@@ -332,35 +482,101 @@ async function buildSection(model) {
   document.getElementById("models").append(element("a", { href: `#${model}`, textContent: model }));
   const form = section.querySelector("form");
   const alert = section.querySelector("[role=alert]");
+  const status = part(section, "status");
   const picture = part(section, "picture");
-  const state = { schema: null, image: null, editor: null };
+  const runButton = form.querySelector("button.primary");
+  const cancelButton = part(section, "cancel");
+  const state = { schema: null, image: null, editor: null, running: null, lastSeed: null };
 
-  const show = (answer) => part(section, "answer").replaceChildren(...answerView(answer, model, explore));
-  const button = form.querySelector("button");
-  const run = async () => {
+  const reuseButton = () => form.querySelector("[data-role=reuse-seed]");
+  const show = (result) => {
+    part(section, "answer").replaceChildren(...answerView(result.answer, result, explore));
+    if (result.answer.seed != null) state.lastSeed = result.answer.seed;
+    if (reuseButton()) reuseButton().disabled = state.lastSeed == null;
+  };
+  const remember = (result) => {
+    const button = historyButton(result);
+    button.addEventListener("click", () => restore(result, button));
+    part(section, "history").prepend(element("li", {}, button));
+    part(section, "history-box").hidden = false;
+    markCurrent(button);
+  };
+  const markCurrent = (button) => {
+    for (const other of part(section, "history").querySelectorAll("button")) other.classList.toggle("current", other === button);
+  };
+  // A result of this visit again: its answer, its version and settings back in the form.
+  const restore = async (result, button) => {
+    if (state.running) return;
+    if (result.version !== state.schema.version) {
+      form.elements.version.value = result.version;
+      await load(result.version);
+    }
+    fillForm(form, state.schema.request.fields, result.parameters);
+    if (result.picture) state.image = picture.src = result.picture;
     alert.textContent = "";
-    button.disabled = true;
+    part(section, "previews").replaceChildren();
+    status.textContent = summary(result.answer);
+    show(result);
+    markCurrent(button);
+  };
+
+  const run = async () => {
+    if (state.running) return;  // a second click (or Enter) while one runs is not a second request
+    alert.textContent = "";
+    let body;
     try {
-      const body = state.editor
+      body = state.editor
         ? { ...requestBody(form, state.schema.request.fields, PICTURE_FIELDS), ...state.editor.fields() }
         : requestBody(form, state.schema.request.fields);
-      if (takesImage(state.schema)) {
-        if (!state.image) return;
-        body.image = base64Of(state.image);
-      }
-      if (!streams(state.schema)) {
-        show(await (await predict(model, state.schema.version, body)).json());
-        return;
-      }
-      part(section, "previews").replaceChildren();
-      part(section, "answer").replaceChildren();
-      part(section, "status").textContent = "starting";
-      section.querySelector("progress").value = 0;
-      await showStream(section, await predict(model, state.schema.version, { ...body, [STREAM_FIELD]: true }), show);
     } catch (error) {
       alert.textContent = error.message;
+      return;
+    }
+    if (takesImage(state.schema)) {
+      if (!state.image) return;
+      body.image = base64Of(state.image);
+    }
+    const { version } = state.schema;
+    const running = state.running = new AbortController();
+    runButton.disabled = true;
+    part(section, "previews").replaceChildren();
+    part(section, "answer").replaceChildren();  // no earlier answer next to this request's error
+    const sent = Object.fromEntries(Object.entries(body).filter(([name]) => !PICTURE_FIELDS.includes(name)));
+    const finish = (answer) => {
+      const result = { model, version, answer, picture: takesImage(state.schema) ? state.image : null,
+                       parameters: { model, version, ...sent, ...(answer.seed != null ? { seed: answer.seed } : {}) } };
+      show(result);
+      remember(result);
+      return result;
+    };
+    try {
+      if (!streams(state.schema)) {
+        finish(await (await predict(model, version, body, running.signal)).json());
+        return;
+      }
+      const expected = expectedSeconds(state.schema, body);
+      section.querySelector("progress").value = 0;
+      status.textContent = "waiting for a worker" + (expected ? ` · about ${seconds(expected)} s of sampling at this server's pace` : "");
+      cancelButton.hidden = false;
+      const started = performance.now();
+      await showStream(section, await predict(model, version, { ...body, [STREAM_FIELD]: true }, running.signal),
+                       (answer) => {
+                         finish(answer);
+                         status.textContent = `done in ${seconds((performance.now() - started) / 1000)} s: ${summary(answer)}`;
+                       }, expected);
+    } catch (error) {
+      if (error.name === "AbortError") {
+        const progress = section.querySelector("progress");
+        status.textContent = progress.value > 0 ? `cancelled at step ${progress.value} of ${progress.max}`
+          : "cancelled before the first step";
+      } else {
+        alert.textContent = error.message;
+        status.textContent = "refused";
+      }
     } finally {
-      button.disabled = false;
+      state.running = null;
+      runButton.disabled = false;
+      cancelButton.hidden = true;
     }
   };
   // A word of the answer clicked: the first text field takes it, and the model runs again.
@@ -381,6 +597,11 @@ async function buildSection(model) {
     for (const input of typed) {  // what was typed stays, where the version has that field too
       const same = form.elements.namedItem(input.name);
       if (same) same.value = input.value;
+    }
+    const reuse = reuseButton();
+    if (reuse) {
+      reuse.disabled = state.lastSeed == null;
+      reuse.addEventListener("click", () => { form.elements.namedItem(SEED_FIELD).value = String(state.lastSeed); });
     }
     part(section, "about").textContent = about(state.schema);
     part(section, "drop").hidden = !takesImage(state.schema);
@@ -406,6 +627,7 @@ async function buildSection(model) {
     return;
   }
   form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
+  cancelButton.addEventListener("click", () => state.running && state.running.abort());
   form.elements.version.addEventListener("change", async () => {
     await load(form.elements.version.value);
     if (state.image) run();
@@ -423,6 +645,8 @@ async function buildSection(model) {
 
 async function buildPage() {
   const connection = document.getElementById("connection");
+  const viewer = document.getElementById("viewer");
+  viewer.addEventListener("click", (event) => { if (event.target === viewer) viewer.close(); });  // the backdrop
   if (!key) return;
   try {
     const { models } = await management("/models");

@@ -6,9 +6,12 @@ SAVE_SCREENSHOTS=1 writes each model's section to docs/screenshots/ for the READ
 import base64
 import contextlib
 import io
+import json
 import os
+import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -26,18 +29,19 @@ from tsclient.schema import STREAM_FIELD, ModelSchema
 
 FIXTURES = ROOT / "tests" / "fixtures" / "cifar10"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+expect.set_options(timeout=60_000)  # a sampler on a busy 2-core machine, not 5 s
 
 
 @contextlib.contextmanager
 def page_on(server: Server) -> Iterator[Page]:
-    """The page as `make ui` serves it for `server`, opened in headless chromium."""
+    """The page as `make ui` serves it for `server`, opened in headless chromium (1280 px wide)."""
     page_port = free_port()
     httpd = gateway(server, page_port)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(60_000)
             page.goto(page_address(page_port, server.keys()["inference"]))
             yield page
@@ -214,8 +218,13 @@ def test_a_sampler_shows_progress_previews_and_the_grid(page, sampler, version, 
     expect(result).to_be_visible()
     assert shown_image(result).size == (70, 70)
     assert progress.evaluate("(p) => p.value === p.max && p.max > 0")
-    expect(panel.locator("[data-role=download]")).to_have_attribute("href", result.get_attribute("src"))
+    captions = panel.locator("[data-role=previews] figcaption").all_inner_texts()
+    assert captions == [f"step {-(-steps * (i + 1) // 8)}" for i in range(8)]  # each preview says its step
     expect(panel.locator("[data-role=status]")).to_contain_text("seed 5")
+    downloaded = Image.open(io.BytesIO(base64.b64decode(
+        panel.locator("[data-role=download]").get_attribute("href").split(",", 1)[1])))
+    assert downloaded.tobytes() == shown_image(result).tobytes()  # the grid shown, with its parameters inside
+    assert json.loads(downloaded.text["parameters"])["seed"] == 5
     screenshot(page, sampler)
 
 
@@ -227,6 +236,7 @@ def test_a_sampler_edits_a_picture_with_a_mask_painted_on_it(page, tsclient):
     panel.locator("[data-role=edit-picture]").set_input_files(str(FIXTURES / "ship.jpg"))
     canvas = panel.locator("canvas.painter")
     expect(canvas).to_be_visible()
+    canvas.evaluate("(c) => c.scrollIntoView({ block: 'center' })")  # in the viewport, clear of the header
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
     page.mouse.down()
@@ -255,19 +265,126 @@ def test_a_sampler_edits_a_picture_with_a_mask_painted_on_it(page, tsclient):
     expect(panel.locator("[data-role=status]")).to_contain_text("strength 0.8")
 
 
-def test_a_refusal_of_the_server_shows_in_the_models_section(page, server):
+def run_and_wait(panel) -> None:
+    panel.get_by_role("button", name="Run").click()
+    expect(panel.get_by_role("button", name="Run")).to_be_enabled()
+
+
+def test_a_refusal_of_the_server_shows_alone_in_the_models_section(page, server):
     panel = page.locator("#diffusion")
+    for name, value in {"num_samples": "2", "diffusion_steps": "2", "seed": "1"}.items():
+        panel.locator(f"input[name={name}]").fill(value)
+    run_and_wait(panel)
+    expect(panel.locator("[data-role=result]")).to_be_visible()
     panel.locator("input[name=num_samples]").fill("64")
     panel.locator("input[name=diffusion_steps]").fill("1000")  # each in range, their product is not
-    panel.get_by_role("button", name="Run").click()
+    run_and_wait(panel)
     cap = cap_in_force(server, "diffusion")  # 2.0's, unguided
-    expect(panel.get_by_role("alert")).to_contain_text(f"num_samples x diffusion_steps <= {cap}")
+    allowed = f"num_samples x diffusion_steps <= {cap}"
+    expect(panel.get_by_role("alert")).to_contain_text(allowed)
+    assert panel.get_by_role("alert").inner_text().count(allowed) == 1  # said once
+    expect(panel.locator("[data-role=status]")).to_have_text("refused")
+    expect(panel.locator("[data-role=answer] > *")).to_have_count(0)  # the earlier grid is not left beside it
 
 
-def test_torchserve_refuses_a_cors_preflight_so_the_page_calls_its_own_origin(server):
-    """Why scripts/gateway.py passes /predictions/ on: a browser's preflight carries no key, and
-    TorchServe 0.12 checks the key on every request, preflights included."""
-    preflight = requests.options(f"{server.inference_url}/predictions/bigram", timeout=30, headers={
-        "Origin": "http://127.0.0.1:8090", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type"})
-    assert preflight.status_code == 400 and "Token" in preflight.json()["message"]
+def test_a_double_click_runs_one_stream(page):
+    panel = page.locator("#diffusion")
+    for name, value in {"num_samples": "2", "diffusion_steps": "16", "seed": "2"}.items():
+        panel.locator(f"input[name={name}]").fill(value)
+    sent = []
+    page.on("request", lambda request: sent.append(request) if "/predictions/diffusion" in request.url else None)
+    panel.get_by_role("button", name="Run").dblclick()
+    expect(panel.locator("[data-role=status]")).to_contain_text("done")
+    page.wait_for_timeout(500)
+    assert len(sent) == 1
+    expect(panel.locator("[data-role=previews] img")).to_have_count(8)
+    assert panel.locator("progress").evaluate("(p) => p.value === p.max")  # one stream's steps, not two
+
+
+def test_cancel_stops_the_sampler_on_the_server(page, server):
+    panel = page.locator("#diffusion")
+    steps = min(1000, cap_in_force(server, "diffusion") // 4)
+    for name, value in {"num_samples": "4", "diffusion_steps": str(steps), "seed": "3"}.items():
+        panel.locator(f"input[name={name}]").fill(value)
+    panel.get_by_role("button", name="Run").click()
+    status = panel.locator("[data-role=status]")
+    expect(status).to_have_text(re.compile(rf"step \d+ of {steps} · about [\d.,]+ s left"))  # the time left
+    panel.get_by_role("button", name="Cancel").click()
+    expect(status).to_have_text(re.compile(rf"cancelled at step \d+ of {steps}"))
+    expect(panel.get_by_role("button", name="Cancel")).to_be_hidden()
+    log = server.workdir / "logs" / "model_log.log"
+    deadline = time.time() + 30
+    pattern = rf"stream cancelled: every client of this sampler call hung up, at step (\d+) of {steps}"
+    while not re.search(pattern, log.read_text()):  # the worker stopped sampling, long before the end
+        assert time.time() < deadline, "the sampler went on"
+        time.sleep(0.2)
+    assert int(re.findall(pattern, log.read_text())[-1]) < steps
+
+
+def test_seeds_reuse_random_and_this_visits_history(page):
+    panel = page.locator("#bigram")
+    panel.locator("input[name=start_word]").fill("night")
+    panel.locator("input[name=length]").fill("8")
+    panel.get_by_role("button", name="Random").click()
+    expect(panel.locator("input[name=seed]")).to_have_value("")
+    run_and_wait(panel)
+    first_text = panel.locator("[data-role=text]").inner_text()
+    first_seed = panel.locator("[data-role=seed]").inner_text().removeprefix("seed ")
+    panel.get_by_role("button", name="Reuse").click()
+    expect(panel.locator("input[name=seed]")).to_have_value(first_seed)
+    run_and_wait(panel)
+    expect(panel.locator("[data-role=text]")).to_have_text(first_text)  # the same seed, the same text
+    panel.get_by_role("button", name="Random").click()
+    panel.locator("input[name=length]").fill("5")
+    run_and_wait(panel)
+    entries = panel.locator("[data-role=history] button")
+    expect(entries).to_have_count(3)
+    expect(entries.first).to_contain_text("length 5")  # the newest first, with its parameters
+    expect(entries.last).to_contain_text(f"seed {first_seed}")
+    entries.last.click()
+    expect(panel.locator("[data-role=text]")).to_have_text(first_text)
+    expect(panel.locator("input[name=length]")).to_have_value("8")  # its settings back in the form
+    expect(panel.locator("input[name=seed]")).to_have_value(first_seed)
+    expect(entries.last).to_have_class(re.compile("current"))
+
+
+def test_a_result_enlarges_and_downloads_with_its_parameters(page, tsclient):
+    panel = page.locator("#gan")
+    for name, value in {"num_samples": "4", "digit": "3", "seed": "8"}.items():
+        panel.locator(f"input[name={name}]").fill(value)
+    run_and_wait(panel)
+    viewer = page.locator("#viewer")
+    panel.locator("[data-role=result]").click()
+    expect(viewer).to_be_visible()
+    with page.expect_download() as grid_download:
+        viewer.get_by_role("link", name="Download PNG").click()
+    grid = Image.open(grid_download.value.path())
+    assert grid_download.value.suggested_filename == f"gan-{tsclient.default_version('gan')}-seed8.png"
+    assert json.loads(grid.text["parameters"]) == {"model": "gan", "version": tsclient.default_version("gan"),
+                                                   "num_samples": 4, "digit": 3, "seed": 8, "format": "grid"}
+    viewer.get_by_role("button", name="Close").click()
+    samples = panel.locator("[data-role=samples] button")
+    expect(samples).to_have_count(4)
+    samples.nth(2).click()
+    with page.expect_download() as sample_download:
+        viewer.get_by_role("link", name="Download PNG").click()
+    sample = Image.open(sample_download.value.path())
+    assert json.loads(sample.text["parameters"])["sample"] == 2
+    expected = tsclient.gan(num_samples=4, digit=3, seed=8, grid=False).images[2]
+    assert sample.convert("L").tobytes() == expected.convert("L").tobytes()  # the API's sample 2
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+
+
+def test_the_page_reads_on_a_phone(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        panel = page.locator("#diffusion")
+        panel.scroll_into_view_if_needed()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
+        form, output = panel.locator("form").bounding_box(), panel.locator(".output").bounding_box()
+        assert output["y"] >= form["y"] + form["height"] - 1  # one column: the output under the form
+        if os.environ.get("SAVE_SCREENSHOTS"):
+            page.screenshot(path=str(SCREENSHOTS / "phone.png"))
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
