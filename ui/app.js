@@ -313,12 +313,15 @@ function answerView(answer, result, explore) {
   return [element("pre", { className: "text", textContent: JSON.stringify(answer, null, 2) })];
 }
 
-// A history entry's button: a thumbnail (or the start of the text) and the parameters in a line.
-function historyButton(result) {
+// A history entry's button: a thumbnail (or the start of the text) and, in a line, the version and
+// the parameters that differ from the version's defaults.
+function historyButton(result, fields) {
   const { answer, parameters } = result;
   const thumbnail = answer.image_base64_png || (answer.images_base64_png || [])[0];
-  const words = Object.entries(parameters).filter(([name]) => name !== "model")
-    .map(([name, value]) => `${name} ${Array.isArray(value) ? value.join(",") : value}`).join(" · ");
+  const words = Object.entries(parameters)
+    .filter(([name, value]) => name !== "model" && !(fields[name] && fields[name].default === value))
+    .map(([name, value]) => `${name.replaceAll("_", " ")} ${Array.isArray(value) ? value.join(",") : value}`)
+    .join(" · ");
   const shown = thumbnail ? element("img", { src: png(thumbnail), alt: "" })
     : result.picture ? element("img", { src: result.picture, alt: "" }) : "";
   const text = typeof answer.generated_text === "string" ? `“${answer.generated_text.slice(0, 40)}…” ` : "";
@@ -358,9 +361,10 @@ function pictureEditor(fields) {
                                     title: "paint the region to generate" });
   const strokes = element("canvas", { width: PAINTED_SIZE, height: PAINTED_SIZE });  // white on transparent
   const clear = element("button", { type: "button", textContent: "Clear mask" });
+  const remove = element("button", { type: "button", textContent: "Remove picture" });
   const painter = element("div", { className: "painter", hidden: true, dataset: { role: "painter" } }, shown,
                           element("small", { textContent: "paint where to generate (inpainting); no paint: image-to-image" }),
-                          clear);
+                          element("div", { className: "actions" }, clear, remove));
   const editor = { picture: null, image: new Image(), painted: false };
 
   const redraw = () => {
@@ -397,6 +401,12 @@ function pictureEditor(fields) {
     strokes.getContext("2d").clearRect(0, 0, PAINTED_SIZE, PAINTED_SIZE);
     editor.painted = false;
     redraw();
+  });
+  remove.addEventListener("click", () => {  // back to sampling from noise
+    clear.click();
+    Object.assign(editor, { picture: null });
+    file.value = "";
+    painter.hidden = true;
   });
   file.addEventListener("change", async () => {
     if (!file.files[0]) return;
@@ -495,7 +505,7 @@ async function buildSection(model) {
     if (reuseButton()) reuseButton().disabled = state.lastSeed == null;
   };
   const remember = (result) => {
-    const button = historyButton(result);
+    const button = historyButton(result, state.schema.request.fields);
     button.addEventListener("click", () => restore(result, button));
     part(section, "history").prepend(element("li", {}, button));
     part(section, "history-box").hidden = false;

@@ -1,13 +1,18 @@
 """The Python client (tsclient) and its command line against the tests' TorchServe: both take what
 the server describes for each model version (the describe call) as their schema."""
 
+import fcntl
 import json
 import os
+import pty
+import re
+import select
 import shutil
-import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 import numpy as np
@@ -252,24 +257,58 @@ def test_the_command_line_fails_in_one_line_without_a_traceback(server, tmp_path
     assert run.returncode == 1 and run.stderr.startswith("error 400: ") and "\r" not in run.stderr
 
 
-def test_ctrl_c_during_a_stream_exits_130_and_stops_the_sampler(server, tmp_path):
+def in_a_terminal(args: list[str], cwd) -> tuple[int, int]:
+    """`python args` run with a pseudo-terminal as its controlling terminal, as typed in a shell:
+    its process id and the terminal's other end (what it shows is read there, keys written there)."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the command, or a nonzero exit
+        try:
+            os.chdir(cwd)
+            # 24 x 100 characters: a new pseudo-terminal is 0 x 0, where tqdm draws an empty bar
+            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+            os.execve(sys.executable, [sys.executable, *args], {**os.environ, "PYTHONPATH": str(ROOT)})
+        finally:
+            os._exit(127)
+    return pid, terminal
+
+
+def shown_until(terminal: int, wanted: bytes | None, timeout: float) -> bytes:
+    """What the terminal shows until `wanted` appears (None: until the command has exited)."""
+    shown, deadline = b"", time.monotonic() + timeout
+    while wanted is None or wanted not in shown:
+        assert time.monotonic() < deadline, shown
+        if select.select([terminal], [], [], 1)[0]:
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # EIO: the command has exited
+                break
+            if not chunk:
+                break
+            shown += chunk
+    return shown
+
+
+def exit_status(pid: int) -> int:
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def test_in_a_terminal_the_bar_redraws_and_ctrl_c_exits_130_and_stops_the_sampler(server, tmp_path):
     """Through make serve's door, which tells the worker that its client has gone (handlers/cancellation.py)."""
     door = ["--url", server.door_address("inference"), "--management-url", server.door_address("management"),
             "--key-file", str(server.workdir / "key_file.json")]
+    pid, terminal = in_a_terminal(["-m", "tsclient", *door, "diffusion", "--num-samples", "64",
+                                   "--diffusion-steps", "1000"], tmp_path)  # refused: no bar before the error
+    shown = shown_until(terminal, None, 60).decode()
+    assert exit_status(pid) == 1 and shown.startswith("error 400: ") and "%|" not in shown, shown
     steps = cap_in_force(server, "diffusion", "1.0") // 64  # the longest request 1.0 takes: about a minute here
-    command = [sys.executable, "-m", "tsclient", *door, "diffusion", "--version", "1.0",
-               "--num-samples", "64", "--diffusion-steps", str(steps), "-o", str(tmp_path / "never.png")]
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
-    shown = b""
-    while f"1/{steps}".encode() not in shown:  # the progress bar's first step: the sampler is running
-        assert time.monotonic() - started < 60 and process.poll() is None, shown
-        shown += os.read(process.stderr.fileno(), 4096)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
-    err = err.decode()
-    assert process.returncode == 130 and "interrupted; the request is cancelled" in err and "Traceback" not in err
+    pid, terminal = in_a_terminal(["-m", "tsclient", *door, "diffusion", "--version", "1.0", "--num-samples", "64",
+                                   "--diffusion-steps", str(steps), "-o", str(tmp_path / "never.png")], tmp_path)
+    shown = shown_until(terminal, f"2/{steps}".encode(), 60)  # the bar at its second step: redrawn in place
+    assert re.search(rf"\r[^\r\n]*%\|[^\r\n]*\| 2/{steps}".encode(), shown), shown
+    os.write(terminal, b"\x03")  # Ctrl-C, typed: the terminal interrupts the command
+    shown = (shown + shown_until(terminal, None, 60)).decode(errors="replace")
+    assert exit_status(pid) == 130 and "interrupted; the request is cancelled" in shown and "Traceback" not in shown
     assert not (tmp_path / "never.png").exists()
     # The worker is free again well before the request would have ended.
     small = cli(server, "diffusion", "--version", "1.0", "--num-samples", "1", "--diffusion-steps", "1", "--json")
