@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
