@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -392,3 +393,12 @@ def test_the_page_reads_on_a_phone(page):
             page.screenshot(path=str(SCREENSHOTS / "phone.png"))
     finally:
         page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_torchserve_refuses_a_cors_preflight_so_the_page_calls_its_own_origin(server):
+    """Why scripts/gateway.py passes /predictions/ on: a browser's preflight carries no key, and
+    TorchServe 0.12 checks the key on every request, preflights included."""
+    preflight = requests.options(f"{server.inference_url}/predictions/bigram", timeout=30, headers={
+        "Origin": "http://127.0.0.1:8090", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type"})
+    assert preflight.status_code == 400 and "Token" in preflight.json()["message"]
