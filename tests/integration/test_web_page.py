@@ -25,7 +25,7 @@ from scripts.server import Server, free_port
 from tests.integration.conftest import cap_in_force
 from tsclient import Client
 from tsclient.schema import PICTURE_KEYWORDS as PICTURE_FIELDS
-from tsclient.schema import STREAM_FIELD, ModelSchema
+from tsclient.schema import STREAM_FIELD, ModelSchema, number
 
 FIXTURES = ROOT / "tests" / "fixtures" / "cifar10"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -79,6 +79,8 @@ def form_shows_the_schema(page: Page, schema: ModelSchema) -> None:
                 assert float(element.get_attribute("placeholder")) == field.default
         assert (element.get_attribute("required") is not None) == field.required
         assert field.allowed() in element.get_attribute("title")
+        hint = section.locator(f".fields label:has([name={name}]) small").inner_text()  # shown, not hovered
+        assert field.allowed() in hint and (field.default is None or f"default {number(field.default)}" in hint)
 
 
 @pytest.fixture(scope="module")
