@@ -7,6 +7,7 @@
 "use strict";
 
 const key = new URLSearchParams(location.hash.slice(1)).get("key");
+if (key) history.replaceState(null, "", location.pathname);  // out of the address bar once read
 const STREAM_FIELD = "stream";
 const SEED_FIELD = "seed";
 const TYPE_WORDS = { string: "a string", integer: "an integer", number: "a number", boolean: "a boolean",
@@ -324,7 +325,7 @@ function historyButton(result, fields) {
     .join(" · ");
   const shown = thumbnail ? element("img", { src: png(thumbnail), alt: "" })
     : result.picture ? element("img", { src: result.picture, alt: "" }) : "";
-  const text = typeof answer.generated_text === "string" ? `“${answer.generated_text.slice(0, 40)}…” ` : "";
+  const text = typeof answer.generated_text === "string" ? `“${answer.generated_text.length > 40 ? `${answer.generated_text.slice(0, 40)}…` : answer.generated_text}” ` : "";
   return element("button", { type: "button", title: "show this result again, with its settings" },
                  shown, element("span", {}, text + words));
 }
@@ -404,7 +405,7 @@ function pictureEditor(fields) {
   });
   remove.addEventListener("click", () => {  // back to sampling from noise
     clear.click();
-    Object.assign(editor, { picture: null });
+    editor.picture = null;
     file.value = "";
     painter.hidden = true;
   });
@@ -433,7 +434,8 @@ function readAsDataUrl(file) {
 }
 
 // The seconds a sampler request costs at this server's pace (the describe call's measured seconds
-// a sample-step), from its samples and steps; null where the version says no pace.
+// a sample-step), from its samples and steps; null where the version says no pace. A guided step,
+// which evaluates the network twice, takes longer than this counts.
 function expectedSeconds(schema, body) {
   const { fields } = schema.request;
   const steps = Object.keys(fields).find((name) => name.endsWith("steps"));
@@ -454,7 +456,7 @@ async function showStream(section, response, show, expected) {
   let first = null;  // the first step seen, and when
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) throw new RefusedError("the stream ended without a result");
     buffered += decoder.decode(value, { stream: true });
     let newline;
     while ((newline = buffered.indexOf("\n")) >= 0) {
@@ -475,7 +477,9 @@ async function showStream(section, response, show, expected) {
           element("figcaption", { textContent: `step ${message.step}` })));
       } else if (message.type === "result") {
         show(message);
+        return;
       } else if (message.type === "error") {
+        reader.cancel();
         throw new RefusedError(message.error);
       }
     }
@@ -496,6 +500,8 @@ async function buildSection(model) {
   const picture = part(section, "picture");
   const runButton = form.querySelector("button.primary");
   const cancelButton = part(section, "cancel");
+  const progress = section.querySelector("progress");
+  const drop = part(section, "drop");
   const state = { schema: null, image: null, editor: null, running: null, lastSeed: null };
 
   const reuseButton = () => form.querySelector("[data-role=reuse-seed]");
@@ -504,8 +510,8 @@ async function buildSection(model) {
     if (result.answer.seed != null) state.lastSeed = result.answer.seed;
     if (reuseButton()) reuseButton().disabled = state.lastSeed == null;
   };
-  const remember = (result) => {
-    const button = historyButton(result, state.schema.request.fields);
+  const remember = (result, schema) => {
+    const button = historyButton(result, schema.request.fields);
     button.addEventListener("click", () => restore(result, button));
     part(section, "history").prepend(element("li", {}, button));
     part(section, "history-box").hidden = false;
@@ -519,7 +525,7 @@ async function buildSection(model) {
     if (state.running) return;
     if (result.version !== state.schema.version) {
       form.elements.version.value = result.version;
-      await load(result.version);
+      if (!await load(result.version)) return;
     }
     fillForm(form, state.schema.request.fields, result.parameters);
     if (result.picture) state.image = picture.src = result.picture;
@@ -530,42 +536,50 @@ async function buildSection(model) {
     markCurrent(button);
   };
 
+  // What this section shows of a request that was not sent or not answered: the error, alone.
+  const refused = (message) => {
+    alert.textContent = message;
+    status.textContent = "refused";
+  };
   const run = async () => {
     if (state.running) return;  // a second click (or Enter) while one runs is not a second request
     alert.textContent = "";
+    part(section, "previews").replaceChildren();
+    part(section, "answer").replaceChildren();  // no earlier answer next to this request's error
+    const { schema, image } = state;  // as sent: a picture dropped meanwhile is the next request's
     let body;
     try {
       body = state.editor
-        ? { ...requestBody(form, state.schema.request.fields, PICTURE_FIELDS), ...state.editor.fields() }
-        : requestBody(form, state.schema.request.fields);
+        ? { ...requestBody(form, schema.request.fields, PICTURE_FIELDS), ...state.editor.fields() }
+        : requestBody(form, schema.request.fields);
     } catch (error) {
-      alert.textContent = error.message;
+      refused(error.message);
       return;
     }
-    if (takesImage(state.schema)) {
-      if (!state.image) return;
-      body.image = base64Of(state.image);
+    if (takesImage(schema)) {
+      if (!image) {
+        refused("choose or drop an image first");
+        return;
+      }
+      body.image = base64Of(image);
     }
-    const { version } = state.schema;
+    const { version } = schema;
     const running = state.running = new AbortController();
-    runButton.disabled = true;
-    part(section, "previews").replaceChildren();
-    part(section, "answer").replaceChildren();  // no earlier answer next to this request's error
+    runButton.disabled = form.elements.version.disabled = true;
     const sent = Object.fromEntries(Object.entries(body).filter(([name]) => !PICTURE_FIELDS.includes(name)));
     const finish = (answer) => {
-      const result = { model, version, answer, picture: takesImage(state.schema) ? state.image : null,
+      const result = { model, version, answer, picture: takesImage(schema) ? image : null,
                        parameters: { model, version, ...sent, ...(answer.seed != null ? { seed: answer.seed } : {}) } };
       show(result);
-      remember(result);
-      return result;
+      remember(result, schema);
     };
     try {
-      if (!streams(state.schema)) {
+      if (!streams(schema)) {
         finish(await (await predict(model, version, body, running.signal)).json());
         return;
       }
-      const expected = expectedSeconds(state.schema, body);
-      section.querySelector("progress").value = 0;
+      const expected = expectedSeconds(schema, body);
+      progress.value = 0;
       status.textContent = "waiting for a worker" + (expected ? ` · about ${seconds(expected)} s of sampling at this server's pace` : "");
       cancelButton.hidden = false;
       const started = performance.now();
@@ -576,16 +590,14 @@ async function buildSection(model) {
                        }, expected);
     } catch (error) {
       if (error.name === "AbortError") {
-        const progress = section.querySelector("progress");
         status.textContent = progress.value > 0 ? `cancelled at step ${progress.value} of ${progress.max}`
           : "cancelled before the first step";
       } else {
-        alert.textContent = error.message;
-        status.textContent = "refused";
+        refused(error.message);
       }
     } finally {
       state.running = null;
-      runButton.disabled = false;
+      runButton.disabled = form.elements.version.disabled = false;
       cancelButton.hidden = true;
     }
   };
@@ -594,8 +606,24 @@ async function buildSection(model) {
     form.querySelector("input[type=text]").value = word;
     run();
   };
+  // The version's form from its describe call. Where calls come back out of order the latest
+  // choice wins; false where this one did not (or failed: the error shows, the select goes back).
+  let loads = 0;
   const load = async (version) => {
-    state.schema = await describe(model, version);
+    const mine = ++loads;
+    let schema;
+    try {
+      schema = await describe(model, version);
+    } catch (error) {
+      if (mine === loads && state.schema) {
+        alert.textContent = error.message;
+        form.elements.version.value = state.schema.version;
+      }
+      if (!state.schema) throw error;
+      return false;
+    }
+    if (mine !== loads) return false;
+    state.schema = schema;
     const fields = part(section, "fields");
     const typed = [...fields.querySelectorAll("input:not([type=checkbox])")].filter((input) => input.value !== "");
     const edits = editsPictures(state.schema);
@@ -614,9 +642,10 @@ async function buildSection(model) {
       reuse.addEventListener("click", () => { form.elements.namedItem(SEED_FIELD).value = String(state.lastSeed); });
     }
     part(section, "about").textContent = about(state.schema);
-    part(section, "drop").hidden = !takesImage(state.schema);
+    drop.hidden = !takesImage(state.schema);
     part(section, "progress").hidden = !streams(state.schema);
     form.dataset.version = state.schema.version;
+    return true;
   };
   const useImage = async (file) => {
     if (!file) return;
@@ -639,10 +668,8 @@ async function buildSection(model) {
   form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
   cancelButton.addEventListener("click", () => state.running && state.running.abort());
   form.elements.version.addEventListener("change", async () => {
-    await load(form.elements.version.value);
-    if (state.image) run();
+    if (await load(form.elements.version.value) && state.image) run();
   });
-  const drop = part(section, "drop");
   form.elements.image.addEventListener("change", () => useImage(form.elements.image.files[0]));
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
@@ -656,7 +683,8 @@ async function buildSection(model) {
 async function buildPage() {
   const connection = document.getElementById("connection");
   const viewer = document.getElementById("viewer");
-  viewer.addEventListener("click", (event) => { if (event.target === viewer) viewer.close(); });  // the backdrop
+  // A click outside the picture and its buttons (on the backdrop) closes the viewer.
+  viewer.addEventListener("click", (event) => { if (event.target === viewer) viewer.close(); });
   if (!key) return;
   try {
     const { models } = await management("/models");
