@@ -38,12 +38,14 @@ def find_archives() -> dict[str, ModelVersion]:
 
 
 def weights_files(entry: ModelVersion) -> list[str]:
-    """The manifest, and the weights file it names if that sits next to it (not in a package)."""
+    """The manifest, the weights file it names if that sits next to it (not in a package), and the
+    ONNX graph of a version that CPU workers run through ONNX Runtime (exported here if need be)."""
     manifest = entry.manifest_path.relative_to(ROOT)
     weights = entry.manifest["weights"]
     if "package" in weights:
         return [str(manifest)]
-    return [str(manifest), str(manifest.parent / weights["file"])]
+    graph = [str(entry.exported_graph().relative_to(ROOT))] if entry.backend("cpu") == "onnxruntime" else []
+    return [str(manifest), str(manifest.parent / weights["file"]), *graph]
 
 
 def sources(entry: ModelVersion) -> list[str]:

@@ -189,14 +189,23 @@ def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:
 
     # Every diffusion version at its served defaults, and a class-conditional one also asked for classes
     # at its served guidance (two predictions a step, in one network call on twice the batch), next to 1.0.
+    # A version served through another backend on CPUs is timed through PyTorch too.
     served_1 = None
     for entry in reversed(model_versions("diffusion", weights)):  # the oldest, 1.0, first
+        torch.set_num_threads(entry.threads)  # before the network: ONNX Runtime takes its threads then
         network = entry.network()
         steps, settings = entry.served_sampling()
         seconds = seconds_for_16(entry, network, steps, repeats, **settings)
         served_1 = served_1 or seconds
-        rows.append({"request": f"diffusion {entry.version}, {steps} steps (served defaults)", "seconds": seconds,
-                     "note": f"{seconds / served_1:.2f}x diffusion 1.0's served defaults"})
+        backend = entry.backend("cpu")
+        rows.append({"request": f"diffusion {entry.version}, {steps} steps (served defaults, {backend})",
+                     "seconds": seconds, "note": f"{seconds / served_1:.2f}x diffusion 1.0's served defaults"})
+        if backend != "pytorch":
+            pytorch = load_network(entry.manifest_path)[0].to(memory_format=torch.channels_last)
+            eager = seconds_for_16(entry, pytorch, steps, repeats, **settings)
+            rows.append({"request": f"diffusion {entry.version}, {steps} steps (served defaults, eager PyTorch "
+                                    "channels-last)", "seconds": eager,
+                         "note": f"{eager / seconds:.2f}x {backend}'s time"})
         if network.num_classes:
             guidance = entry.defaults["guidance"]
             labels = torch.arange(BATCH) % network.num_classes

@@ -55,13 +55,15 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
         return self.model_version.steps_field
 
     def load(self) -> None:
-        """The network (in the model-config's memory layout), the sampling function its manifest
-        names, and the precision the model-config asks for (`handler.precision`: models/precision.py),
-        decided at worker start."""
+        """The network (in the model-config's memory layout, or through its `handler.backend`:
+        models/catalog.py), the sampling function its manifest names, and the precision the
+        model-config asks for (`handler.precision`: models/precision.py), decided at worker start."""
         super().load()
         self.draw = self.model_version.sampling_function()
         self.precision = self.model_version.precision(self.device)
-        logger.info("sampling in %s, channels-last %s", self.precision, self.model_version.channels_last)
+        self.backend = self.model_version.backend(self.device)
+        logger.info("sampling with %s in %s, channels-last %s", self.backend, self.precision,
+                    self.model_version.channels_last)
         self.clock = self.calibrated_clock()
         logger.info("%.2f ms a sample-step; cost cap in force %d (model-config %d)",
                     1000 * self.clock.seconds_per_evaluation, self.max_sample_steps, self.limits["max_sample_steps"])
@@ -84,7 +86,7 @@ class IterativeSamplerHandler(ImageGeneratorHandler):
 
     def describe(self) -> dict[str, Any]:
         clock = self.clock
-        return {**super().describe(), "cost": {
+        return {**super().describe(), "backend": self.backend, "cost": {
             "max_sample_steps": self.max_sample_steps, "model_config_max_sample_steps": self.limits["max_sample_steps"],
             "seconds_per_sample_step": round(clock.seconds_per_evaluation, 6),
             "response_timeout": clock.response_timeout, "batch_budget_seconds": clock.budget}}

@@ -29,12 +29,14 @@ import yaml
 
 from models.loader import build_sampler, load_network
 from models.manifest import manifest_name, read_manifest, verified_weights
+from models.onnx_network import OnnxRuntimeNetwork, export_graph, graph_weights
 from models.precision import choose_precision
 from models.progress import StepCallback
 from models.seeds import Seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = ROOT / "weights"
+BACKENDS = ("pytorch", "onnxruntime")  # what a model-config's `backend` may say: what runs the network on a CPU
 
 
 def config_file(model: str) -> str:
@@ -134,10 +136,31 @@ class ModelVersion:
         path, _ = verified_weights(self.manifest_path)
         return path
 
+    def backend(self, device: str | torch.device) -> str:
+        """What runs the network on `device`: the model-config's `backend` on a CPU ("pytorch" if it
+        says none), PyTorch elsewhere."""
+        setting = self.handler_config.get("backend", "pytorch")
+        if setting not in BACKENDS:
+            raise ValueError(f"{self.config_file}: backend must be one of {', '.join(BACKENDS)}, not {setting!r}")
+        return setting if torch.device(device).type == "cpu" else "pytorch"
+
+    def exported_graph(self) -> Path:
+        """The ONNX graph of the weights beside the manifest (models/onnx_network.py), exported
+        first if it is missing or of other weights."""
+        path = self.manifest_path.with_suffix(".onnx")
+        sha256 = self.manifest["weights"]["sha256"]
+        if graph_weights(path) != sha256:
+            network, _ = load_network(self.manifest_path)
+            export_graph(network, sha256, path)
+        return path
+
     def network(self, device: str | torch.device = "cpu") -> torch.nn.Module:
         """The trained network as a worker serves it: weights checked, eval mode, gradients off,
-        in the model-config's memory layout."""
+        in the model-config's memory layout, or through the backend it names (ONNX Runtime, on
+        as many threads as torch has)."""
         network, _ = load_network(self.manifest_path, device)
+        if self.backend(device) == "onnxruntime":
+            return OnnxRuntimeNetwork(network, self.exported_graph(), torch.get_num_threads())
         if self.channels_last:
             network.to(memory_format=torch.channels_last)
         return network

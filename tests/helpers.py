@@ -62,6 +62,18 @@ def tiny_unet() -> UNet:
     return unet.eval()
 
 
+TINY_CONDITIONAL_UNET_ARGS = {**TINY_UNET_ARGS, "num_classes": 10, "attention_at": 8}
+
+
+def tiny_conditional_unet() -> UNet:
+    """tiny_unet() with classes (TINY_CONDITIONAL_UNET_ARGS) and attention, each class embedded differently."""
+    network = UNet(**TINY_CONDITIONAL_UNET_ARGS)
+    network.load_state_dict(tiny_unet().state_dict(), strict=False)
+    torch.manual_seed(1)
+    torch.nn.init.normal_(network.class_embedding.weight)  # zero at the start of training: here each class differs
+    return network.eval()
+
+
 def tiny_energy() -> NoiseConditionalEnergy:
     """A small noise-conditional energy whose UNet is tiny_unet()."""
     energy = NoiseConditionalEnergy(**TINY_UNET_ARGS)

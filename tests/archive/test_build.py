@@ -9,6 +9,8 @@ import pytest
 
 from archive.build import CONFIG, find_archives, imported_modules, load_models, stage, weights_files
 from models.catalog import ROOT
+from models.manifest import weights_name
+from models.onnx_network import graph_weights
 from tsclient.properties import read_properties
 
 ARCHIVES = find_archives()
@@ -67,3 +69,12 @@ print([m.__file__ for m in project if not m.__file__.startswith({str(tmp_path)!r
     result = subprocess.run([sys.executable, "-I", "-c", check], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"  # no module came from elsewhere
+
+
+def test_a_version_served_through_onnx_runtime_carries_the_graph_of_its_own_weights(tmp_path):
+    served = [entry for entry in ARCHIVES.values() if entry.backend("cpu") == "onnxruntime"]
+    assert [(entry.model, entry.version) for entry in served] == [("diffusion", "2.0")]
+    for entry in served:
+        stage(entry, tmp_path)
+        assert graph_weights(tmp_path / f"{weights_name(entry.model, entry.version)}.onnx") == \
+            entry.manifest["weights"]["sha256"]

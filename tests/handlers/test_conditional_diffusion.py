@@ -14,19 +14,22 @@ from handlers.image_io import encode_png
 from models.cifar10 import CLASSES
 from models.diffusion_sampler import make_scheduler, reverse_diffusion
 from models.guidance import guided_steps
-from models.unet import UNet
-from tests.helpers import TINY_UNET_ARGS, decode_png, handle, json_request, loaded, save_weights, tiny_unet
-
-CONDITIONAL_ARGS = {**TINY_UNET_ARGS, "num_classes": 10, "attention_at": 8}
+from tests.helpers import (
+    TINY_CONDITIONAL_UNET_ARGS,
+    TINY_UNET_ARGS,
+    decode_png,
+    handle,
+    json_request,
+    loaded,
+    save_weights,
+    tiny_conditional_unet,
+    tiny_unet,
+)
 
 
 @pytest.fixture
 def diffusion2(tmp_path):
-    network = UNet(**CONDITIONAL_ARGS)
-    network.load_state_dict(tiny_unet().state_dict(), strict=False)
-    torch.manual_seed(1)
-    torch.nn.init.normal_(network.class_embedding.weight)  # zero at the start of training: here each class differs
-    save_weights(tmp_path, "diffusion", "2.0", network.eval(), CONDITIONAL_ARGS, reverse_diffusion)
+    save_weights(tmp_path, "diffusion", "2.0", tiny_conditional_unet(), TINY_CONDITIONAL_UNET_ARGS, reverse_diffusion)
     return loaded(DiffusionHandler, "diffusion", tmp_path, "2.0")
 
 

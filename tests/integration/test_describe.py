@@ -21,6 +21,9 @@ def test_every_model_version_describes_its_fields_and_weights(server):
                 assert field["bounds"] == list(entry.limits[name]), (entry.model, entry.version, name)
             if name in entry.defaults:
                 assert field["default"] == entry.defaults[name], (entry.model, entry.version, name)
+        if entry.is_iterative:  # the server's CPU workers run what the model-config names
+            assert schema["backend"] == entry.backend("cpu"), (entry.model, entry.version)
+    assert schemas["diffusion/2.0"]["backend"] == "onnxruntime" and schemas["diffusion/1.0"]["backend"] == "pytorch"
     fields = schemas["bigram/1.0"]["request"]["fields"]
     assert fields["length"] == {"type": "integer", "required": False, "default": 20, "bounds": [1, 500]}
     assert schemas["ebm/2.0"]["request"]["fields"]["steps"]["default"] == 20
