@@ -109,7 +109,7 @@ cluster: archive install-nginx
 
 test: install install-browser install-deploy install-nginx install-bench
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=25 tests
 
 # Speed, measured side by side in one run (a few minutes; not part of make test): see README, Speed.
 bench: archive install-bench

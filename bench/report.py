@@ -9,6 +9,8 @@ from typing import Any
 from scripts.readme_sections import replace_section, table
 
 SECTION = "bench"
+TIME_SPLIT = ("client_and_http_ms", "queue_ms", "worker_round_trip_ms", "handler_parse_ms", "handler_model_ms",
+              "handler_encode_ms")  # bench/serving.py, time_split
 
 def publish(results: dict[str, Any], path: Path, text: str, readme: Path, section: str) -> None:
     """Keep the results as JSON in `path`, print their tables (`text`) and put them in the README's `section`."""
@@ -69,4 +71,8 @@ def serving_table(rows: list[dict[str, Any]]) -> str:
           f"{r['requests_per_s_16'] / r['requests_per_s_1']:.1f}x"] for r in rows]), table(
         ["a request with every default (16 samples), served", "seconds"],
         [[f"{r['model']} {r['version']}", r["default_request_served_s"]] for r in rows
-         if "default_request_served_s" in r])])
+         if "default_request_served_s" in r]), table(
+        ["where a served request's time goes (mean ms)", "client and HTTP", "frontend queue",
+         "worker round trip outside the handler", "handler: parse", "model", "encode"],
+        [[f"{r['model']} {r['version']}", *(r["time_split"][name] for name in TIME_SPLIT)] for r in rows
+         if "time_split" in r])])

@@ -1,7 +1,8 @@
 """What serving adds to each model's own work: every model's example request (its model-config's
 `example_request`) answered in this process by its handler, called as a worker calls it
 (bench/local_context.py), against the same request answered by a real TorchServe over HTTP;
-and the throughput of that TorchServe at 1, 4 and 16 concurrent clients; and, for every version of
+where a served request's time goes by TorchServe's own metrics; the throughput of that TorchServe
+at 1, 4 and 16 concurrent clients; and, for every version of
 the models that take an image, the served latency of one image and of 8 sent together (which
 TorchServe batches)."""
 
@@ -20,6 +21,7 @@ import requests
 
 from bench.local_context import LocalContext
 from models.catalog import ROOT, ModelVersion, catalog
+from scripts.prometheus import scrape, value
 from scripts.server import Server, on_free_ports
 
 CONCURRENCY = (1, 4, 16)
@@ -108,6 +110,45 @@ def default_request_seconds(url: str, headers: dict[str, str], repeats: int = 3)
     return round(statistics.median(times), 2)
 
 
+STAGES = ("parse", "model", "encode")  # the handlers' own stages (handlers/handler_metrics.py)
+
+
+def time_split(server: Server, session: requests.Session, url: str, entry: ModelVersion, example: Example,
+               count: int) -> dict[str, float]:
+    """Where the mean served request's milliseconds go, over `count` requests one after another, by
+    TorchServe's own metrics (scripts/prometheus.py): the client and HTTP (the client's time less
+    the frontend's latency), the frontend's queue (which holds the batch delay), the worker's round
+    trip outside the handler (the frontend's latency less the queue and the handler: the frontend to
+    worker protocol, TorchServe's Python around the handler, the metrics' log lines), and the
+    handler's stages."""
+    labels = {"model_name": entry.model, "model_version": entry.version}
+    handled = {"ModelName": entry.model, "ModelVersion": entry.version}
+    before = scrape(server.metrics_url)
+    start = time.perf_counter()
+    for _ in range(count):
+        example.send(session, url)
+    client_ms = 1000 * (time.perf_counter() - start) / count
+    deadline = time.perf_counter() + 10  # the frontend reads the handlers' metrics from the workers' logs
+    while True:
+        after = scrape(server.metrics_url)
+        answered = value(after, "ModelRequests", Outcome="ok", **handled) - value(before, "ModelRequests",
+                                                                                  Outcome="ok", **handled)
+        if answered >= count or time.perf_counter() > deadline:
+            break
+        time.sleep(0.2)
+
+    def per_request(metric: str, **series: str) -> float:
+        return (value(after, metric, **series) - value(before, metric, **series)) / count
+
+    frontend_ms = per_request("ts_inference_latency_microseconds", **labels) / 1000
+    queue_ms = per_request("ts_queue_latency_microseconds", **labels) / 1000
+    stages = {stage: per_request("HandlerStageMilliseconds", Stage=stage, **handled) for stage in STAGES}
+    split = {"client_and_http_ms": client_ms - frontend_ms, "queue_ms": queue_ms,
+             "worker_round_trip_ms": frontend_ms - queue_ms - sum(stages.values()),
+             **{f"handler_{stage}_ms": ms for stage, ms in stages.items()}}
+    return {name: round(ms, 2) for name, ms in split.items()}
+
+
 def served_models(weights: Path) -> list[ModelVersion]:
     """What the serving table measures: the default version of every model with an example request."""
     return [entry for entry in catalog(weights) if entry.default and entry.example_request is not None]
@@ -121,9 +162,10 @@ def serving_row(server: Server, entry: ModelVersion, weights: Path, count: int, 
     with requests.Session() as session:
         session.headers.update(headers)
         served = served_ms(session, url, example, count)
+        split = time_split(server, session, url, entry, example, count)
     local = in_process_ms(entry, example, weights, count)
     row = {"model": entry.model, "version": entry.version, "in_process_p50_ms": round(local, 2),
-           "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2)}
+           "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2), "time_split": split}
     for clients in CONCURRENCY:
         row[f"requests_per_s_{clients}"] = round(throughput(url, headers, example, clients, seconds), 1)
     if entry.is_iterative:

@@ -67,7 +67,9 @@ def results():
                         "response_timeout": 360, "margin": 1.8}],
             "serving": [{"model": "bigram", "version": "1.0", "in_process_p50_ms": 1.0, "served_p50_ms": 20.0,
                          "overhead_ms": 19.0, "requests_per_s_1": 40.0, "requests_per_s_4": 80.0,
-                         "requests_per_s_16": 120.0}],
+                         "requests_per_s_16": 120.0,
+                         "time_split": {"client_and_http_ms": 1.5, "queue_ms": 0.4, "worker_round_trip_ms": 2.25,
+                                        "handler_parse_ms": 0.1, "handler_model_ms": 0.8, "handler_encode_ms": 0.2}}],
             "image_latency": [{"model": "cifar10", "version": "3.0", "one_p50_ms": 5.5, "eight_p50_ms": 12.0}]}
 
 
@@ -78,6 +80,7 @@ def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
     assert "| diffusion 2.0 (UNet forward) | ONNX Runtime | 1 | 7.9 | 61% | 1.7e-06 |" in text
     assert "| ebm 2.0: 64 x 50 steps | 3200 | 24.0 | 22.0 | 196.4 | 360 | 1.8x |" in text
     assert "| cifar10 3.0 | 5.5 | 12.0 |" in text
+    assert "| bigram 1.0 | 1.5 | 0.4 | 2.25 | 0.1 | 0.8 | 0.2 |" in text
     readme = tmp_path / "README.md"
     start, end = markers(SECTION)
     readme.write_text(f"# Title\n\n{start}\nold table\n{end}\n\n## Next\n")

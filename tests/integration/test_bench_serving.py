@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from bench.serving import Example, served_ms, throughput, together_ms
+from bench.serving import Example, served_ms, throughput, time_split, together_ms
 from models.catalog import model_versions
 
 
@@ -22,3 +22,14 @@ def test_served_latency_and_throughput_come_from_answered_requests(server):
         session.headers.update(headers)
         with pytest.raises(requests.HTTPError, match="400"):  # a refused request does not count as answered
             bad.send(session, url)
+
+
+def test_the_time_split_accounts_for_the_served_requests_by_torchserves_metrics(server):
+    entry = model_versions("bigram")[0]
+    url = f"{server.inference_url}/predictions/bigram/{entry.version}"
+    with requests.Session() as session:
+        session.headers.update(server.headers("inference"))
+        split = time_split(server, session, url, entry, Example(entry.example_request), 5)
+    # Each part was seen: the frontend's latency and queue, the handler's stages (from the worker's logs).
+    assert split["handler_model_ms"] > 0 and split["handler_parse_ms"] > 0 and split["handler_encode_ms"] > 0
+    assert split["queue_ms"] >= 0 and split["worker_round_trip_ms"] > 0 and split["client_and_http_ms"] > 0

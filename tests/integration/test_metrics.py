@@ -1,28 +1,14 @@
 """The handlers' Prometheus metrics (archive/metrics.yaml, handlers/handler_metrics.py), scraped
 from TorchServe's metrics address after known requests."""
 
-import re
 import time
 
-import requests
-
-SAMPLE = re.compile(r'^(\w+)\{(.*)\} ([0-9.eE+-]+)$')
-
-
-def scrape(server) -> dict[tuple[str, frozenset], float]:
-    """{(metric, its labels without Hostname and Level): value}."""
-    values = {}
-    for line in requests.get(f"{server.metrics_url}/metrics", timeout=10).text.splitlines():
-        match = SAMPLE.match(line)
-        if match:
-            labels = frozenset((k, v) for k, v in re.findall(r'(\w+)="([^"]*)"', match[2])
-                               if k not in ("Hostname", "Level"))
-            values[(match[1], labels)] = float(match[3])
-    return values
+from scripts.prometheus import scrape as scrape_url
+from scripts.prometheus import value
 
 
-def value(values, metric, **labels) -> float:
-    return values.get((metric, frozenset(labels.items())), 0.0)
+def scrape(server):
+    return scrape_url(server.metrics_url)
 
 
 def changes(server, before, metric, **labels) -> float:
