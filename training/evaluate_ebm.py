@@ -7,7 +7,8 @@ archive/ebm/model-config.yaml), as the server samples them, 100 per seed (seeds 
 - 2.0 (annealed Langevin on a noise-conditional energy): what the diffusion model's evaluation
   measures (training/sampler_evaluation.py): FID and KID against 10,000 CIFAR-10 training images
   next to the real-vs-real floor, the copy check (weights/ebm-v2.0-nearest.png), and quality
-  against the number of steps on 2,000 samples a row.
+  against the number of steps on 2,000 samples a row; for the served chain, last, the README's
+  picture (weights/ebm-v2.0-samples.png, seed 0).
 - 1.0 (the course recipe): FID and KID of the samples, the copy check (weights/ebm-v1.0-nearest.png),
   how far one Langevin step moves test images, samples and the starting uniform noise down the
   energy, next to how far its noise moves them (the drift), and a table of sampling settings on
@@ -32,6 +33,7 @@ from models.loader import load_network
 from models.manifest import weights_name
 from models.seeds import Seeds
 from training.evaluation import SAMPLES_PER_SEED, add_metric, samples_by_seed
+from training.run import save_grid
 from training.sample_quality import Cifar10Reference, content_hash
 from training.sampler_evaluation import evaluate_sampler, sampler_arguments
 
@@ -101,6 +103,9 @@ def evaluate_annealed_langevin(args: argparse.Namespace, entry: ModelVersion, ne
         nearest = nearest.with_name(f"{nearest.stem}-{sampler}{nearest.suffix}")
     evaluate_sampler(args, entry.manifest_path, nearest, sample, cache_name,
                      f"{chain}, step size {step_size:g}, noise {noise:g}", suffix)
+    if sampler == entry.defaults["sampler"]:  # the README's picture, at the served settings
+        save_grid(entry.sample(energy, Seeds.one(64, 0)), args.weights_dir / f"{weights_name('ebm', args.version)}"
+                  "-samples.png", columns=8)
 
 
 def evaluate_course_recipe(args: argparse.Namespace, entry: ModelVersion, nearest: Path, step_size: float,

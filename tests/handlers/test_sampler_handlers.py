@@ -84,14 +84,14 @@ def test_ebm_follows_the_energy_gradient_inside_inference_mode(ebm):
 
 def test_ebm_2_has_its_own_defaults_and_cost_cap_and_follows_the_energy_in_inference_mode(ebm2):
     handler, context = ebm2
-    assert (handler.defaults["steps"], handler.limits["max_sample_steps"]) == (20, 3200)  # model-config, 2.0
+    assert (handler.defaults["steps"], handler.limits["max_sample_steps"]) == (10, 3200)  # model-config, 2.0
     with torch.inference_mode():
         status, out = answer(handler, context, {"num_samples": 1, "seed": 3})
         _, still = answer(handler, context, {"num_samples": 2, "steps": 3, "step_size": 0.0, "seed": 3,
                                              "format": "images"})
         _, moved = answer(handler, context, {"num_samples": 2, "steps": 3, "step_size": 1.0, "seed": 3,
                                              "format": "images"})
-    assert status == 200 and json.loads(out)["steps"] == 20
+    assert status == 200 and json.loads(out)["steps"] == 10
     pixels = [[np.asarray(decode_png(i)) for i in json.loads(a)["images_base64_png"]] for a in (still, moved)]
     assert all(not np.array_equal(a, b) for a, b in zip(*pixels))
     status, out = answer(handler, context, {"num_samples": 64, "steps": 51})
@@ -100,7 +100,7 @@ def test_ebm_2_has_its_own_defaults_and_cost_cap_and_follows_the_energy_in_infer
 
 def test_ebm_2_takes_the_second_order_chain_with_noise_0_only(ebm2, ebm):
     handler, context = ebm2
-    assert handler.fields["sampler"].default == "ddim"
+    assert handler.fields["sampler"].default == "dpmpp_2m"
     second = {"num_samples": 2, "steps": 4, "seed": 3, "sampler": "dpmpp_2m", "format": "images"}
     status, out = answer(handler, context, second)
     assert status == 200 and out != answer(handler, context, {**second, "sampler": "ddim"})[1]
@@ -213,8 +213,8 @@ def pixels(answer_json):
 
 
 @pytest.mark.parametrize("sampler, settings", [
-    ("ebm", {"noise": 0.02}), ("ebm2", {"noise": 0.5}), ("diffusion", {"sampler": "ddim", "eta": 0.5}),
-    ("diffusion", {"sampler": "dpmpp_2m"})])
+    ("ebm", {"noise": 0.02}), ("ebm2", {"sampler": "ddim", "noise": 0.5}), ("ebm2", {}),
+    ("diffusion", {"sampler": "ddim", "eta": 0.5}), ("diffusion", {"sampler": "dpmpp_2m"})])
 def test_a_merged_batch_gives_each_request_the_images_it_gets_alone(sampler, settings, request, monkeypatch):
     handler, context = request.getfixturevalue(sampler)
     calls = []

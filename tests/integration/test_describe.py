@@ -26,7 +26,7 @@ def test_every_model_version_describes_its_fields_and_weights(server):
     assert schemas["diffusion/2.0"]["backend"] == "onnxruntime" and schemas["diffusion/1.0"]["backend"] == "pytorch"
     fields = schemas["bigram/1.0"]["request"]["fields"]
     assert fields["length"] == {"type": "integer", "required": False, "default": 20, "bounds": [1, 500]}
-    assert schemas["ebm/2.0"]["request"]["fields"]["steps"]["default"] == 20
+    assert schemas["ebm/2.0"]["request"]["fields"]["steps"]["default"] == 10
 
 
 def test_the_readmes_table_of_request_fields_is_what_the_server_describes(server):

@@ -39,7 +39,7 @@ def test_ebm_serves_version_2_0_by_default_and_1_0_by_name(client, server):
     assert sorted(v["modelVersion"] for v in versions) == ["1.0", "2.0"]
     body = {"num_samples": 2, "seed": 7}
     default, v2, v1 = (client.predict(path, body).json() for path in ("ebm", "ebm/2.0", "ebm/1.0"))
-    assert default == v2 and default["steps"] == 20  # each version's served defaults (model-config)
+    assert default == v2 and default["steps"] == 10  # each version's served defaults (model-config)
     assert v1["steps"] == 1000 and v1["image_base64_png"] != default["image_base64_png"]
     cap = cap_in_force(client.server, "ebm")  # 3200 (model-config), or less on a slow CPU
     assert cap <= 3200

@@ -23,7 +23,7 @@ def test_each_version_gets_its_own_served_defaults_and_limits():
     assert model_version("ebm", "1.0").defaults == {"num_samples": 16, "steps": 1000, "step_size": 10.0,
                                                     "noise": 0.005}
     ebm2 = model_version("ebm", "2.0")
-    assert ebm2.defaults == {"num_samples": 16, "steps": 20, "step_size": 1.0, "noise": 0.0, "sampler": "ddim"}
+    assert ebm2.defaults == {"num_samples": 16, "steps": 10, "step_size": 1.0, "noise": 0.0, "sampler": "dpmpp_2m"}
     assert ebm2.limits["step_size"] == [0.0, 2.0] and ebm2.limits["num_samples"] == [1, 64]
     assert model_version("diffusion", "1.0").defaults["sampler"] == "dpmpp_2m"
 
