@@ -1,6 +1,6 @@
 """`make bench`: how fast every model is served here, measured side by side in one run.
 
-    python -m bench [--weights weights] [--model-store archive/model-store] [--no-serving]
+    python -m bench [--weights weights] [--model-store archive/model-store] [--no-serving] [--only PART ...]
 
 Prints the tables, writes them to bench/results/<cpu>-<cores>-cores-<capability>.json and puts
 them in the README between its bench markers, with the machine they came from. Needs the
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 from pathlib import Path
 from typing import Any
 
@@ -30,23 +31,44 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
     parser.add_argument("--no-serving", action="store_true", help="leave out the TorchServe part")
+    parser.add_argument("--only", nargs="+", choices=PARTS, metavar="PART",
+                        help=f"measure only these tables again ({', '.join(PARTS)}) and keep the others from "
+                             "this machine's results file; the report says which were measured when")
     return parser
+
+
+PARTS = ("networks", "backends", "contention", "compile", "requests", "limits", "serving")
 
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
     machine = describe()
     print(f"bench on {machine['cpu']}, {machine['cores']} cores, {machine['capability']}", flush=True)
-    results: dict[str, Any] = {"machine": machine, "date": datetime.date.today().isoformat()}
-    results["networks"], results["matmul_peak_gflops"] = network_rows(args.weights)
-    results["backends"] = backend_rows(args.weights, results["matmul_peak_gflops"])
-    results["contention"] = contention_rows(args.weights)
-    results["compile"] = compile_rows(args.weights)
-    results["requests"] = request_rows(args.weights)
-    results["limits"] = limit_rows(args.weights)
-    if not args.no_serving:
+    today = datetime.date.today().isoformat()
+    path = args.results / f"{slug(machine)}.json"
+    results: dict[str, Any] = {"machine": machine, "date": today}
+    parts = PARTS[:-1] if args.no_serving else PARTS
+    if args.only:
+        if not path.exists():
+            raise SystemExit(f"--only keeps the other tables from {path}, which is not there: run the whole bench")
+        results = {**json.loads(path.read_text()), "machine": machine}
+        results["remeasured"] = {**results.get("remeasured", {}), **{part: today for part in args.only}}
+        parts = args.only
+    if "networks" in parts:
+        results["networks"], results["matmul_peak_gflops"] = network_rows(args.weights)
+    if "backends" in parts:
+        results["backends"] = backend_rows(args.weights, results["matmul_peak_gflops"])
+    if "contention" in parts:
+        results["contention"] = contention_rows(args.weights)
+    if "compile" in parts:
+        results["compile"] = compile_rows(args.weights)
+    if "requests" in parts:
+        results["requests"] = request_rows(args.weights)
+    if "limits" in parts:
+        results["limits"] = limit_rows(args.weights)
+    if "serving" in parts:
         results.update(serving_results(args.weights, args.model_store))
-    publish(results, args.results / f"{slug(machine)}.json", markdown(results), args.readme, SECTION)
+    publish(results, path, markdown(results), args.readme, SECTION)
 
 
 if __name__ == "__main__":

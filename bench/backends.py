@@ -9,7 +9,10 @@ against eager PyTorch's on the same batch (the largest absolute difference of th
 
 from __future__ import annotations
 
+import copy
 import os
+import statistics
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,6 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from bench.timing import median_seconds
 from models.catalog import model_versions
 from models.loader import load_network
 from models.onnx_network import OnnxRuntimeNetwork
@@ -58,7 +60,7 @@ BACKENDS = {"eager PyTorch": lambda network, path, threads: eager_call(network, 
             "OpenVINO": openvino_call}
 
 
-def backend_rows(weights: Path, peaks: dict[str, float], repeats: int = 5) -> list[dict[str, Any]]:
+def backend_rows(weights: Path, peaks: dict[str, float], repeats: int = 9) -> list[dict[str, Any]]:
     """A row per backend and thread count for the default diffusion version's UNet; `peaks` are
     the fp32 matmul peaks by "fp32, <threads> threads"."""
     entry = model_versions("diffusion", weights)[0]
@@ -73,12 +75,28 @@ def backend_rows(weights: Path, peaks: dict[str, float], repeats: int = 5) -> li
     rows = []
     for threads in sorted({1, os.cpu_count() or 1}):
         torch.set_num_threads(threads)
-        for backend, make in BACKENDS.items():
-            call = make(network, path, threads)
-            seconds = median_seconds(lambda call=call: call(images, variance), repeats)
+        calls = {backend: make(copy.deepcopy(network), path, threads) for backend, make in BACKENDS.items()}
+        times = interleaved_seconds(calls, images, variance, repeats)
+        for backend, call in calls.items():
+            seconds = statistics.median(times[backend])
             gflops = flops / seconds / 1e9
             rows.append({"network": f"diffusion {entry.version} (UNet forward)", "backend": backend,
                          "threads": threads, "ms_per_sample_step": round(1000 * seconds / BATCH, 3),
                          "of_peak": round(gflops / peaks[f"fp32, {threads} threads"], 3),
                          "max_abs_difference": (call(images, variance) - expected).abs().max().item()})
     return rows
+
+
+def interleaved_seconds(calls: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]], images: torch.Tensor,
+                        variance: torch.Tensor, repeats: int) -> dict[str, list[float]]:
+    """Each call's seconds, `repeats` times, the backends taking turns after a warm-up call each: a
+    machine whose speed drifts (a shared host, a CPU's clock) moves every backend's times alike."""
+    for call in calls.values():
+        call(images, variance)
+    times: dict[str, list[float]] = {backend: [] for backend in calls}
+    for _ in range(repeats):
+        for backend, call in calls.items():
+            start = time.perf_counter()
+            call(images, variance)
+            times[backend].append(time.perf_counter() - start)
+    return times

@@ -25,7 +25,8 @@ def markdown(results: dict[str, Any]) -> str:
     machine = results["machine"]
     parts = [f"Measured {results['date']} on {machine['cpu']}, {machine['cores']} cores, "
              f"{machine['capability']}, native bf16: {'yes' if machine['native_bf16'] else 'no'} "
-             f"(torch {machine['torch']}), by `make bench`.",
+             f"(torch {machine['torch']}), by `make bench`" + "".join(
+                 f"; {part} re-measured {date}" for part, date in results.get("remeasured", {}).items()) + ".",
              "Matrix-multiply peak (GFLOP/s, the physical limit): " + ", ".join(
                  f"{name} {value}" for name, value in results["matmul_peak_gflops"].items()) + "."]
     parts.append(table(

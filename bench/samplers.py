@@ -167,11 +167,11 @@ def equal_quality_steps(manifest: dict[str, Any], reference_steps: int = 50) -> 
 
 def seconds_for_16(entry: ModelVersion, network: torch.nn.Module, steps: int, repeats: int,
                    **settings: Any) -> float:
-    """16 samples of the version's sampler at its served threads."""
+    """16 samples of the version's sampler at its served threads, after one call that warms up (a
+    worker's calibration has warmed it before it serves: handlers/sampler_clock.py)."""
     torch.set_num_threads(entry.threads)
     draw = entry.sampling_function()
-    return round(median_seconds(lambda: draw(network, Seeds.one(BATCH, 0), steps, **settings), repeats,
-                                warmup=0), 3)
+    return round(median_seconds(lambda: draw(network, Seeds.one(BATCH, 0), steps, **settings), repeats), 3)
 
 
 def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ archive/ebm/model-config.yaml), as the server samples them, 100 per seed (seeds 
 - 2.0 (annealed Langevin on a noise-conditional energy): what the diffusion model's evaluation
   measures (training/sampler_evaluation.py): FID and KID against 10,000 CIFAR-10 training images
   next to the real-vs-real floor, the copy check (weights/ebm-v2.0-nearest.png), and quality
-  against the number of steps on 2,000 samples a row; for the served chain, last, the README's
+  against the number of steps on 2,000 samples a row; for the served chain, first, the README's
   picture (weights/ebm-v2.0-samples.png, seed 0).
 - 1.0 (the course recipe): FID and KID of the samples, the copy check (weights/ebm-v1.0-nearest.png),
   how far one Langevin step moves test images, samples and the starting uniform noise down the
@@ -101,11 +101,11 @@ def evaluate_annealed_langevin(args: argparse.Namespace, entry: ModelVersion, ne
     suffix = "" if sampler == "ddim" else f"_{sampler}"
     if sampler != "ddim":
         nearest = nearest.with_name(f"{nearest.stem}-{sampler}{nearest.suffix}")
-    evaluate_sampler(args, entry.manifest_path, nearest, sample, cache_name,
-                     f"{chain}, step size {step_size:g}, noise {noise:g}", suffix)
     if sampler == entry.defaults["sampler"]:  # the README's picture, at the served settings
         save_grid(entry.sample(energy, Seeds.one(64, 0)), args.weights_dir / f"{weights_name('ebm', args.version)}"
                   "-samples.png", columns=8)
+    evaluate_sampler(args, entry.manifest_path, nearest, sample, cache_name,
+                     f"{chain}, step size {step_size:g}, noise {noise:g}", suffix)
 
 
 def evaluate_course_recipe(args: argparse.Namespace, entry: ModelVersion, nearest: Path, step_size: float,

@@ -81,6 +81,8 @@ def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
     assert "| ebm 2.0: 64 x 50 steps | 3200 | 24.0 | 22.0 | 196.4 | 360 | 1.8x |" in text
     assert "| cifar10 3.0 | 5.5 | 12.0 |" in text
     assert "| bigram 1.0 | 1.5 | 0.4 | 2.25 | 0.1 | 0.8 | 0.2 |" in text
+    assert "by `make bench`; requests re-measured 2026-11-30." in markdown({**results(),
+                                                                         "remeasured": {"requests": "2026-11-30"}})
     readme = tmp_path / "README.md"
     start, end = markers(SECTION)
     readme.write_text(f"# Title\n\n{start}\nold table\n{end}\n\n## Next\n")
