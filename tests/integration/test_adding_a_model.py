@@ -121,8 +121,9 @@ print([entry.model for entry in models])
 print(serving_table([serving_row(server, toy, WEIGHTS, count=3, seconds=0.2)]))
 """)
     assert "'toy'" in table.splitlines()[0] and "'diffusion'" in table.splitlines()[0]
-    [row] = [line for line in table.splitlines() if line.startswith("| toy 1.0 |")]
-    assert float(row.split("|")[3]) > 0  # its served p50 in ms
+    latency, split = [line for line in table.splitlines() if line.startswith("| toy 1.0 |")]
+    assert float(latency.split("|")[3]) > 0  # its served p50 in ms
+    assert float(split.split("|")[6]) > 0  # where its time goes: the handler's model stage, from the worker's metrics
 
 
 def test_the_toy_model_is_a_command_of_the_command_line(served, project):
