@@ -201,8 +201,7 @@ def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:
         rows.append({"request": f"diffusion {entry.version}, {steps} steps (served defaults, {backend})",
                      "seconds": seconds, "note": f"{seconds / served_1:.2f}x diffusion 1.0's served defaults"})
         if backend != "pytorch":
-            pytorch = load_network(entry.manifest_path)[0].to(memory_format=torch.channels_last)
-            eager = seconds_for_16(entry, pytorch, steps, repeats, **settings)
+            eager = seconds_for_16(entry, entry.network(backend="pytorch"), steps, repeats, **settings)
             rows.append({"request": f"diffusion {entry.version}, {steps} steps (served defaults, eager PyTorch "
                                     "channels-last)", "seconds": eager,
                          "note": f"{eager / seconds:.2f}x {backend}'s time"})

@@ -154,12 +154,13 @@ class ModelVersion:
             export_graph(network, sha256, path)
         return path
 
-    def network(self, device: str | torch.device = "cpu") -> torch.nn.Module:
+    def network(self, device: str | torch.device = "cpu", backend: str | None = None) -> torch.nn.Module:
         """The trained network as a worker serves it: weights checked, eval mode, gradients off,
         in the model-config's memory layout, or through the backend it names (ONNX Runtime, on
-        as many threads as torch has)."""
+        as many threads as torch has). `backend` asks for another one than the model-config's,
+        as a worker with that setting would run it."""
         network, _ = load_network(self.manifest_path, device)
-        if self.backend(device) == "onnxruntime":
+        if (backend or self.backend(device)) == "onnxruntime":
             return OnnxRuntimeNetwork(network, self.exported_graph(), torch.get_num_threads())
         if self.channels_last:
             network.to(memory_format=torch.channels_last)

@@ -35,7 +35,6 @@ import torch
 from models.catalog import model_version, model_versions
 from models.cifar10 import CLASSES, preprocess
 from models.guidance import GUIDED_LOG_SNR
-from models.loader import load_network
 from models.manifest import weights_name
 from models.seeds import Seeds
 from training.diffusion_conditional import cycled_labels
@@ -130,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     if backend != "pytorch":
         add_metric(entry.manifest_path, "backend_check", backend_check(
             backend, sample_set(args.table_samples, None)[1],
-            sample_set(args.table_samples, None, load_network(entry.manifest_path, args.device)[0], "pytorch")[1],
+            sample_set(args.table_samples, None, entry.network(args.device, backend="pytorch"), "pytorch")[1],
             reference, f"{args.table_samples} unconditional samples, the same seeds (0.. x 100), {steps} steps"))
     if args.fid_samples:
         how = (f"{args.fid_samples} samples ({settings['sampler']}, {steps} steps, seeds 0.. x 100) vs "

@@ -60,6 +60,10 @@ def test_a_cpu_worker_of_a_version_whose_config_names_onnx_runtime_runs_it_and_a
     assert isinstance(second.network("cpu"), OnnxRuntimeNetwork)
     assert isinstance(first.network("cpu"), UNet)
     assert (tmp_path / "diffusion-v2.0.onnx").exists() and not (tmp_path / "diffusion-v1.0.onnx").exists()
+    eager = second.network("cpu", backend="pytorch")  # asked for: as a PyTorch worker runs it, channels-last
+    conv = next(m for m in eager.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3))
+    assert isinstance(eager, UNet) and conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not conv.weight.is_contiguous()
 
 
 def test_the_graph_is_exported_again_when_the_weights_change(tmp_path):
