@@ -23,6 +23,13 @@ def test_the_whitening_filters_decorrelate_the_patches():
     assert torch.allclose(covariance, torch.eye(12), atol=1e-3)
 
 
+def test_the_whitening_sample_is_drawn_from_every_class_not_the_first_images():
+    images = torch.arange(10).repeat_interleave(100).view(-1, 1, 1, 1).expand(-1, 3, 2, 2)  # stored class by class
+    sample = cifar10_recipe.whitening_sample(images, torch.Generator().manual_seed(0), size=200)
+    assert len(sample) == 200 and set(sample[:, 0, 0, 0].tolist()) == set(range(10))
+    assert torch.equal(sample, cifar10_recipe.whitening_sample(images, torch.Generator().manual_seed(0), size=200))
+
+
 def test_the_schedule_rises_to_its_peak_and_falls_to_its_end():
     schedule = cifar10_recipe.triangular_schedule(100)
     assert schedule[0] == pytest.approx(0.2) and schedule[23] == pytest.approx(1.0)
