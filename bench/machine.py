@@ -4,26 +4,16 @@ matrix-multiply peak (GFLOP/s) at a number of threads and a precision, measured 
 from __future__ import annotations
 
 import os
-import platform
 import re
 import time
 from typing import Any
 
 import torch
 
+from models.cpu import cpu_name
 from models.precision import native_bf16
 
 MATMUL_SIZE = 1024
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def describe() -> dict[str, Any]:

@@ -19,7 +19,9 @@ from torch import nn
 from torchvision.utils import save_image
 from tqdm import tqdm
 
+from models.cpu import cpu_name
 from models.manifest import sha256_of, weights_name, write_manifest
+from training.data import bf16_autocast_supported
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -149,8 +151,9 @@ class TrainingRun:
         return [{**run, "seconds": round(run["seconds"])} for run in self.progress["runs"] if "last_epoch" in run]
 
     def devices(self) -> str:
-        """For the manifest: what the runs trained on, each distinct device once ("cpu (2-core CPU) +
-        cpu (2-core CPU, bf16 autocast)" for a training resumed on a machine with native bf16)."""
+        """For the manifest: what the runs trained on, each distinct device once ("cpu (AMD EPYC 7B13, 2 cores,
+        no native bf16) + cpu (Intel(R) Xeon(R) Processor, 2 cores, native bf16, bf16 autocast)" for a
+        training resumed on a machine with native bf16)."""
         described = [run["device"] for run in self.runs()] or [self.record["device"]]
         return " + ".join(dict.fromkeys(described))
 
@@ -204,10 +207,12 @@ def command_line(module: str, argv: list[str] | None) -> str:
 
 
 def device_description(device: str, bf16: bool = False) -> str:
-    """What a manifest says the weights were made on: "cpu (2-core CPU, bf16 autocast)", "cuda:0 (<GPU name>)"."""
+    """What a manifest says the weights were made on: "cpu (Intel(R) Xeon(R) Processor, 2 cores, native bf16,
+    bf16 autocast)", "cpu (AMD EPYC 7B13, 2 cores, no native bf16)", "cuda:0 (<GPU name>)"."""
     autocast = ", bf16 autocast" if bf16 else ""
     if device == "cpu":
-        return f"cpu ({os.cpu_count()}-core CPU{autocast})"
+        native = "native bf16" if bf16_autocast_supported(device) else "no native bf16"
+        return f"cpu ({cpu_name()}, {os.cpu_count()} cores, {native}{autocast})"
     return f"{device} ({torch.cuda.get_device_name(device)}{autocast})"
 
 

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 import training.run
+from models.cpu import cpu_name
 from models.manifest import read_manifest, sha256_of
+from training.data import bf16_autocast_supported
 from training.run import TrainingRun, command_line, device_description, save_checkpoint
 
 
@@ -32,7 +34,7 @@ def arguments(tmp_path, epochs=5, hours=None, resume=True):
                      checkpoint_dir=tmp_path)
 
 
-CPU = f"cpu ({os.cpu_count()}-core CPU)"
+CPU = device_description("cpu")
 
 
 def training_run(args, model, curves=("loss",), bf16=False):
@@ -79,7 +81,7 @@ def test_the_manifest_names_each_runs_device_and_precision(tmp_path, clock):
     train(resumed, clock, 10)
     resumed.save(model, title="a model", manifest={"training": {}}, metrics={})
     manifest = read_manifest(tmp_path / "out" / "model-v1.0.json")
-    bf16 = f"cpu ({os.cpu_count()}-core CPU, bf16 autocast)"
+    bf16 = device_description("cpu", bf16=True)
     assert [run["device"] for run in manifest["training"]["runs"]] == [CPU, bf16]
     assert manifest["device"] == f"{CPU} + {bf16}"
 
@@ -129,7 +131,9 @@ def test_the_command_is_the_arguments_main_parsed(monkeypatch):
     assert command_line("training.x", ["--epochs", "2"]) == "python -m training.x --epochs 2"
     monkeypatch.setattr(sys, "argv", ["x.py", "--resume"])
     assert command_line("training.x", None) == "python -m training.x --resume"
-    assert device_description("cpu", bf16=True) == f"cpu ({os.cpu_count()}-core CPU, bf16 autocast)"
+    native = "native bf16" if bf16_autocast_supported("cpu") else "no native bf16"
+    cpu = f"cpu ({cpu_name()}, {os.cpu_count()} cores, {native}"
+    assert device_description("cpu", bf16=True) == f"{cpu}, bf16 autocast)" and device_description("cpu") == f"{cpu})"
 
 
 def test_points_measured_at_some_epochs_are_kept_across_runs_and_written_but_not_timed(tmp_path, clock):
