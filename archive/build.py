@@ -30,6 +30,7 @@ from models.catalog import ROOT, ModelVersion, catalog  # noqa: E402
 
 PACKAGES = ("handlers", "models")
 CONFIG = ROOT / "config.properties"
+CONFIGMAP = ROOT / "deploy" / "kubernetes" / "configmap.yaml"  # config.properties again, for Kubernetes
 
 
 def find_archives() -> dict[str, ModelVersion]:
@@ -125,16 +126,20 @@ def load_models(archives: dict[str, ModelVersion]) -> str:
     return ",".join(f"{name}.mar" for name in archives)
 
 
-def update_config(archives: dict[str, ModelVersion]) -> bool:
-    """Write `load_models` into config.properties; True if it changed."""
-    lines = CONFIG.read_text().splitlines(keepends=True)
-    line = f"load_models={load_models(archives)}\n"
-    index = next(i for i, old in enumerate(lines) if old.startswith("load_models="))
-    if lines[index] == line:
-        return False
-    lines[index] = line
-    CONFIG.write_text("".join(lines))
-    return True
+def update_config(archives: dict[str, ModelVersion], paths: tuple[Path, ...] = (CONFIG, CONFIGMAP)) -> bool:
+    """Write `load_models` into config.properties and its copy in the Kubernetes ConfigMap (where
+    its lines are indented); True if either changed."""
+    changed = False
+    for path in paths:
+        lines = path.read_text().splitlines(keepends=True)
+        index = next(i for i, old in enumerate(lines) if old.lstrip().startswith("load_models="))
+        indent = lines[index][:len(lines[index]) - len(lines[index].lstrip())]
+        line = f"{indent}load_models={load_models(archives)}\n"
+        if lines[index] != line:
+            lines[index] = line
+            path.write_text("".join(lines))
+            changed = True
+    return changed
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -143,7 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("archives", nargs="*", help=f"any of {', '.join(archives)} (default: all)")
     parser.add_argument("--model-store", type=Path, default=ROOT / "archive" / "model-store")
     parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
-    parser.add_argument("--update-config", action="store_true", help="write load_models into config.properties")
+    parser.add_argument("--update-config", action="store_true",
+                        help="write load_models into config.properties and the Kubernetes ConfigMap")
     args = parser.parse_args(argv)
     unknown = set(args.archives) - set(archives)
     if unknown:
@@ -152,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
         built = build(archives[name], args.model_store, args.force)
         print(f"{'built' if built else 'up to date'}: {args.model_store / name}.mar")
     if args.update_config and update_config(archives):
-        print(f"{CONFIG.name}: load_models is now {load_models(archives)}")
+        print(f"{CONFIG.name} and {CONFIGMAP.name}: load_models is now {load_models(archives)}")
 
 
 if __name__ == "__main__":

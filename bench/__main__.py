@@ -32,8 +32,8 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
     parser.add_argument("--no-serving", action="store_true", help="leave out the TorchServe part")
     parser.add_argument("--only", nargs="+", choices=PARTS, metavar="PART",
-                        help=f"measure only these tables again ({', '.join(PARTS)}) and keep the others from "
-                             "this machine's results file; the report says which were measured when")
+                        help=f"measure only these tables ({', '.join(PARTS)}) and keep the others from this "
+                             "machine's results file, if it has one; the report says which were measured when")
     return parser
 
 
@@ -49,10 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {"machine": machine, "date": today}
     parts = PARTS[:-1] if args.no_serving else PARTS
     if args.only:
-        if not path.exists():
-            raise SystemExit(f"--only keeps the other tables from {path}, which is not there: run the whole bench")
-        results = {**json.loads(path.read_text()), "machine": machine}
-        results["remeasured"] = {**results.get("remeasured", {}), **{part: today for part in args.only}}
+        if path.exists():
+            results = {**json.loads(path.read_text()), "machine": machine}
+            results["remeasured"] = {**results.get("remeasured", {}), **{part: today for part in args.only}}
         parts = args.only
     if "networks" in parts:
         results["networks"], results["matmul_peak_gflops"] = network_rows(args.weights)

@@ -33,7 +33,9 @@ def openvino_call(network: torch.nn.Module, path: Path,
     """The graph on OpenVINO, unconditional (a class-conditional graph's labels all "no class")."""
     import openvino
 
-    compiled = openvino.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads})
+    # fp32 as the other backends: on a CPU with native bf16 OpenVINO would otherwise pick bf16.
+    compiled = openvino.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads,
+                                                                "INFERENCE_PRECISION_HINT": "f32"})
     request = compiled.create_infer_request()
 
     def call(images: torch.Tensor, variance: torch.Tensor) -> torch.Tensor:

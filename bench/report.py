@@ -22,37 +22,47 @@ def publish(results: dict[str, Any], path: Path, text: str, readme: Path, sectio
 
 
 def markdown(results: dict[str, Any]) -> str:
+    """The tables of `results`, each one it has (a run with --only on a new machine has only some)."""
     machine = results["machine"]
     parts = [f"Measured {results['date']} on {machine['cpu']}, {machine['cores']} cores, "
              f"{machine['capability']}, native bf16: {'yes' if machine['native_bf16'] else 'no'} "
              f"(torch {machine['torch']}), by `make bench`" + "".join(
-                 f"; {part} re-measured {date}" for part, date in results.get("remeasured", {}).items()) + ".",
-             "Matrix-multiply peak (GFLOP/s, the physical limit): " + ", ".join(
-                 f"{name} {value}" for name, value in results["matmul_peak_gflops"].items()) + "."]
-    parts.append(table(
-        ["network step", "threads", "channels-last", "precision", "ms per sample-step", "GFLOP per sample-step",
-         "GFLOP/s", "of peak"],
-        [[r["network"], r["threads"], "on" if r["channels_last"] else "off", r["precision"], r["ms_per_sample_step"],
-          r["gflop_per_sample_step"], r["gflops"], f"{100 * r['of_peak']:.0f}%"] for r in results["networks"]]))
-    parts.append(table(
-        ["network step by backend", "backend", "threads", "ms per sample-step", "of peak", "largest difference"],
-        [[r["network"], r["backend"], r["threads"], r["ms_per_sample_step"], f"{100 * r['of_peak']:.0f}%",
-          f"{r['max_abs_difference']:.1e}"] for r in results["backends"]]))
-    parts.append(table(
-        ["network step while another process keeps a core busy", "threads", "ms per sample-step"],
-        [[r["network"], r["threads"], r["ms_per_sample_step"]] for r in results["contention"]]))
-    parts.append(table(
-        ["torch.compile", "threads", "eager ms per sample-step", "compiled", "compile seconds",
-         "pays off after (sample-steps)"],
-        [[r["network"], r["threads"], r["eager_ms_per_sample_step"], r["compiled_ms_per_sample_step"],
-          r["compile_seconds"], r["pays_off_after_sample_steps"] or "never"] for r in results["compile"]]))
-    parts.append(table(["16 samples in-process (served threads and layout, fp32)", "seconds", "note"],
-                       [[r["request"], r["seconds"], r.get("note", "")] for r in results["requests"]]))
-    parts.append(table(
-        ["costliest request the limits allow here", "cap in force", "seconds", "the worker's clock expected (s)",
-         "worst batch (s)", "responseTimeout (s)", "margin"],
-        [[f"{r['model']} {r['version']}: {r['request']}", r["cap_in_force"], r["seconds"], r["expected_seconds"],
-          r["worst_batch_seconds"], r["response_timeout"], f"{r['margin']}x"] for r in results["limits"]]))
+                 f"; {part} re-measured {date}" for part, date in results.get("remeasured", {}).items()) + "."]
+    if "matmul_peak_gflops" in results:
+        parts.append("Matrix-multiply peak (GFLOP/s, the physical limit): " + ", ".join(
+            f"{name} {value}" for name, value in results["matmul_peak_gflops"].items()) + ".")
+    if "networks" in results:
+        parts.append(table(
+            ["network step", "threads", "channels-last", "precision", "ms per sample-step", "GFLOP per sample-step",
+             "GFLOP/s", "of peak"],
+            [[r["network"], r["threads"], "on" if r["channels_last"] else "off", r["precision"],
+              r["ms_per_sample_step"], r["gflop_per_sample_step"], r["gflops"], f"{100 * r['of_peak']:.0f}%"]
+             for r in results["networks"]]))
+    if "backends" in results:
+        parts.append(table(
+            ["network step by backend", "backend", "threads", "ms per sample-step", "of peak", "largest difference"],
+            [[r["network"], r["backend"], r["threads"], r["ms_per_sample_step"], f"{100 * r['of_peak']:.0f}%",
+              f"{r['max_abs_difference']:.1e}"] for r in results["backends"]]))
+    if "contention" in results:
+        parts.append(table(
+            ["network step while another process keeps a core busy", "threads", "ms per sample-step"],
+            [[r["network"], r["threads"], r["ms_per_sample_step"]] for r in results["contention"]]))
+    if "compile" in results:
+        parts.append(table(
+            ["torch.compile", "threads", "eager ms per sample-step", "compiled", "compile seconds",
+             "pays off after (sample-steps)"],
+            [[r["network"], r["threads"], r["eager_ms_per_sample_step"], r["compiled_ms_per_sample_step"],
+              r["compile_seconds"], r["pays_off_after_sample_steps"] or "never"] for r in results["compile"]]))
+    if "requests" in results:
+        parts.append(table(["16 samples in-process (served threads and layout, fp32)", "seconds", "note"],
+                           [[r["request"], r["seconds"], r.get("note", "")] for r in results["requests"]]))
+    if "limits" in results:
+        parts.append(table(
+            ["costliest request the limits allow here", "cap in force", "seconds", "the worker's clock expected (s)",
+             "worst batch (s)", "responseTimeout (s)", "margin"],
+            [[f"{r['model']} {r['version']}: {r['request']}", r["cap_in_force"], r["seconds"],
+              r["expected_seconds"], r["worst_batch_seconds"], r["response_timeout"], f"{r['margin']}x"]
+             for r in results["limits"]]))
     if "serving" in results:
         parts.append(serving_table(results["serving"]))
     if "image_latency" in results:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.build import CONFIG, find_archives, imported_modules, load_models, stage, weights_files
+from archive.build import CONFIG, find_archives, imported_modules, load_models, stage, update_config, weights_files
 from models.catalog import ROOT
 from models.manifest import weights_name
 from models.onnx_network import graph_weights
@@ -23,7 +23,8 @@ def test_every_model_folder_gives_an_archive_per_version_and_the_newest_is_the_d
         versions = sorted((a.version, a.default, name) for name, a in ARCHIVES.items() if a.model == model)
         *older, newest = versions
         assert newest[1:] == (True, model) and all(not default for _, default, _ in older)
-    assert ARCHIVES["cifar10"].version == "2.0" and ARCHIVES["cifar10_v1.0"].version == "1.0"
+    assert ARCHIVES["cifar10"].version == "3.0" and ARCHIVES["cifar10_v2.0"].version == "2.0"
+    assert ARCHIVES["cifar10_v1.0"].version == "1.0"
 
 
 def test_imports_are_followed_in_every_form_and_through_each_other(tmp_path):
@@ -35,6 +36,16 @@ def test_imports_are_followed_in_every_form_and_through_each_other(tmp_path):
         (tmp_path / name).write_text(text)
     assert imported_modules(["handlers/toy.py"], tmp_path) == [
         "handlers/base.py", "handlers/toy.py", "models/images.py", "models/line.py", "models/plot.py"]
+
+
+def test_updating_the_config_writes_load_models_in_both_copies_keeping_their_indent(tmp_path):
+    plain, indented = tmp_path / "config.properties", tmp_path / "configmap.yaml"
+    plain.write_text("a=1\nload_models=old.mar\nb=2\n")
+    indented.write_text("data:\n  config.properties: |\n    a=1\n    load_models=old.mar\n")
+    assert update_config(ARCHIVES, (plain, indented))
+    assert plain.read_text() == f"a=1\nload_models={load_models(ARCHIVES)}\nb=2\n"
+    assert indented.read_text().endswith(f"\n    a=1\n    load_models={load_models(ARCHIVES)}\n")
+    assert not update_config(ARCHIVES, (plain, indented))
 
 
 def test_config_properties_loads_every_archive_each_default_first():

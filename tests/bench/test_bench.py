@@ -83,6 +83,9 @@ def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
     assert "| bigram 1.0 | 1.5 | 0.4 | 2.25 | 0.1 | 0.8 | 0.2 |" in text
     assert "by `make bench`; requests re-measured 2026-11-30." in markdown({**results(),
                                                                          "remeasured": {"requests": "2026-11-30"}})
+    some = markdown({key: results()[key] for key in ("machine", "date", "image_latency")})  # --only, a new machine
+    assert "Test CPU" in some and "| cifar10 3.0 | 5.5 | 12.0 |" in some and "Matrix-multiply" not in some
+    assert "network step" not in some and "bigram 1.0" not in some
     readme = tmp_path / "README.md"
     start, end = markers(SECTION)
     readme.write_text(f"# Title\n\n{start}\nold table\n{end}\n\n## Next\n")

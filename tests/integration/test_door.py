@@ -112,4 +112,4 @@ def test_the_readme_s_registration_calls_work_at_the_printed_management_address(
     assert back.status_code == 200, back.text
     versions = requests.get(door(server, "management", "/models/cifar10/all"), headers=headers, timeout=30).json()
     default = requests.get(door(server, "management", "/models/cifar10"), headers=headers, timeout=30).json()
-    assert sorted(v["modelVersion"] for v in versions) == ["1.0", "2.0"] and default[0]["modelVersion"] == "2.0"
+    assert sorted(v["modelVersion"] for v in versions) == ["1.0", "2.0", "3.0"] and default[0]["modelVersion"] == "3.0"

@@ -19,7 +19,8 @@ def predictions(client, path: str, image: bytes, headers=None) -> requests.Respo
                          headers={**client.headers, **(headers or {})}, timeout=60)
 
 
-@pytest.mark.parametrize("path, at_least", [("cifar10", 8), ("cifar10/2.0", 8), ("cifar10/1.0", 6)])
+@pytest.mark.parametrize("path, at_least", [("cifar10", 9), ("cifar10/3.0", 9), ("cifar10/2.0", 8),
+                                             ("cifar10/1.0", 6)])
 def test_real_cifar10_test_images_come_back_with_their_class(client, path, at_least):
     correct = 0
     for label in CLASSES:
@@ -31,13 +32,14 @@ def test_real_cifar10_test_images_come_back_with_their_class(client, path, at_le
     assert correct >= at_least
 
 
-def test_the_default_version_is_2_0(client, server):
+def test_the_default_version_is_3_0(client, server):
     image = (FIXTURES / "ship.jpg").read_bytes()
     default = predictions(client, "cifar10", image).json()
-    assert default == predictions(client, "cifar10/2.0", image).json()
+    assert default == predictions(client, "cifar10/3.0", image).json()
+    assert default != predictions(client, "cifar10/2.0", image).json()
     assert default != predictions(client, "cifar10/1.0", image).json()
     versions = server.management("GET", "/models/cifar10/all").json()
-    assert sorted(v["modelVersion"] for v in versions) == ["1.0", "2.0"]
+    assert sorted(v["modelVersion"] for v in versions) == ["1.0", "2.0", "3.0"]
 
 
 def test_raw_multipart_and_base64_give_the_same_answer(client):

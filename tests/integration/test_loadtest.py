@@ -2,12 +2,13 @@
 version from 16 clients, against the shared TorchServe, with no errors and nothing leaking."""
 
 from bench.loadtest import load, targets
+from models.catalog import catalog
 
 
 def test_mixed_traffic_from_16_clients_gets_no_errors_and_leaks_nothing(server):
     rows = {row["model"]: row for row in load(server, seconds=10, concurrency=16)}
     assert set(rows) == {path for path, _ in targets()} | {"frontend"}
-    assert len(rows) == 12  # eleven model versions and the frontend
+    assert len(rows) == len(catalog()) + 1  # every model version and the frontend
     for path, row in rows.items():
         print(row)
         if path != "frontend":

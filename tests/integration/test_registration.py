@@ -115,31 +115,31 @@ def test_unregister_register_and_set_default_through_the_door(server, door, clie
     url, headers = door
     store = server.model_store / "cifar10_v1.0.mar"
     original = store.read_bytes()
-    assert versions(server, "cifar10") == {"2.0": True, "1.0": False}
+    assert versions(server, "cifar10") == {"3.0": True, "2.0": False, "1.0": False}
     answer = requests.delete(f"{url}/models/cifar10/1.0", headers=headers, timeout=120)
     assert answer.status_code == 200, answer.text
     try:
-        assert versions(server, "cifar10") == {"2.0": True}
+        assert versions(server, "cifar10") == {"3.0": True, "2.0": False}
         assert client.predict("cifar10/1.0", data=b"x").status_code == 404
         store.write_bytes(original + b"\0")  # changed after make archive: refused by its sha256
         refused = requests.post(f"{url}/models?url=cifar10_v1.0.mar&model_name=cifar10", headers=headers)
         assert refused.status_code == 400 and "sha256 differs" in refused.json()["message"]
-        assert versions(server, "cifar10") == {"2.0": True}
+        assert versions(server, "cifar10") == {"3.0": True, "2.0": False}
     finally:
         store.write_bytes(original)
         answer = requests.post(f"{url}/models?url=cifar10_v1.0.mar&model_name=cifar10&initial_workers=1"
                                "&synchronous=true", headers=headers, timeout=300)
     assert answer.status_code == 200, answer.text
-    assert versions(server, "cifar10") == {"2.0": True, "1.0": False}
+    assert versions(server, "cifar10") == {"3.0": True, "2.0": False, "1.0": False}
     image = (Path(__file__).parents[1] / "fixtures" / "cifar10").glob("*")
     body = next(p for p in image if p.suffix in (".png", ".jpg")).read_bytes()
     assert client.predict("cifar10/1.0", data=body).status_code == 200
     try:
         assert requests.put(f"{url}/models/cifar10/1.0/set-default", headers=headers).status_code == 200
-        assert versions(server, "cifar10") == {"2.0": False, "1.0": True}
+        assert versions(server, "cifar10") == {"3.0": False, "2.0": False, "1.0": True}
     finally:
-        assert requests.put(f"{url}/models/cifar10/2.0/set-default", headers=headers).status_code == 200
-    assert versions(server, "cifar10") == {"2.0": True, "1.0": False}
+        assert requests.put(f"{url}/models/cifar10/3.0/set-default", headers=headers).status_code == 200
+    assert versions(server, "cifar10") == {"3.0": True, "2.0": False, "1.0": False}
 
 
 def test_scaling_through_the_door(server, door):

@@ -70,7 +70,7 @@ def both_ways(tmp_path_factory, model_store) -> tuple[dict, dict]:
 def test_both_ways_serve_the_same_versions_defaults_and_settings(both_ways):
     made, plain = both_ways
     assert made["models"] == plain["models"]
-    assert made["models"]["cifar10"][0]["modelVersion"] == "2.0"  # the newest version, without any call
+    assert made["models"]["cifar10"][0]["modelVersion"] == "3.0"  # the newest version, without any call
     assert made["models"]["gan"][0]["modelVersion"] == "2.0"
 
 

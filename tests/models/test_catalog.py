@@ -14,7 +14,8 @@ from models.seeds import Seeds
 def test_it_finds_every_version_of_every_model_each_default_first():
     entries = catalog()
     assert [(e.model, e.version, e.default) for e in entries if e.model in ("cifar10", "ebm")] == [
-        ("cifar10", "2.0", True), ("cifar10", "1.0", False), ("ebm", "2.0", True), ("ebm", "1.0", False)]
+        ("cifar10", "3.0", True), ("cifar10", "2.0", False), ("cifar10", "1.0", False), ("ebm", "2.0", True),
+        ("ebm", "1.0", False)]
     assert {e.model for e in entries} >= {"bigram", "embed", "similar", "cifar10", "gan", "ebm", "diffusion"}
     assert [e.archive_name for e in model_versions("gan")] == ["gan", "gan_v1.0"]
 
