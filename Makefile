@@ -48,7 +48,8 @@ data:
 	cp $(SHARED_DATA)/MNIST/raw/*.gz $(DATA)/MNIST/raw/
 	test -d $(DATA)/cifar10 || tar -xzf $(SHARED_DATA)/cifar10-jpeg.tar.gz -C $(DATA)
 
-# Every archive of every model, and config.properties' load_models (each model's default version first).
+# Every archive of every model, and config.properties' load_models (each model's default version first),
+# in config.properties and in its copy in deploy/kubernetes/configmap.yaml.
 archive: install
 	$(PY) archive/build.py --update-config
 

@@ -159,6 +159,8 @@ class ModelVersion:
         in the model-config's memory layout, or through the backend it names (ONNX Runtime, on
         as many threads as torch has). `backend` asks for another one than the model-config's,
         as a worker with that setting would run it."""
+        if backend not in (None, *BACKENDS):
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         network, _ = load_network(self.manifest_path, device)
         if (backend or self.backend(device)) == "onnxruntime":
             return OnnxRuntimeNetwork(network, self.exported_graph(), torch.get_num_threads())

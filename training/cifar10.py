@@ -97,7 +97,7 @@ def train_classic(args: argparse.Namespace, settings: dict, model: torch.nn.Modu
 
 def arguments() -> argparse.ArgumentParser:
     parser = training_arguments(__doc__.splitlines()[0], epochs=None)  # 20 for 1.0, 30 for 2.0, 40 for 3.0
-    parser.add_argument("--version", choices=list(NETWORKS), default="2.0")
+    parser.add_argument("--version", choices=list(NETWORKS), default="3.0")
     parser.add_argument("--batch-size", type=int, help="default: 128 for 1.0, 512 for 2.0, 1024 for 3.0")
     return parser
 
@@ -123,10 +123,10 @@ def main(argv: list[str] | None = None) -> None:
         return accuracy(model, test_images, test_labels, args.device, bf16)
 
     if args.version == "3.0":
-        if not args.resume:  # a resumed run restores them from the checkpoint
-            model.whiten.weight.data[:] = cifar10_recipe.whitening_filters(
-                cifar10_recipe.normalised(cifar10_recipe.whitening_sample(train_images, generator)),
-                model.whiten.kernel_size[0])
+        # A resumed run's checkpoint then puts back the filters it trained with (and the generator).
+        model.whiten.weight.data[:] = cifar10_recipe.whitening_filters(
+            cifar10_recipe.normalised(cifar10_recipe.whitening_sample(train_images, generator)),
+            model.whiten.kernel_size[0])
         optimizer = cifar10_recipe.optimizer_for(model, settings["batch_size"])
         stateful = {"model": model, "optimizer": optimizer, "generator": generator}
         run = TrainingRun(args, "cifar10", args.version, command, stateful, curves, bf16=bf16)

@@ -1,6 +1,6 @@
 """Evaluate a CIFAR-10 classifier on the 10,000 test images and write the results into its manifest.
 
-    python -m training.evaluate_cifar10 --version 2.0 --data-dir data --weights-dir weights
+    python -m training.evaluate_cifar10 --version 3.0 --data-dir data --weights-dir weights
 
 Measures what the server does: the same preprocessing and the same full-precision forward pass.
 Writes test accuracy, per-class accuracy and the confusion matrix into the manifest and a
