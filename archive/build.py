@@ -128,9 +128,9 @@ def load_models(archives: dict[str, ModelVersion]) -> str:
 
 def update_config(archives: dict[str, ModelVersion], paths: tuple[Path, ...] = (CONFIG, CONFIGMAP)) -> bool:
     """Write `load_models` into config.properties and its copy in the Kubernetes ConfigMap (where
-    its lines are indented); True if either changed."""
+    its lines are indented), where a copy of the project has that file; True if either changed."""
     changed = False
-    for path in paths:
+    for path in (path for path in paths if path.exists()):
         lines = path.read_text().splitlines(keepends=True)
         index = next(i for i, old in enumerate(lines) if old.lstrip().startswith("load_models="))
         indent = lines[index][:len(lines[index]) - len(lines[index].lstrip())]

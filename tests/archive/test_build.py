@@ -46,6 +46,7 @@ def test_updating_the_config_writes_load_models_in_both_copies_keeping_their_ind
     assert plain.read_text() == f"a=1\nload_models={load_models(ARCHIVES)}\nb=2\n"
     assert indented.read_text().endswith(f"\n    a=1\n    load_models={load_models(ARCHIVES)}\n")
     assert not update_config(ARCHIVES, (plain, indented))
+    assert not update_config(ARCHIVES, (plain, tmp_path / "absent.yaml"))  # a copy of the project without deploy/
 
 
 def test_config_properties_loads_every_archive_each_default_first():
