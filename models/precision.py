@@ -17,10 +17,14 @@ PRECISIONS = ("auto", "fp32", "bf16")
 logger = logging.getLogger(__name__)
 
 
-def native_bf16(device: torch.device) -> bool:
+def native_bf16(device: torch.device | str) -> bool:
+    """Whether `device` does bf16 arithmetic in hardware: a CUDA GPU that supports it, a CPU with
+    AVX-512 BF16 (every CPU with AMX has it). Not oneDNN's own check (`_is_mkldnn_bf16_supported`),
+    which is true on any AVX-512 CPU, where bf16 is emulated."""
+    device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return torch.cpu._is_avx512_bf16_supported()
 
 
 def choose_precision(setting: str, device: torch.device) -> str:

@@ -20,8 +20,9 @@ from torch.nn import functional as F
 
 from models.cifar10 import BaselineNet, ResidualNet, WhitenedNet, preprocess
 from models.loader import build_network, network_spec
+from models.precision import native_bf16
 from training import cifar10_recipe
-from training.data import bf16_autocast_supported, load_cifar10
+from training.data import load_cifar10
 from training.run import TrainingRun, command_line, parameter_count, seed_everything, training_arguments
 
 NETWORKS = {"1.0": network_spec(BaselineNet), "2.0": network_spec(ResidualNet, widths=[64, 256, 256]),
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     default_epochs = settings.pop("epochs")
     args.epochs = args.epochs or default_epochs
     generator = seed_everything(args.seed)
-    bf16 = bf16_autocast_supported(args.device)
+    bf16 = native_bf16(args.device)
     train_images, train_labels = load_cifar10(args.data_dir, "train")
     test_images, test_labels = load_cifar10(args.data_dir, "test")
 

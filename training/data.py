@@ -47,14 +47,3 @@ def load_mnist(data_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
 
     dataset = MNIST(str(data_dir), train=split == "train", download=True)
     return dataset.data.unsqueeze(1), dataset.targets
-
-
-def bf16_autocast_supported(device: str) -> bool:
-    """bf16 autocast helps only where the hardware has bf16 arithmetic (AMX / AVX-512 BF16 on CPUs)."""
-    if device.startswith("cuda"):
-        return torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags

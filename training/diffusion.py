@@ -26,9 +26,10 @@ from models.diffusion_sampler import reverse_diffusion
 from models.diffusion_schedule import add_noise
 from models.images import normalize
 from models.loader import build_network, network_spec, sampler_spec
+from models.precision import native_bf16
 from models.seeds import Seeds
 from models.unet import UNet
-from training.data import bf16_autocast_supported, load_cifar10
+from training.data import load_cifar10
 from training.ema import update_ema, warmed_up_decay
 from training.run import TrainingRun, command_line, parameter_count, save_grid, seed_everything, training_arguments
 
@@ -64,20 +65,23 @@ def diffusion_loss(model: torch.nn.Module, images: torch.Tensor, generator: torc
 def train_noise_predictor(args: argparse.Namespace, model: torch.nn.Module, images: torch.Tensor,
                           generator: torch.Generator, name: tuple[str, str, str], learning_rate: float,
                           warmup_steps: int, labels: torch.Tensor | None = None, class_dropout: float = 0.0,
-                          min_snr: float | None = None,
+                          min_snr: float | None = None, cooldown_epochs: int = 0,
                           measure: Callable[[int, torch.nn.Module], dict[str, float]] | None = None,
                           ) -> tuple[TrainingRun, torch.nn.Module]:
     """This run's epochs of noise-prediction training of `model` on uint8 `images` (randomly
     flipped): AdamW with a warm-up and an EMA of the weights, for the diffusion models and ebm 2.0
     (training/ebm_denoising.py). `name` is (model, version, command line). With `labels` the network
     is class-conditional: each example's class is replaced by "no class" with probability
-    `class_dropout`. `measure(epochs so far, ema)` gives figures to record after an epoch, or none
-    (TrainingRun.add_points). Returns the run and the EMA."""
+    `class_dropout`. The learning rate is warmed up, held, and over the last `cooldown_epochs` of
+    `args.epochs` brought down linearly to zero (learning_rate_factor). `measure(epochs so far, ema)`
+    gives figures to record after an epoch, or none (TrainingRun.add_points). Returns the run and the EMA."""
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=WEIGHT_DECAY)
-    warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup_steps))
-    stateful = {"model": model, "ema": ema, "optimizer": optimizer, "warmup": warmup, "generator": generator}
-    run = TrainingRun(args, *name, stateful, curves=["train loss"], bf16=bf16_autocast_supported(args.device))
+    steps_per_epoch = len(images) // args.batch_size
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate_factor(
+        step, warmup_steps, (args.epochs - cooldown_epochs) * steps_per_epoch, cooldown_epochs * steps_per_epoch))
+    stateful = {"model": model, "ema": ema, "optimizer": optimizer, "schedule": schedule, "generator": generator}
+    run = TrainingRun(args, *name, stateful, curves=["train loss"], bf16=native_bf16(args.device))
     for epoch in run.epochs():
         model.train()
         losses = []
@@ -96,7 +100,7 @@ def train_noise_predictor(args: argparse.Namespace, model: torch.nn.Module, imag
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
             optimizer.step()
-            warmup.step()
+            schedule.step()
             update_ema(ema, model, warmed_up_decay(epoch * len(bar) + step, EMA_DECAY))
             losses.append(loss.item())
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
@@ -108,10 +112,22 @@ def train_noise_predictor(args: argparse.Namespace, model: torch.nn.Module, imag
     return run, ema
 
 
-def optimizer_description(learning_rate: float, warmup_steps: int) -> dict[str, str]:
+def learning_rate_factor(step: int, warmup_steps: int, cooldown_start: int, cooldown_steps: int) -> float:
+    """The learning rate at optimiser step `step` over the peak: a linear warm-up over `warmup_steps`,
+    then constant until `cooldown_start`, then down linearly to zero over `cooldown_steps`. Ending a
+    run with such a cooldown matches a cosine schedule of the same length, while the constant
+    phase can go on for as long as the curve pays (Hägele et al., 2024)."""
+    warmup = min(1.0, (step + 1) / warmup_steps)
+    if step < cooldown_start or not cooldown_steps:
+        return warmup
+    return warmup * max(0.0, 1.0 - (step - cooldown_start) / cooldown_steps)
+
+
+def optimizer_description(learning_rate: float, warmup_steps: int, cooldown_epochs: int = 0) -> dict[str, str]:
     """The manifest's words for train_noise_predictor's optimiser and EMA."""
-    return {"optimizer": f"AdamW lr {learning_rate} (warm-up {warmup_steps} steps), weight decay {WEIGHT_DECAY}, "
-                         f"gradient norm clipped to {GRAD_CLIP}",
+    cooldown = f", down linearly to 0 over the last {cooldown_epochs} epochs" if cooldown_epochs else ""
+    return {"optimizer": f"AdamW lr {learning_rate} (warm-up {warmup_steps} steps{cooldown}), "
+                         f"weight decay {WEIGHT_DECAY}, gradient norm clipped to {GRAD_CLIP}",
             "ema_decay": f"{EMA_DECAY}, warmed up as min({EMA_DECAY}, (1 + step) / (10 + step))"}
 
 

@@ -1,6 +1,6 @@
 """Train diffusion 2.0: a class-conditional UNet for classifier-free guidance.
 
-    python -m training.diffusion_conditional --epochs 24 --hours 2 --data-dir data --out weights --resume
+    python -m training.diffusion_conditional --epochs 20 --cooldown-epochs 10 --hours 2 --out weights --resume
 
 The network is diffusion 1.0's UNet with a class embedding added to the noise embedding and
 self-attention after each block at 8x8 (models/unet.py). Both start at zero, so training starts
@@ -8,7 +8,7 @@ from 1.0's served weights (`--init`, its weights manifest) and goes on from ther
 Each step is 1.0's (training/diffusion.py `train_noise_predictor`) with each image's class, replaced
 by "no class" for CLASS_DROPOUT of them so that one network predicts both ways (Ho & Salimans,
 2022), and the error weighted by min-SNR-5 (Hang et al., 2023). A lower learning rate than 1.0's,
-as for any fine-tuning.
+as for any fine-tuning, held constant and brought down to zero over the last `--cooldown-epochs`.
 
 Every `--kid-every` epochs the EMA draws KID_SAMPLES samples unconditionally and KID_SAMPLES with
 the classes cycled (guidance 0), at the served sampler settings, and their KID against as many
@@ -46,8 +46,10 @@ GRID_GUIDANCE = 1.0
 
 
 def arguments() -> argparse.ArgumentParser:
-    parser = training_arguments(__doc__.splitlines()[0], epochs=24)
+    parser = training_arguments(__doc__.splitlines()[0], epochs=20)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--cooldown-epochs", type=int, default=10,
+                        help="the last epochs, over which the learning rate goes down linearly to zero")
     parser.add_argument("--init", type=Path, default=Path("weights/diffusion-v1.0.json"),
                         help="the weights manifest of the unconditional UNet to start from (diffusion 1.0's)")
     parser.add_argument("--kid-every", type=int, default=2, help="epochs between KID points (0: none)")
@@ -116,7 +118,10 @@ def kid_curve(data_dir: Path, images: torch.Tensor, every: int, device: str
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = arguments().parse_args(argv)
+    parser = arguments()
+    args = parser.parse_args(argv)
+    if not 0 <= args.cooldown_epochs <= args.epochs:
+        parser.error(f"--cooldown-epochs must be in 0..--epochs ({args.epochs}), not {args.cooldown_epochs}")
     generator = seed_everything(args.seed)
     images, labels = load_cifar10(args.data_dir, "train")
 
@@ -125,8 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     run, ema = train_noise_predictor(args, model, images, generator,
                                      ("diffusion", "2.0", command_line("training.diffusion_conditional", argv)),
                                      LEARNING_RATE, WARMUP_STEPS, labels=labels, class_dropout=CLASS_DROPOUT,
-                                     min_snr=MIN_SNR, measure=kid_curve(args.data_dir, images, args.kid_every,
-                                                                        args.device))
+                                     min_snr=MIN_SNR, cooldown_epochs=args.cooldown_epochs,
+                                     measure=kid_curve(args.data_dir, images, args.kid_every, args.device))
     save_diffusion_2(run, ema, model, spec, args, init)
 
 
@@ -148,7 +153,7 @@ def save_diffusion_2(run: TrainingRun, ema: torch.nn.Module, model: torch.nn.Mod
                      "kid_points": f"KID of {KID_SAMPLES} EMA samples ({CURVE_SAMPLER['sampler']}, "
                                    f"{CURVE_SAMPLER['steps']} steps, seeds 0..) against {KID_SAMPLES} training "
                                    "images: unconditional, and classes cycled at guidance 0",
-                     **optimizer_description(LEARNING_RATE, WARMUP_STEPS)},
+                     **optimizer_description(LEARNING_RATE, WARMUP_STEPS, args.cooldown_epochs)},
     }, metrics={})
     rows = 8
     labels = torch.arange(len(CLASSES)).repeat_interleave(rows)

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from models.cpu import cpu_name
 from models.manifest import sha256_of, weights_name, write_manifest
-from training.data import bf16_autocast_supported
+from models.precision import native_bf16
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -211,7 +211,7 @@ def device_description(device: str, bf16: bool = False) -> str:
     bf16 autocast)", "cpu (AMD EPYC 7B13, 2 cores, no native bf16)", "cuda:0 (<GPU name>)"."""
     autocast = ", bf16 autocast" if bf16 else ""
     if device == "cpu":
-        native = "native bf16" if bf16_autocast_supported(device) else "no native bf16"
+        native = "native bf16" if native_bf16(device) else "no native bf16"
         return f"cpu ({cpu_name()}, {os.cpu_count()} cores, {native}{autocast})"
     return f"{device} ({torch.cuda.get_device_name(device)}{autocast})"
 

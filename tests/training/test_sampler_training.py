@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 from PIL import Image
 
@@ -80,6 +81,21 @@ def test_replay_buffer_draws_mostly_old_chains_and_stores_them_back():
     assert buffer.images[slots[:3]].eq(0).all()
 
 
+def test_the_learning_rate_warms_up_holds_and_cools_down_to_zero():
+    factors = [diffusion.learning_rate_factor(step, warmup_steps=4, cooldown_start=10, cooldown_steps=5)
+               for step in range(16)]
+    assert factors[:4] == [0.25, 0.5, 0.75, 1.0]
+    assert factors[4:11] == [1.0] * 7
+    assert factors[11:] == pytest.approx([0.8, 0.6, 0.4, 0.2, 0.0])
+    assert diffusion.learning_rate_factor(10**6, 4, cooldown_start=10, cooldown_steps=0) == 1.0
+
+
+def test_diffusion_2_refuses_a_cooldown_longer_than_the_training(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        diffusion_conditional.main(["--epochs", "4", "--cooldown-epochs", "5"])
+    assert "--cooldown-epochs must be in 0..--epochs (4), not 5" in capsys.readouterr().err
+
+
 def test_a_resumed_training_ends_where_an_uninterrupted_one_does(tmp_path):
     make_tiny_cifar10(tmp_path / "data")
 
@@ -98,11 +114,15 @@ def test_a_resumed_training_ends_where_an_uninterrupted_one_does(tmp_path):
 
 def test_diffusion_2_training_starts_from_an_unconditional_unet_resumes_and_writes_its_class_grid(tmp_path):
     save_weights(tmp_path, "diffusion", "1.0", tiny_unet(), TINY_UNET_ARGS, reverse_diffusion)
-    args = [*common(tmp_path), "--init", str(tmp_path / "diffusion-v1.0.json"), "--kid-every", "0"]
-    diffusion_conditional.main([*args, "--epochs", "1"])
+    args = [*common(tmp_path), "--init", str(tmp_path / "diffusion-v1.0.json"), "--kid-every", "0",
+            "--cooldown-epochs", "1"]
+    diffusion_conditional.main([*args, "--epochs", "1", "--cooldown-epochs", "0"])
+    checkpoint = torch.load(tmp_path / "ckpt" / "diffusion-v2.0.pt", weights_only=False)
+    assert checkpoint["objects"]["optimizer"]["param_groups"][0]["lr"] > 0
     diffusion_conditional.main([*args, "--epochs", "2", "--resume"])
     checkpoint = torch.load(tmp_path / "ckpt" / "diffusion-v2.0.pt", weights_only=False)
     assert checkpoint["progress"]["epoch"] == 2 and len(checkpoint["progress"]["runs"]) == 2
+    assert checkpoint["objects"]["optimizer"]["param_groups"][0]["lr"] == 0  # the cooldown ended at zero
     manifest = json.loads((tmp_path / "out" / "diffusion-v2.0.json").read_text())
     assert manifest["network"]["args"] == {**TINY_UNET_ARGS, "num_classes": 10, "attention_at": 8}
     assert manifest["training"]["initialised_from"]["file"] == "diffusion-v1.0.json"

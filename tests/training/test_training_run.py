@@ -10,7 +10,7 @@ import torch
 import training.run
 from models.cpu import cpu_name
 from models.manifest import read_manifest, sha256_of
-from training.data import bf16_autocast_supported
+from models.precision import native_bf16
 from training.run import TrainingRun, command_line, device_description, save_checkpoint
 
 
@@ -131,7 +131,7 @@ def test_the_command_is_the_arguments_main_parsed(monkeypatch):
     assert command_line("training.x", ["--epochs", "2"]) == "python -m training.x --epochs 2"
     monkeypatch.setattr(sys, "argv", ["x.py", "--resume"])
     assert command_line("training.x", None) == "python -m training.x --resume"
-    native = "native bf16" if bf16_autocast_supported("cpu") else "no native bf16"
+    native = "native bf16" if native_bf16("cpu") else "no native bf16"
     cpu = f"cpu ({cpu_name()}, {os.cpu_count()} cores, {native}"
     assert device_description("cpu", bf16=True) == f"{cpu}, bf16 autocast)" and device_description("cpu") == f"{cpu})"
 
