@@ -5,7 +5,9 @@ The network works on images normalised with the CIFAR-10 channel mean and standa
 undoes the normalisation at the end. It keeps the samplers' contract (models/progress.py).
 
 Two schedulers walk the same times: DDIM (models/diffusion_schedule.py), first-order, with `eta`
-for fresh noise, and DPM-Solver++(2M) (models/dpm_solver.py), second-order and deterministic.
+for fresh noise, and DPM-Solver++(2M) (models/dpm_solver.py), second-order and deterministic. A
+network distilled for a few steps (training/distill_diffusion.py) walks its own times
+(models/distilled_scheduler.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from models.diffusion_schedule import DDIMScheduler, offset_cosine_schedule
+from models.distilled_scheduler import DistilledScheduler
 from models.dpm_solver import DPMSolver2MScheduler
 from models.editing import Edit, first_step
 from models.guidance import guided_at, guided_noise
@@ -21,6 +24,7 @@ from models.progress import StepCallback
 from models.seeds import Seeds
 
 SCHEDULERS = ("ddim", "dpmpp_2m")  # what a request's `sampler` chooses
+DISTILLED = "distilled"  # the sampler a distilled network was taught for
 
 
 def scheduler_settings_error(sampler: str, eta: float, name: str = "eta") -> str | None:
@@ -30,13 +34,15 @@ def scheduler_settings_error(sampler: str, eta: float, name: str = "eta") -> str
     return None
 
 
-def make_scheduler(sampler: str, eta: float) -> DDIMScheduler | DPMSolver2MScheduler:
-    if sampler not in SCHEDULERS:
-        raise ValueError(f"sampler must be one of {', '.join(SCHEDULERS)}, not {sampler!r}")
+def make_scheduler(sampler: str, eta: float) -> DDIMScheduler | DPMSolver2MScheduler | DistilledScheduler:
+    if sampler not in (*SCHEDULERS, DISTILLED):
+        raise ValueError(f"sampler must be one of {', '.join((*SCHEDULERS, DISTILLED))}, not {sampler!r}")
     error = scheduler_settings_error(sampler, eta)
     if error is not None:
         raise ValueError(error)
-    return DDIMScheduler(eta) if sampler == "ddim" else DPMSolver2MScheduler()
+    if sampler == "ddim":
+        return DDIMScheduler(eta)
+    return DPMSolver2MScheduler() if sampler == "dpmpp_2m" else DistilledScheduler()
 
 
 @torch.no_grad()

@@ -37,15 +37,10 @@ class DPMSolver2MScheduler:
         self.timesteps = torch.empty(0)
         self.previous: tuple[float, torch.Tensor] | None = None  # (h, predicted images) of the last step
 
-    def set_timesteps(self, num_steps: int) -> None:
-        """The times of the network calls: equal steps of lambda from t = 1 to t = 0 (just 1 for one step)."""
-        if num_steps < 1:
-            raise ValueError(f"num_steps must be at least 1, not {num_steps}")
-        ends = torch.tensor([1.0, 0.0], dtype=torch.float64)
-        self.timesteps = time_of_log_snr(torch.linspace(*log_snr(ends).tolist(), num_steps, dtype=torch.float64))
-        self.timesteps[0] = 1.0  # exactly, not up to rounding
-        if num_steps > 1:
-            self.timesteps[-1] = 0.0
+    def set_timesteps(self, num_steps: int, start: float = 1.0, end: float = 0.0) -> None:
+        """The times of the network calls: equal steps of lambda from t = `start` to t = `end` (just
+        `start` for one step). A part of the path (training/distill_diffusion.py) ends at `end` < `start`."""
+        self.timesteps = log_snr_grid(num_steps, start, end)
         self.previous = None
 
     def step(self, predicted_noise: torch.Tensor, index: int, noisy_images: torch.Tensor,
@@ -68,3 +63,16 @@ class DPMSolver2MScheduler:
         self.previous = (h, predicted_images)
         next_images = noise_next / noise * noisy_images - signal_next * math.expm1(-h) * direction
         return next_images, predicted_images
+
+
+def log_snr_grid(num_points: int, start: float = 1.0, end: float = 0.0) -> torch.Tensor:
+    """`num_points` diffusion times at equal steps of lambda from `start` to `end` inclusive (just
+    `start` for one point), float64, the ends exact."""
+    if num_points < 1:
+        raise ValueError(f"num_points must be at least 1, not {num_points}")
+    ends = torch.tensor([start, end], dtype=torch.float64)
+    times = time_of_log_snr(torch.linspace(*log_snr(ends).tolist(), num_points, dtype=torch.float64))
+    times[0] = start  # exactly, not up to rounding
+    if num_points > 1:
+        times[-1] = end
+    return times

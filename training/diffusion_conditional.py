@@ -77,22 +77,22 @@ def cycled_labels(count: int) -> torch.Tensor:
 
 
 def draw(network: torch.nn.Module, count: int, labels: torch.Tensor | None, guidance: float = 0.0,
-         batch: int = 250) -> torch.Tensor:
-    """`count` uint8 samples with seeds 0.. (one each), in batches."""
+         batch: int = 250, sampler: dict[str, Any] = CURVE_SAMPLER) -> torch.Tensor:
+    """`count` uint8 samples with seeds 0.. (one each), in batches, drawn with `sampler`'s settings."""
     parts = []
     for start in range(0, count, batch):
         size = min(batch, count - start)
         seeds = Seeds([(1, seed) for seed in range(start, start + size)])
-        parts.append(reverse_diffusion(network, seeds, CURVE_SAMPLER["steps"], sampler=CURVE_SAMPLER["sampler"],
-                                       eta=CURVE_SAMPLER["eta"], guidance=guidance,
+        parts.append(reverse_diffusion(network, seeds, sampler["steps"], sampler=sampler["sampler"],
+                                       eta=sampler["eta"], guidance=guidance,
                                        labels=None if labels is None else labels[start:start + size]))
     return torch.cat(parts)
 
 
-def kid_curve(data_dir: Path, images: torch.Tensor, every: int, device: str
-              ) -> Callable[[int, torch.nn.Module], dict[str, float]] | None:
+def kid_curve(data_dir: Path, images: torch.Tensor, every: int, device: str,
+              sampler: dict[str, Any] = CURVE_SAMPLER) -> Callable[[int, torch.nn.Module], dict[str, float]] | None:
     """The `measure` of train_noise_predictor: KID at KID_SAMPLES of unconditional and of
-    class-cycled samples every `every` epochs."""
+    class-cycled samples (drawn with `sampler`'s settings, no guidance) every `every` epochs."""
     if not every:
         return None
     from training.fid import InceptionFeatures, batches_of, kernel_inception_distance
@@ -109,7 +109,7 @@ def kid_curve(data_dir: Path, images: torch.Tensor, every: int, device: str
             return {}
         points = {}
         for name, labels in (("kid_2000_unconditional", None), ("kid_2000_classes", cycled_labels(KID_SAMPLES))):
-            samples = draw(ema, KID_SAMPLES, labels)
+            samples = draw(ema, KID_SAMPLES, labels, sampler=sampler)
             points[name] = round(kernel_inception_distance(
                 inception(batches_of(samples), len(samples), name), reference)[0], 5)
         return points
