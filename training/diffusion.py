@@ -62,19 +62,29 @@ def diffusion_loss(model: torch.nn.Module, images: torch.Tensor, generator: torc
     return errors.mean()
 
 
+# The error a step minimises: loss(network, normalised images, their labels or None, optimiser step).
+Loss = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor | None, int], torch.Tensor]
+
+
 def train_noise_predictor(args: argparse.Namespace, model: torch.nn.Module, images: torch.Tensor,
                           generator: torch.Generator, name: tuple[str, str, str], learning_rate: float,
                           warmup_steps: int, labels: torch.Tensor | None = None, class_dropout: float = 0.0,
-                          min_snr: float | None = None, cooldown_epochs: int = 0,
+                          loss: Loss | None = None, cooldown_epochs: int = 0,
                           measure: Callable[[int, torch.nn.Module], dict[str, float]] | None = None,
                           ) -> tuple[TrainingRun, torch.nn.Module]:
-    """This run's epochs of noise-prediction training of `model` on uint8 `images` (randomly
-    flipped): AdamW with a warm-up and an EMA of the weights, for the diffusion models and ebm 2.0
-    (training/ebm_denoising.py). `name` is (model, version, command line). With `labels` the network
-    is class-conditional: each example's class is replaced by "no class" with probability
+    """This run's epochs of training of the noise predictor `model` on uint8 `images` (randomly
+    flipped): AdamW with a warm-up and an EMA of the weights, for the diffusion models, their
+    distillation (training/distill_diffusion.py) and ebm 2.0 (training/ebm_denoising.py). `name` is
+    (model, version, command line). The error is `loss`'s, by default diffusion_loss's. With `labels`
+    the network is class-conditional: each example's class is replaced by "no class" with probability
     `class_dropout`. The learning rate is warmed up, held, and over the last `cooldown_epochs` of
     `args.epochs` brought down linearly to zero (learning_rate_factor). `measure(epochs so far, ema)`
     gives figures to record after an epoch, or none (TrainingRun.add_points). Returns the run and the EMA."""
+    if not 0 <= cooldown_epochs <= args.epochs:
+        raise SystemExit(f"--cooldown-epochs must be in 0..--epochs ({args.epochs}), not {cooldown_epochs}")
+    if loss is None:
+        def loss(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor | None, _: int) -> torch.Tensor:
+            return diffusion_loss(model, images, generator, labels)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=WEIGHT_DECAY)
     steps_per_epoch = len(images) // args.batch_size
@@ -95,14 +105,14 @@ def train_noise_predictor(args: argparse.Namespace, model: torch.nn.Module, imag
                 dropped = torch.rand(len(batch), generator=generator) < class_dropout
                 batch_labels = torch.where(dropped, model.num_classes, labels[indices]).to(run.device)
             with torch.autocast(run.device.split(":")[0], dtype=torch.bfloat16, enabled=run.bf16):
-                loss = diffusion_loss(model, normalize(batch.to(run.device)), generator, batch_labels, min_snr)
+                error = loss(model, normalize(batch.to(run.device)), batch_labels, epoch * len(bar) + step)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            error.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
             optimizer.step()
             schedule.step()
             update_ema(ema, model, warmed_up_decay(epoch * len(bar) + step, EMA_DECAY))
-            losses.append(loss.item())
+            losses.append(error.item())
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
         run.end_epoch({"train loss": sum(losses) / len(losses)})
         if measure is not None:

@@ -31,7 +31,13 @@ from models.loader import build_network, load_network, network_spec, sampler_spe
 from models.seeds import Seeds
 from models.unet import UNet
 from training.data import load_cifar10
-from training.diffusion import CIFAR10_TRAINING_DATA, SCHEDULE, optimizer_description, train_noise_predictor
+from training.diffusion import (
+    CIFAR10_TRAINING_DATA,
+    SCHEDULE,
+    diffusion_loss,
+    optimizer_description,
+    train_noise_predictor,
+)
 from training.run import TrainingRun, command_line, parameter_count, save_grid, seed_everything, training_arguments
 
 BATCH_SIZE = 128
@@ -118,10 +124,7 @@ def kid_curve(data_dir: Path, images: torch.Tensor, every: int, device: str,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = arguments()
-    args = parser.parse_args(argv)
-    if not 0 <= args.cooldown_epochs <= args.epochs:
-        parser.error(f"--cooldown-epochs must be in 0..--epochs ({args.epochs}), not {args.cooldown_epochs}")
+    args = arguments().parse_args(argv)
     generator = seed_everything(args.seed)
     images, labels = load_cifar10(args.data_dir, "train")
 
@@ -130,7 +133,9 @@ def main(argv: list[str] | None = None) -> None:
     run, ema = train_noise_predictor(args, model, images, generator,
                                      ("diffusion", "2.0", command_line("training.diffusion_conditional", argv)),
                                      LEARNING_RATE, WARMUP_STEPS, labels=labels, class_dropout=CLASS_DROPOUT,
-                                     min_snr=MIN_SNR, cooldown_epochs=args.cooldown_epochs,
+                                     loss=lambda network, batch, classes, _: diffusion_loss(
+                                         network, batch, generator, classes, MIN_SNR),
+                                     cooldown_epochs=args.cooldown_epochs,
                                      measure=kid_curve(args.data_dir, images, args.kid_every, args.device))
     save_diffusion_2(run, ema, model, spec, args, init)
 

@@ -1,6 +1,6 @@
 """Distil diffusion 2.0 into a network that samples in a few calls (models/distilled_scheduler.py).
 
-    python -m training.distill_diffusion --steps 4 --epochs 8 --cooldown-epochs 4 --hours 2 --out weights --resume
+    python -m training.distill_diffusion --steps 4 --epochs 8 --cooldown-epochs 4 --hours 2 --out distilled --resume
 
 The student starts as a copy of its teacher (`--teacher`, a weights manifest: diffusion 2.0's). Each
 batch trains one of the student's `--steps` steps, from t_i to t_i+1 of its grid, on training
@@ -35,21 +35,11 @@ from models.diffusion_schedule import offset_cosine_schedule
 from models.distilled_scheduler import DistilledScheduler
 from models.dpm_solver import DPMSolver2MScheduler
 from models.guidance import guided_at, guided_noise
-from models.images import normalize
 from models.loader import load_network, sampler_spec
-from models.precision import native_bf16
 from training.data import load_cifar10
-from training.diffusion import (
-    CIFAR10_TRAINING_DATA,
-    EMA_DECAY,
-    GRAD_CLIP,
-    WEIGHT_DECAY,
-    learning_rate_factor,
-    optimizer_description,
-)
+from training.diffusion import CIFAR10_TRAINING_DATA, optimizer_description, train_noise_predictor
 from training.diffusion_conditional import CLASS_DROPOUT, draw, kid_curve
-from training.ema import update_ema, warmed_up_decay
-from training.run import TrainingRun, command_line, parameter_count, save_grid, seed_everything, training_arguments
+from training.run import command_line, parameter_count, save_grid, seed_everything, training_arguments
 
 STUDENT_VERSION = "2.1"  # diffusion 2.0, distilled
 BATCH_SIZE = 128
@@ -109,54 +99,25 @@ def distillation_loss(student: torch.nn.Module, teacher: torch.nn.Module, images
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = arguments()
-    args = parser.parse_args(argv)
-    if not 0 <= args.cooldown_epochs <= args.epochs:
-        parser.error(f"--cooldown-epochs must be in 0..--epochs ({args.epochs}), not {args.cooldown_epochs}")
+    args = arguments().parse_args(argv)
     generator = seed_everything(args.seed)
     images, labels = load_cifar10(args.data_dir, "train")
     teacher, teacher_manifest = load_network(args.teacher, args.device)
-    student = copy.deepcopy(teacher).train().requires_grad_(True)
-    ema = copy.deepcopy(teacher)
+    student = copy.deepcopy(teacher).requires_grad_(True)
     grid = DistilledScheduler()
     grid.set_timesteps(args.steps)
 
-    optimizer = torch.optim.AdamW(student.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
-    steps_per_epoch = len(images) // args.batch_size
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate_factor(
-        step, WARMUP_STEPS, (args.epochs - args.cooldown_epochs) * steps_per_epoch,
-        args.cooldown_epochs * steps_per_epoch))
-    stateful = {"model": student, "ema": ema, "optimizer": optimizer, "schedule": schedule, "generator": generator}
-    run = TrainingRun(args, "diffusion", STUDENT_VERSION, command_line("training.distill_diffusion", argv), stateful,
-                      curves=["train loss"], bf16=native_bf16(args.device))
-    sampler = {"sampler": DISTILLED, "eta": 0.0, "steps": args.steps}
-    measure = kid_curve(args.data_dir, images, args.kid_every, args.device, sampler)
-    for epoch in run.epochs():
-        losses = []
-        bar = run.batches(len(images), args.batch_size, generator)
-        for step, indices in enumerate(bar):
-            batch = images[indices]
-            flip = torch.rand(len(batch), generator=generator) < 0.5
-            batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(-1), batch)
-            dropped = torch.rand(len(batch), generator=generator) < CLASS_DROPOUT
-            batch_labels = torch.where(dropped, student.num_classes, labels[indices]).to(run.device)
-            with torch.autocast(run.device.split(":")[0], dtype=torch.bfloat16, enabled=run.bf16):
-                loss = distillation_loss(student, teacher, normalize(batch.to(run.device)), batch_labels, grid,
-                                         (epoch * len(bar) + step) % args.steps, args.substeps, args.guidance,
-                                         generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(student.parameters(), GRAD_CLIP)
-            optimizer.step()
-            schedule.step()
-            update_ema(ema, student, warmed_up_decay(epoch * len(bar) + step, EMA_DECAY))
-            losses.append(loss.item())
-            bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
-        run.end_epoch({"train loss": sum(losses) / len(losses)})
-        points = measure(run.epoch, ema) if measure is not None else {}
-        if points:
-            run.add_points(points)
+    def loss(network: torch.nn.Module, batch: torch.Tensor, classes: torch.Tensor | None, step: int) -> torch.Tensor:
+        """Each batch trains the next of the student's steps, in turn."""
+        return distillation_loss(network, teacher, batch, classes, grid, step % args.steps, args.substeps,
+                                 args.guidance, generator)
 
+    sampler = {"sampler": DISTILLED, "eta": 0.0, "steps": args.steps}
+    run, ema = train_noise_predictor(args, student, images, generator,
+                                     ("diffusion", STUDENT_VERSION, command_line("training.distill_diffusion", argv)),
+                                     LEARNING_RATE, WARMUP_STEPS, labels=labels, class_dropout=CLASS_DROPOUT,
+                                     loss=loss, cooldown_epochs=args.cooldown_epochs,
+                                     measure=kid_curve(args.data_dir, images, args.kid_every, args.device, sampler))
     run.save(ema, title=f"Diffusion {STUDENT_VERSION} ({args.steps}-step student of 2.0)", manifest={
         "architecture": {"network": "diffusion 2.0's UNet, distilled", "sampler": f"{args.steps} calls "
                          "(models/distilled_scheduler.py)"},
