@@ -25,18 +25,19 @@ class DistilledScheduler:
         self.timesteps = torch.empty(0)
         self.ends = torch.empty(0)
 
-    def set_timesteps(self, num_steps: int) -> None:
-        """The times of the network calls, and in `ends` where each call's step ends."""
-        grid = log_snr_grid(num_steps + 1)
+    def set_timesteps(self, num_steps: int, start: float = 1.0, end: float = 0.0) -> None:
+        """The times of the network calls, and in `ends` where each call's step ends, on the path from
+        `start` to `end` (a part of it: where a distilled teacher covers one step of its student)."""
+        grid = log_snr_grid(num_steps + 1, start, end)
         self.timesteps, self.ends = grid[:-1], grid[1:]
 
     def step(self, predicted_noise: torch.Tensor, index: int, noisy_images: torch.Tensor,
              seeds: Seeds | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(next noisy images, predicted clean images) after step `index`; after the last step both
-        are the answer. `seeds` is unused (deterministic), kept for the schedulers' interface."""
+        """(next noisy images, predicted clean images) after step `index`; after a step that ends at
+        t = 0 both are the answer. `seeds` is unused (deterministic), kept for the schedulers' interface."""
         signal, noise = (r.item() for r in offset_cosine_schedule(self.timesteps[index]))
         predicted_images = (noisy_images - noise * predicted_noise) / signal
-        if index == len(self.timesteps) - 1:
+        if self.ends[index] == 0:
             return predicted_images, predicted_images
         signal_next, noise_next = (r.item() for r in offset_cosine_schedule(self.ends[index]))
         return signal_next * predicted_images + noise_next * predicted_noise, predicted_images

@@ -11,6 +11,8 @@ units of the noise left there (the last step's on the answer, in units of the no
 that every step weighs alike although a noise-predicting network's clean-image estimate is 50
 times less certain at t = 1 than its next noisy image. Unlike progressive distillation, the teacher
 covers a whole step at once with a second-order solver, instead of halving the steps round by round.
+A distilled teacher (a student's manifest as `--teacher`) covers it in its own calls, its grid
+nesting in the student's: a 4-call student teaches a 2-call one, which teaches a 1-call one.
 
 Labels as in diffusion 2.0's training: each image's class, or "no class" for CLASS_DROPOUT of them.
 The teacher is guided at `--guidance` (2.0's served default) on its guided interval, so the student
@@ -53,9 +55,10 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--teacher", type=Path, default=Path("weights/diffusion-v2.0.json"),
                         help="the weights manifest of the class-conditional UNet to distil")
     parser.add_argument("--steps", type=int, default=4, help="the student's network calls a sample")
-    parser.add_argument("--substeps", type=int, default=2, help="the teacher's calls for one student step")
+    parser.add_argument("--substeps", type=int, default=2,
+                        help="the teacher's calls for one student step (a distilled teacher's: its calls / --steps)")
     parser.add_argument("--guidance", type=float, default=model_version("diffusion", "2.0").defaults["guidance"],
-                        help="the teacher's guidance scale for labelled examples")
+                        help="the teacher's guidance scale for labelled examples (a distilled teacher's was taught)")
     parser.add_argument("--cooldown-epochs", type=int, default=4,
                         help="the last epochs, over which the learning rate goes down linearly to zero")
     parser.add_argument("--kid-every", type=int, default=2, help="epochs between KID points (0: none)")
@@ -64,13 +67,19 @@ def arguments() -> argparse.ArgumentParser:
 
 @torch.no_grad()
 def teacher_landing(teacher: torch.nn.Module, noisy: torch.Tensor, start: float, end: float, substeps: int,
-                    labels: torch.Tensor, guidance: float) -> torch.Tensor:
-    """Where the teacher's DPM-Solver++(2M) takes `noisy` images (at time `start`) in `substeps`
-    calls: its noisy images at `end`, or, where `end` is 0, its answer there (one call more)."""
-    scheduler = DPMSolver2MScheduler()
-    scheduler.set_timesteps(substeps + 1, start, end)
+                    labels: torch.Tensor, guidance: float, distilled: bool = False) -> torch.Tensor:
+    """Where the teacher takes `noisy` images (at time `start`) in `substeps` calls: its noisy
+    images at `end`, or, where `end` is 0, its answer there. A noise predictor walks by
+    DPM-Solver++(2M) (one call more to answer at 0); a `distilled` teacher by its own few-step
+    sampler, unguided (its guidance was taught)."""
+    if distilled:
+        scheduler, calls, guidance = DistilledScheduler(), substeps, 0.0
+        scheduler.set_timesteps(substeps, start, end)
+    else:
+        scheduler, calls = DPMSolver2MScheduler(), substeps + 1 if end == 0 else substeps
+        scheduler.set_timesteps(substeps + 1, start, end)
     answer = noisy
-    for index in range(substeps + 1 if end == 0 else substeps):
+    for index in range(calls):
         time = scheduler.timesteps[index]
         variance = torch.full((len(noisy),), offset_cosine_schedule(time)[1].item() ** 2, device=noisy.device)
         noise = guided_noise(teacher, noisy, variance, labels, guidance if guided_at(time) else 0.0)
@@ -80,13 +89,13 @@ def teacher_landing(teacher: torch.nn.Module, noisy: torch.Tensor, start: float,
 
 def distillation_loss(student: torch.nn.Module, teacher: torch.nn.Module, images: torch.Tensor,
                       labels: torch.Tensor, grid: DistilledScheduler, index: int, substeps: int, guidance: float,
-                      generator: torch.Generator) -> torch.Tensor:
+                      generator: torch.Generator, distilled_teacher: bool = False) -> torch.Tensor:
     """The student's error on its step `index` of `grid` from normalised `images` noised to its
     start, against the teacher's landing, in units of the noise where it lands."""
     start, end = grid.timesteps[index].item(), grid.ends[index].item()
     signal, noise = (r.item() for r in offset_cosine_schedule(torch.tensor(start)))
     noisy = signal * images + noise * torch.randn(images.shape, generator=generator).to(images.device)
-    target = teacher_landing(teacher, noisy, start, end, substeps, labels, guidance)
+    target = teacher_landing(teacher, noisy, start, end, substeps, labels, guidance, distilled_teacher)
     variance = torch.full((len(images),), noise ** 2, device=images.device)
     predicted_noise = student(noisy, variance, labels).float()
     predicted_images = (noisy - noise * predicted_noise) / signal
@@ -103,14 +112,21 @@ def main(argv: list[str] | None = None) -> None:
     generator = seed_everything(args.seed)
     images, labels = load_cifar10(args.data_dir, "train")
     teacher, teacher_manifest = load_network(args.teacher, args.device)
+    taught = teacher_manifest.get("training", {}).get("teacher")  # a distilled teacher's own teacher
+    substeps, guidance = args.substeps, args.guidance
+    if taught is not None:
+        if teacher_manifest["training"]["steps"] % args.steps:
+            raise SystemExit(f"--steps {args.steps} must divide the distilled teacher's "
+                             f"{teacher_manifest['training']['steps']} calls")
+        substeps, guidance = teacher_manifest["training"]["steps"] // args.steps, taught["guidance"]
     student = copy.deepcopy(teacher).requires_grad_(True)
     grid = DistilledScheduler()
     grid.set_timesteps(args.steps)
 
     def loss(network: torch.nn.Module, batch: torch.Tensor, classes: torch.Tensor | None, step: int) -> torch.Tensor:
         """Each batch trains the next of the student's steps, in turn."""
-        return distillation_loss(network, teacher, batch, classes, grid, step % args.steps, args.substeps,
-                                 args.guidance, generator)
+        return distillation_loss(network, teacher, batch, classes, grid, step % args.steps, substeps,
+                                 guidance, generator, distilled_teacher=taught is not None)
 
     sampler = {"sampler": DISTILLED, "eta": 0.0, "steps": args.steps}
     run, ema = train_noise_predictor(args, student, images, generator,
@@ -125,9 +141,9 @@ def main(argv: list[str] | None = None) -> None:
         "sampler": sampler_spec(reverse_diffusion),
         "parameters": parameter_count(student),
         "data": {**CIFAR10_TRAINING_DATA, "labels": "the CIFAR-10 class of each image"},
-        "training": {"batch_size": args.batch_size, "steps": args.steps, "teacher_substeps": args.substeps,
+        "training": {"batch_size": args.batch_size, "steps": args.steps, "teacher_substeps": substeps,
                      "teacher": {"file": args.teacher.name, "weights_sha256": teacher_manifest["weights"]["sha256"],
-                                 "sampler": "dpmpp_2m", "guidance": args.guidance},
+                                 "sampler": "dpmpp_2m" if taught is None else DISTILLED, "guidance": guidance},
                      "loss": "squared error of where the student's DDIM step lands against the teacher's, "
                              "over the noise rate there",
                      "class_dropout": CLASS_DROPOUT,

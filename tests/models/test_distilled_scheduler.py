@@ -35,3 +35,14 @@ def test_it_is_deterministic_and_takes_no_eta():
     assert isinstance(make_scheduler(DISTILLED, 0.0), DistilledScheduler)
     with pytest.raises(ValueError, match="eta"):
         make_scheduler(DISTILLED, 0.5)
+
+
+def test_a_part_of_the_path_nests_in_the_whole_and_ends_on_noisy_images():
+    whole = DistilledScheduler()
+    whole.set_timesteps(4)
+    part = DistilledScheduler()  # a 4-call teacher's two calls for one step of a 2-call student
+    part.set_timesteps(2, whole.timesteps[0].item(), whole.ends[1].item())
+    assert torch.allclose(part.timesteps, whole.timesteps[:2]) and torch.allclose(part.ends, whole.ends[:2])
+    noisy, noise = torch.randn(1, 3, 4, 4), torch.randn(1, 3, 4, 4)
+    landing, estimate = part.step(noise, 1, noisy)
+    assert not torch.equal(landing, estimate)  # a DDIM step to its end, not yet the answer

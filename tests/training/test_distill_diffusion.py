@@ -24,13 +24,14 @@ def rates(t: float) -> tuple[float, float]:
     return tuple(r.item() for r in offset_cosine_schedule(torch.tensor(t)))
 
 
+@pytest.mark.parametrize("distilled", [False, True])
 @pytest.mark.parametrize("end", [0.5, 0.0])
-def test_the_teacher_lands_on_the_path_of_its_noise(end):
+def test_the_teacher_lands_on_the_path_of_its_noise(end, distilled):
     image, noise = torch.rand(1, 3, 32, 32) * 2 - 1, torch.randn(3, 3, 32, 32)
     signal, noise_rate = rates(0.9)
     labels = torch.tensor([0, 5, 10])
     landing = distill_diffusion.teacher_landing(OneImageNoisePredictor(image), signal * image + noise_rate * noise,
-                                                0.9, end, substeps=3, labels=labels, guidance=3.0)
+                                                0.9, end, substeps=3, labels=labels, guidance=3.0, distilled=distilled)
     signal_end, noise_end = rates(end)
     expected = image.expand(3, -1, -1, -1) if end == 0 else signal_end * image + noise_end * noise
     assert torch.allclose(landing, expected, atol=1e-4)
@@ -74,3 +75,16 @@ def test_distillation_trains_resumes_and_writes_a_student_for_its_own_sampler(tm
     assert torch.equal(student.stem.weight, checkpoint["objects"]["ema"]["stem.weight"])  # the EMA is the student
     assert not torch.equal(student.stem.weight, tiny_conditional_unet().stem.weight)  # and it learnt
     assert Image.open(tmp_path / "out" / "diffusion-v2.1-samples.png").size == (8 * 34 + 2, 10 * 34 + 2)
+    # The student teaches a student of half its calls, its taught guidance passed on.
+    def taught_by_the_student(folder: str, steps: int) -> list[str]:
+        return ["--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / folder), "--checkpoint-dir",
+                str(tmp_path / folder / "ckpt"), "--batch-size", "8", "--device", "cpu", "--teacher",
+                str(tmp_path / "out" / "diffusion-v2.1.json"), "--steps", str(steps), "--kid-every", "0",
+                "--epochs", "1", "--cooldown-epochs", "0"]
+    distill_diffusion.main(taught_by_the_student("out1", 1))
+    manifest = json.loads((tmp_path / "out1" / "diffusion-v2.1.json").read_text())
+    assert manifest["training"]["steps"] == 1 and manifest["training"]["teacher_substeps"] == 2
+    assert manifest["training"]["teacher"]["sampler"] == "distilled"
+    assert manifest["training"]["teacher"]["guidance"] == distill_diffusion.arguments().parse_args([]).guidance
+    with pytest.raises(SystemExit, match="must divide"):
+        distill_diffusion.main(taught_by_the_student("out3", 3))
