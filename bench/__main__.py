@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.backends import backend_rows
 from bench.limits import limit_rows
-from bench.machine import describe, slug
+from bench.machine import PEAK, TARGET_MACHINE, describe, slug
 from bench.report import SECTION, markdown, publish
 from bench.samplers import compile_rows, contention_rows, network_rows, request_rows
 from bench.serving import serving_results
@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> None:
         results["limits"] = limit_rows(args.weights)
     if "serving" in parts:
         results.update(serving_results(args.weights, args.model_store))
+    target = args.results / f"{TARGET_MACHINE}.json"
+    if target.exists():  # its peak, to scale this machine's figures to it
+        target_results = json.loads(target.read_text())
+        results["target_machine"] = {**target_results["machine"],
+                                     "peak_gflops": target_results["matmul_peak_gflops"][PEAK]}
     publish(results, path, markdown(results), args.readme, SECTION)
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.machine import PEAK
 from scripts.readme_sections import replace_section, table
 
 SECTION = "bench"
@@ -65,6 +66,8 @@ def markdown(results: dict[str, Any]) -> str:
              for r in results["limits"]]))
     if "serving" in results:
         parts.append(serving_table(results["serving"]))
+    if "default_requests" in results:
+        parts.append(default_requests_table(results))
     if "image_latency" in results:
         parts.append(table(["image model, served", "one image p50 (ms)", "8 images sent together p50 (ms)"],
                            [[f"{r['model']} {r['version']}", r["one_p50_ms"], r["eight_p50_ms"]]
@@ -73,17 +76,28 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def serving_table(rows: list[dict[str, Any]]) -> str:
-    """What serving adds to each model's own work, and the samplers' default requests, served."""
+    """What serving adds to each model's own work, and where a served request's time goes."""
     return "\n\n".join([table(
         ["model", "in-process p50 (ms)", "served p50 (ms)", "overhead (ms)", "req/s at 1", "at 4", "at 16",
          "16 vs 1"],
         [[f"{r['model']} {r['version']}", r["in_process_p50_ms"], r["served_p50_ms"], r["overhead_ms"],
           r["requests_per_s_1"], r["requests_per_s_4"], r["requests_per_s_16"],
           f"{r['requests_per_s_16'] / r['requests_per_s_1']:.1f}x"] for r in rows]), table(
-        ["a request with every default (16 samples), served", "seconds"],
-        [[f"{r['model']} {r['version']}", r["default_request_served_s"]] for r in rows
-         if "default_request_served_s" in r]), table(
         ["where a served request's time goes (mean ms)", "client and HTTP", "frontend queue",
          "worker round trip outside the handler", "handler: parse", "model", "encode"],
         [[f"{r['model']} {r['version']}", *(r["time_split"][name] for name in TIME_SPLIT)] for r in rows
          if "time_split" in r])])
+
+
+def default_requests_table(results: dict[str, Any]) -> str:
+    """Every sampler version's request with every default, served, and scaled to the target machine
+    (bench/machine.py) by the ratio of the one-thread fp32 peaks, where its results are at hand."""
+    header, scale = ["a request with every default (16 samples), served", "seconds"], None
+    target, peaks = results.get("target_machine"), results.get("matmul_peak_gflops", {})
+    if target is not None and PEAK in peaks:
+        scale = peaks[PEAK] / target["peak_gflops"]
+        header.append(f"scaled to the {target['cpu']} ({target['capability']}, {PEAK.split(',')[0]} peak "
+                      f"{target['peak_gflops']} GFLOP/s at one thread against {peaks[PEAK]} here)")
+    return table(header, [[f"{r['model']} {r['version']}", r["seconds"],
+                           *([round(r["seconds"] * scale, 2)] if scale is not None else [])]
+                          for r in results["default_requests"]])

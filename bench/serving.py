@@ -99,15 +99,15 @@ def throughput(url: str, headers: dict[str, str], example: Example, clients: int
 
 def default_request_seconds(url: str, headers: dict[str, str], repeats: int = 3) -> float:
     """Median seconds of a request that leaves everything to the defaults (16 samples, the served
-    sampler and steps), served."""
+    sampler and steps), served, after one such request to warm up."""
     times = []
     with requests.Session() as session:
         session.headers.update(headers)
-        for _ in range(repeats):
+        for _ in range(repeats + 1):
             start = time.perf_counter()
             session.post(url, json={"seed": 1}, timeout=600).raise_for_status()
             times.append(time.perf_counter() - start)
-    return round(statistics.median(times), 2)
+    return round(statistics.median(times[1:]), 3)
 
 
 STAGES = ("parse", "model", "encode")  # the handlers' own stages (handlers/handler_metrics.py)
@@ -168,9 +168,13 @@ def serving_row(server: Server, entry: ModelVersion, weights: Path, count: int, 
            "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2), "time_split": split}
     for clients in CONCURRENCY:
         row[f"requests_per_s_{clients}"] = round(throughput(url, headers, example, clients, seconds), 1)
-    if entry.is_iterative:
-        row["default_request_served_s"] = default_request_seconds(url, headers)
     return row
+
+
+def default_request_row(server: Server, entry: ModelVersion) -> dict[str, Any]:
+    url = f"{server.inference_url}/predictions/{entry.model}/{entry.version}"
+    return {"model": entry.model, "version": entry.version,
+            "seconds": default_request_seconds(url, server.headers("inference"))}
 
 
 def image_models(weights: Path) -> list[ModelVersion]:
@@ -218,12 +222,15 @@ def image_latency_row(server: Server, entry: ModelVersion, count: int) -> dict[s
 
 def serving_results(weights: Path, model_store: Path, count: int = 30, seconds: float = 3.0
                     ) -> dict[str, list[dict[str, Any]]]:
-    """The serving tables' rows ("serving", "image_latency"), from a TorchServe of its own on free ports."""
+    """The serving tables' rows ("serving", "default_requests" of every sampler version, "image_latency"),
+    from a TorchServe of its own on free ports."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-torchserve-"))
     server = Server(workdir, on_free_ports(Path(shutil.copy(ROOT / "config.properties", workdir))), model_store)
     try:
         server.start_serving()
         return {"serving": [serving_row(server, entry, weights, count, seconds) for entry in served_models(weights)],
+                "default_requests": [default_request_row(server, entry) for entry in catalog(weights)
+                                     if entry.is_iterative],
                 "image_latency": [image_latency_row(server, entry, count) for entry in image_models(weights)]}
     finally:
         server.stop()

@@ -7,6 +7,10 @@ Reverse diffusion with the EMA weights of the UNet, one network call a step, by 
   given the seed.
 The defaults (archive/diffusion/model-config.yaml) are DPM-Solver++(2M) at 10 steps.
 
+Version 2.1 is 2.0 distilled (training/distill_diffusion.py): `sampler` "distilled" only (models/
+distilled_scheduler.py), 1 to 4 calls, `label` as 2.0's, and no `guidance` (2.0's served guidance is
+taught).
+
 Version 2.0 (the default) is class-conditional: `label` asks for a class (handlers/class_label.py:
 a name such as "ship", its index, or a list, one per sample) and `guidance` is the classifier-free
 guidance scale (models/guidance.py; 0: plain conditional sampling). Without a label the samples are
@@ -51,9 +55,10 @@ class DiffusionHandler(IterativeSamplerHandler):
         return fields
 
     def settings_fields(self) -> dict[str, Field]:
-        fields = {"sampler": Field(str, default=self.defaults["sampler"], choices=SCHEDULERS),
+        fields = {"sampler": Field(str, default=self.defaults["sampler"],
+                                   choices=tuple(self.limits.get("sampler", SCHEDULERS))),
                   "eta": self.field(float, "eta")}
-        if self.num_classes:
+        if GUIDANCE_FIELD in self.limits:
             fields[GUIDANCE_FIELD] = self.field(float, GUIDANCE_FIELD)
         return fields
 
@@ -63,6 +68,10 @@ class DiffusionHandler(IterativeSamplerHandler):
                 if name in body:
                     raise RequestError(f"version {self.version} is unconditional: it takes no {name!r}", name,
                                        f"no {name} (class-conditional sampling is version 2.0's)")
+        if GUIDANCE_FIELD in body and GUIDANCE_FIELD not in self.fields:
+            taught = self.model_version.manifest["training"]["teacher"]["guidance"]
+            raise RequestError(f"version {self.version} was distilled with guidance {taught:g} taught: it takes no "
+                               f"{GUIDANCE_FIELD!r} (version 2.0 takes any)", GUIDANCE_FIELD, "no guidance")
         guidance = body.get(GUIDANCE_FIELD)
         if body.get(LABEL_FIELD) is None and isinstance(guidance, (int, float)) and guidance:
             raise RequestError(f"'guidance' {guidance} steers samples towards their class: send a 'label' too "
@@ -76,7 +85,7 @@ class DiffusionHandler(IterativeSamplerHandler):
             raise RequestError(error, "eta", f"0 with sampler {params['sampler']}")
         if self.num_classes:
             params[LABEL_FIELD] = per_sample(params[LABEL_FIELD], params["num_samples"])
-            if params[LABEL_FIELD] is None:
+            if params[LABEL_FIELD] is None and GUIDANCE_FIELD in self.fields:
                 params[GUIDANCE_FIELD] = 0.0
         return params
 
@@ -105,5 +114,7 @@ class DiffusionHandler(IterativeSamplerHandler):
     def answer_details(self, params: dict[str, Any]) -> dict[str, Any]:
         details = super().answer_details(params)
         if params.get(LABEL_FIELD):
-            details.update(labels=[CLASSES[label] for label in params[LABEL_FIELD]], guidance=params[GUIDANCE_FIELD])
+            details["labels"] = [CLASSES[label] for label in params[LABEL_FIELD]]
+            if GUIDANCE_FIELD in params:
+                details[GUIDANCE_FIELD] = params[GUIDANCE_FIELD]
         return details

@@ -5,7 +5,8 @@ A model is its own files: `archive/<model>/model-config.yaml` (TorchServe's sett
 `versions.<version>` where one version differs), `handlers/<model>.py` (the one class TorchServe
 instantiates), and for each version a weights manifest `weights/<model>-v<version>.json` that
 names its weights, its network and, for an iterative sampler, its sampling function
-(models/loader.py). A model's newest version is its default.
+(models/loader.py). A model's newest version is its default, unless the model-config's
+`default_version` names another (a newer version that serves a narrower choice, as a distilled one).
 
 Everything else asks a `ModelVersion` instead of knowing: the handler when its worker starts,
 archive/build.py, the training scripts' sample grids, the evaluations, `make bench` and the tests
@@ -196,7 +197,8 @@ class ModelVersion:
 
 
 def model_versions(model: str, weights: Path = WEIGHTS, root: Path = ROOT) -> list[ModelVersion]:
-    """A model's versions, the default (the newest) first: its manifests in `weights`."""
+    """A model's versions, the default first (the newest, or the model-config's `default_version`),
+    then newest first: its manifests in `weights`."""
     path = root / config_file(model)
     manifests = {}
     for manifest_path in sorted(weights.glob(f"{model}-v*.json")):
@@ -212,7 +214,12 @@ def model_versions(model: str, weights: Path = WEIGHTS, root: Path = ROOT) -> li
         raise FileNotFoundError(f"{path} has no weights: no {weights.name}/{model}-v<version>.json")
     config = read_config(model, root)
     versions = sorted(manifests, key=version_key, reverse=True)
-    return [ModelVersion(model, version, config, manifests[version], default=version == versions[0])
+    default = str(config.get("default_version", versions[0]))  # YAML reads an unquoted 2.0 as a number
+    if default not in manifests:
+        raise ValueError(f"{path}: default_version {default} has no weights: no "
+                         f"{weights.name}/{manifest_name(model, default)}")
+    versions.sort(key=lambda version: version != default)
+    return [ModelVersion(model, version, config, manifests[version], default=version == default)
             for version in versions]
 
 

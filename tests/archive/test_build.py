@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from archive.build import CONFIG, find_archives, imported_modules, load_models, stage, update_config, weights_files
-from models.catalog import ROOT
+from models.catalog import ROOT, read_config, version_key
 from models.manifest import weights_name
 from models.onnx_network import graph_weights
 from tsclient.properties import read_properties
@@ -16,15 +16,16 @@ from tsclient.properties import read_properties
 ARCHIVES = find_archives()
 
 
-def test_every_model_folder_gives_an_archive_per_version_and_the_newest_is_the_default():
+def test_every_model_folder_gives_an_archive_per_version_and_the_default_is_named_by_the_model():
     models = {archive.model for archive in ARCHIVES.values()}
     assert models >= {"bigram", "embed", "similar", "cifar10", "gan", "ebm", "diffusion"}
     for model in models:
-        versions = sorted((a.version, a.default, name) for name, a in ARCHIVES.items() if a.model == model)
-        *older, newest = versions
-        assert newest[1:] == (True, model) and all(not default for _, default, _ in older)
+        versions = {a.version: (a.default, name) for name, a in ARCHIVES.items() if a.model == model}
+        default = str(read_config(model).get("default_version", max(versions, key=version_key)))
+        assert all(versions[v] == ((True, model) if v == default else (False, f"{model}_v{v}")) for v in versions)
     assert ARCHIVES["cifar10"].version == "3.0" and ARCHIVES["cifar10_v2.0"].version == "2.0"
     assert ARCHIVES["cifar10_v1.0"].version == "1.0"
+    assert ARCHIVES["diffusion"].version == "2.0" and ARCHIVES["diffusion_v2.1"].version == "2.1"
 
 
 def test_imports_are_followed_in_every_form_and_through_each_other(tmp_path):
@@ -85,7 +86,7 @@ print([m.__file__ for m in project if not m.__file__.startswith({str(tmp_path)!r
 
 def test_a_version_served_through_onnx_runtime_carries_the_graph_of_its_own_weights(tmp_path):
     served = [entry for entry in ARCHIVES.values() if entry.backend("cpu") == "onnxruntime"]
-    assert [(entry.model, entry.version) for entry in served] == [("diffusion", "2.0")]
+    assert sorted((entry.model, entry.version) for entry in served) == [("diffusion", "2.0"), ("diffusion", "2.1")]
     for entry in served:
         stage(entry, tmp_path)
         assert graph_weights(tmp_path / f"{weights_name(entry.model, entry.version)}.onnx") == \

