@@ -29,11 +29,12 @@ def limit_rows(weights: Path) -> list[dict[str, Any]]:
         num_samples = min(handler.limits["num_samples"][1], handler.max_sample_steps)
         plain = {"num_samples": num_samples, "seed": 0}
         bodies = {"": plain}
-        if LABEL_FIELD in handler.fields:
+        if GUIDANCE_FIELD in handler.fields:
             bodies[", guided"] = {**plain, LABEL_FIELD: 0, GUIDANCE_FIELD: handler.defaults[GUIDANCE_FIELD]}
         for kind, body in bodies.items():
             cap = handler.max_sample_steps
-            steps = max(n for n in range(1, cap // num_samples + 1) if num_samples * handler.network_evaluations(
+            most = min(cap // num_samples, handler.limits[handler.steps_field][1])
+            steps = max(n for n in range(1, most + 1) if num_samples * handler.network_evaluations(
                 {**handler.defaults, **body, handler.steps_field: n}) <= cap)
             body = {**body, handler.steps_field: steps}
             start = time.perf_counter()

@@ -22,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from bench.machine import matmul_peak
 from bench.reference_ebm import CourseEnergy, course_langevin
 from bench.timing import median_seconds
-from models.catalog import ModelVersion, model_version, model_versions
+from models.catalog import ModelVersion, model_version, model_versions, version_key
 from models.loader import load_network
 from models.noise_conditional_energy import predicted_noise
 from models.precision import autocast, native_bf16
@@ -191,7 +191,7 @@ def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:
     # at its served guidance (two predictions a step, in one network call on twice the batch), next to 1.0.
     # A version served through another backend on CPUs is timed through PyTorch too.
     served_1 = None
-    for entry in reversed(model_versions("diffusion", weights)):  # the oldest, 1.0, first
+    for entry in sorted(model_versions("diffusion", weights), key=lambda e: version_key(e.version)):  # 1.0 first
         torch.set_num_threads(entry.threads)  # before the network: ONNX Runtime takes its threads then
         network = entry.network()
         steps, settings = entry.served_sampling()
@@ -205,7 +205,7 @@ def request_rows(weights: Path, repeats: int = 1) -> list[dict[str, Any]]:
             rows.append({"request": f"diffusion {entry.version}, {steps} steps (served defaults, eager PyTorch "
                                     "channels-last)", "seconds": eager,
                          "note": f"{eager / seconds:.2f}x {backend}'s time"})
-        if network.num_classes:
+        if network.num_classes and "guidance" in entry.defaults:  # a distilled version's guidance was taught
             guidance = entry.defaults["guidance"]
             labels = torch.arange(BATCH) % network.num_classes
             seconds = seconds_for_16(entry, network, steps, repeats, labels=labels, guidance=guidance, **settings)

@@ -142,8 +142,12 @@ def main(argv: list[str] | None = None) -> None:
         "parameters": parameter_count(student),
         "data": {**CIFAR10_TRAINING_DATA, "labels": "the CIFAR-10 class of each image"},
         "training": {"batch_size": args.batch_size, "steps": args.steps, "teacher_substeps": substeps,
+                     # A distilled teacher's own teacher nests in it, down to the network first distilled.
                      "teacher": {"file": args.teacher.name, "weights_sha256": teacher_manifest["weights"]["sha256"],
-                                 "sampler": "dpmpp_2m" if taught is None else DISTILLED, "guidance": guidance},
+                                 "sampler": "dpmpp_2m" if taught is None else DISTILLED, "guidance": guidance,
+                                 **({} if taught is None else {"steps": teacher_manifest["training"]["steps"],
+                                                               "seconds": teacher_manifest["seconds"],
+                                                               "teacher": taught})},
                      "loss": "squared error of where the student's DDIM step lands against the teacher's, "
                              "over the noise rate there",
                      "class_dropout": CLASS_DROPOUT,

@@ -6,9 +6,9 @@
 Samples are drawn as the server draws them (through the backend CPU workers run), 100 per seed
 (seeds 0, 1, 2, ...), against the training reference (training/sample_quality.py):
 - the steps table: `--table-samples` unconditional samples of the version at each of
-  `--table-steps` calls, of each student trained for its own number of calls (`--students`,
-  manifests written by training/distill_diffusion.py, not served), and of the teacher at its
-  served setting: FID and KID;
+  `--table-steps` calls (its taught calls and fewer), of each student taught another number of
+  calls (`--students`, manifests written by training/distill_diffusion.py, not served), and of the
+  teacher it was first distilled from, at its served setting: FID and KID;
 - the classes: as many samples with the classes cycled at the served calls, with their class
   accuracy as training/evaluate_conditional_diffusion.py judges it, next to the teacher's at its
   served guidance (its guidance table);
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.catalog import model_version, model_versions
+from models.catalog import ModelVersion, model_version, model_versions
 from models.loader import load_network
 from models.seeds import Seeds
 from training.diffusion_conditional import cycled_labels
@@ -49,6 +49,16 @@ def arguments() -> argparse.ArgumentParser:
     return parser
 
 
+def distilled_from(entry: ModelVersion, weights_dir: Path) -> ModelVersion:
+    """The version a distilled one was first distilled from (through any distilled teachers between)."""
+    taught = entry.manifest["training"]["teacher"]
+    while "teacher" in taught:
+        taught = taught["teacher"]
+    [teacher] = [other for other in model_versions("diffusion", weights_dir)
+                 if other.manifest["weights"]["sha256"] == taught["weights_sha256"]]
+    return teacher
+
+
 def calls_named(steps: int) -> str:
     return f"{steps} call" + ("s" if steps > 1 else "")
 
@@ -56,8 +66,7 @@ def calls_named(steps: int) -> str:
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
     entry = model_version("diffusion", args.version, args.weights_dir)
-    taught = entry.manifest["training"]["teacher"]
-    [teacher] = [e for e in model_versions("diffusion", args.weights_dir) if e.manifest_path.name == taught["file"]]
+    teacher = distilled_from(entry, args.weights_dir)
     reference = Cifar10Reference(args.data_dir, args.device)
     calls, settings = entry.served_sampling()
     draw_samples = entry.sampling_function()

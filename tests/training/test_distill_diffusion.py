@@ -84,7 +84,8 @@ def test_distillation_trains_resumes_and_writes_a_student_for_its_own_sampler(tm
     distill_diffusion.main(taught_by_the_student("out1", 1))
     manifest = json.loads((tmp_path / "out1" / "diffusion-v2.1.json").read_text())
     assert manifest["training"]["steps"] == 1 and manifest["training"]["teacher_substeps"] == 2
-    assert manifest["training"]["teacher"]["sampler"] == "distilled"
+    assert manifest["training"]["teacher"]["sampler"] == "distilled" and manifest["training"]["teacher"]["steps"] == 2
+    assert manifest["training"]["teacher"]["teacher"]["weights_sha256"] == teacher["weights"]["sha256"]
     assert manifest["training"]["teacher"]["guidance"] == distill_diffusion.arguments().parse_args([]).guidance
     with pytest.raises(SystemExit, match="must divide"):
         distill_diffusion.main(taught_by_the_student("out3", 3))
