@@ -2,6 +2,7 @@
 with a tiny class-conditional UNet of random weights: its own sampler at its calls, labels without
 guidance, and what it refuses."""
 
+import base64
 import json
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 from handlers.diffusion import DiffusionHandler
+from handlers.image_io import encode_png
 from models.diffusion_sampler import DISTILLED, reverse_diffusion
 from models.manifest import read_manifest, write_manifest
 from models.seeds import Seeds
@@ -66,3 +68,15 @@ def test_it_samples_with_its_own_sampler_at_its_calls_and_the_labels_asked_for(s
 def test_what_a_student_cannot_do_is_refused_naming_the_field(student, body, field, says):
     status, out = answer(student, {"seed": 1, **body})
     assert status == 400 and out["field"] == field and says in out["error"], out
+
+
+def test_it_inpaints_holding_the_picture_outside_the_box(student):
+    torch.manual_seed(3)
+    original = (torch.rand(3, 32, 32) * 255).to(torch.uint8)
+    status, out = answer(student, {"num_samples": 1, "label": "frog", "box": [0, 0, 16, 32], "seed": 2,
+                                   "format": "images", "image": base64.b64encode(encode_png(original)).decode()})
+    assert status == 200, out
+    sample = torch.from_numpy(np.array(decode_png(out["images_base64_png"][0]))).permute(2, 0, 1)
+    assert (sample[:, :, 16:].int() - original[:, :, 16:].int()).abs().max() <= 1
+    assert (sample[:, :, :16].int() - original[:, :, :16].int()).abs().max() > 10  # the box is new
+    assert out["strength"] == 1.0 and out["labels"] == ["frog"]
