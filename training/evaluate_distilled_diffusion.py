@@ -8,10 +8,12 @@ Samples are drawn as the server draws them (through the backend CPU workers run)
 - the steps table: `--table-samples` unconditional samples of the version at each of
   `--table-steps` calls (its taught calls and fewer), of each student taught another number of
   calls (`--students`, manifests written by training/distill_diffusion.py, not served), and of the
-  teacher it was first distilled from, at its served setting: FID and KID;
-- the classes: as many samples with the classes cycled at the served calls, with their class
-  accuracy as training/evaluate_conditional_diffusion.py judges it, next to the teacher's at its
-  served guidance (its guidance table);
+  teacher it was first distilled from, at its served setting and at `--teacher-steps` calls: FID
+  and KID;
+- the classes: as many samples with the classes cycled at the served calls, FID, KID and class
+  accuracy (by the default cifar10 version, as training/evaluate_conditional_diffusion.py judges
+  it), next to the teacher's at its served guidance (FID and KID from its guidance table, class
+  accuracy of the same seeds and classes by the same judge);
 - the backend check (training/evaluate_conditional_diffusion.py), where CPU workers run another
   backend than PyTorch;
 - FID and KID of `--fid-samples` unconditional samples at the served calls, and their ratio to the
@@ -45,6 +47,8 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--table-steps", type=int, nargs="*", default=[1, 2, 4])
     parser.add_argument("--students", type=Path, nargs="*", default=[],
                         help="weights manifests of students trained for other numbers of calls")
+    parser.add_argument("--teacher-steps", type=int, nargs="*", default=[],
+                        help="the teacher's rows at these numbers of calls too, next to its served one")
     parser.add_argument("--fid-samples", type=int, default=10_000)
     return parser
 
@@ -98,22 +102,32 @@ def main(argv: list[str] | None = None) -> None:
         add_metric(entry.manifest_path, "steps_table", table)
     teacher_steps, teacher_settings = teacher.served_sampling()
     teacher_network = teacher.network(args.device)
-    table[f"{teacher.version} (the teacher, served), {teacher_settings['sampler']} {teacher_steps} steps"] = \
-        reference.scores(sample_set(f"{teacher.version}-{teacher.backend(args.device)}", teacher_network, count,
-                                    teacher_steps, teacher_settings)[1])
+    for steps in dict.fromkeys([teacher_steps, *args.teacher_steps]):
+        served = " (served)" if steps == teacher_steps else ""
+        table[f"{teacher.version}, the teacher{served}, {teacher_settings['sampler']} {calls_named(steps)}"] = \
+            reference.scores(sample_set(f"{teacher.version}-{teacher.backend(args.device)}", teacher_network, count,
+                                        steps, teacher_settings)[1])
+        add_metric(entry.manifest_path, "steps_table", table)
     table["real_vs_real"] = teacher.manifest["metrics"]["guidance_table"]["real_vs_real"]
     add_metric(entry.manifest_path, "steps_table", table)
 
     classifier_entry = model_versions("cifar10", args.weights_dir)[0]
     classifier = classifier_entry.network(args.device).eval()
+    judge = (f"the default cifar10 version ({classifier_entry.version}, as served: test accuracy "
+             f"{classifier_entry.manifest['metrics']['test_accuracy']:.2%} on the 10,000 test images)")
+    labels = cycled_labels(count)
     samples, features = sample_set(f"{args.version}-{backend}", network, count, calls, settings, labelled=True)
     guidance = teacher.defaults["guidance"]
+    teacher_samples = samples_by_seed(lambda seed: teacher.sampling_function()(  # the same judge, the teacher's classes
+        teacher_network, Seeds.one(SAMPLES_PER_SEED, seed), teacher_steps, labels=cycled_labels(SAMPLES_PER_SEED),
+        guidance=guidance, **teacher_settings), count, "sampling (the teacher, classes)")
+    teacher_scores = teacher.manifest["metrics"]["guidance_table"][f"{guidance:g}"]
     add_metric(entry.manifest_path, "classes", {
-        **reference.scores(features), "class_accuracy": class_accuracy(classifier, samples, cycled_labels(count)),
-        "teacher": teacher.manifest["metrics"]["guidance_table"][f"{guidance:g}"],
-        "how": f"{count} samples, classes cycled, {calls} calls, seeds 0.. x 100; the teacher's: its guidance "
-               f"table's row at its served guidance {guidance:g}; class accuracy by "
-               f"{teacher.manifest['metrics']['class_accuracy_judge']}"})
+        **reference.scores(features), "class_accuracy": class_accuracy(classifier, samples, labels),
+        "teacher": {**teacher_scores, "class_accuracy": class_accuracy(classifier, teacher_samples, labels)},
+        "how": f"{count} samples, classes cycled, {calls} calls, seeds 0.. x 100; the teacher's at its served "
+               f"guidance {guidance:g} and steps, the same seeds and classes (FID and KID from its guidance table); "
+               f"class accuracy of both by {judge}"})
 
     if backend != "pytorch":
         add_metric(entry.manifest_path, "backend_check", backend_check(
