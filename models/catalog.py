@@ -197,8 +197,8 @@ class ModelVersion:
 
 
 def model_versions(model: str, weights: Path = WEIGHTS, root: Path = ROOT) -> list[ModelVersion]:
-    """A model's versions, the default first (the newest, or the model-config's `default_version`),
-    then newest first: its manifests in `weights`."""
+    """A model's versions, the default first (the model-config's `default_version` where `weights` has
+    it, else the newest), then newest first: its manifests in `weights`."""
     path = root / config_file(model)
     manifests = {}
     for manifest_path in sorted(weights.glob(f"{model}-v*.json")):
@@ -214,10 +214,9 @@ def model_versions(model: str, weights: Path = WEIGHTS, root: Path = ROOT) -> li
         raise FileNotFoundError(f"{path} has no weights: no {weights.name}/{model}-v<version>.json")
     config = read_config(model, root)
     versions = sorted(manifests, key=version_key, reverse=True)
-    default = str(config.get("default_version", versions[0]))  # YAML reads an unquoted 2.0 as a number
-    if default not in manifests:
-        raise ValueError(f"{path}: default_version {default} has no weights: no "
-                         f"{weights.name}/{manifest_name(model, default)}")
+    # A folder of weights may hold some versions only (a training script's --out): there the newest is the default.
+    named = str(config.get("default_version"))  # YAML reads an unquoted 2.0 as a number
+    default = named if named in manifests else versions[0]
     versions.sort(key=lambda version: version != default)
     return [ModelVersion(model, version, config, manifests[version], default=version == default)
             for version in versions]
