@@ -2,7 +2,8 @@
 
     python -m training.distill_diffusion --steps 4 --epochs 8 --cooldown-epochs 4 --hours 2 --out distilled --resume
 
-The student starts as a copy of its teacher (`--teacher`, a weights manifest: diffusion 2.0's). Each
+The student starts as a copy of its teacher (`--teacher`, a weights manifest: diffusion 2.0's), or of
+another student (`--student`: one that already samples in a few calls learns another number sooner). Each
 batch trains one of the student's `--steps` steps, from t_i to t_i+1 of its grid, on training
 images noised to t_i (as progressive distillation does; Salimans & Ho, 2022). The teacher carries
 them to t_i+1 in `--substeps` DPM-Solver++(2M) calls (for the last step: on to its answer at t = 0);
@@ -54,6 +55,9 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--teacher", type=Path, default=Path("weights/diffusion-v2.0.json"),
                         help="the weights manifest of the class-conditional UNet to distil")
+    parser.add_argument("--student", type=Path,
+                        help="the weights manifest the student starts from (default: a copy of the teacher)")
+    parser.add_argument("--version", default=STUDENT_VERSION, help="the student's version")
     parser.add_argument("--steps", type=int, default=4, help="the student's network calls a sample")
     parser.add_argument("--substeps", type=int, default=2,
                         help="the teacher's calls for one student step (a distilled teacher's: its calls / --steps)")
@@ -119,7 +123,9 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"--steps {args.steps} must divide the distilled teacher's "
                              f"{teacher_manifest['training']['steps']} calls")
         substeps, guidance = teacher_manifest["training"]["steps"] // args.steps, taught["guidance"]
-    student = copy.deepcopy(teacher).requires_grad_(True)
+    start, start_manifest = (teacher, teacher_manifest) if args.student is None else load_network(args.student,
+                                                                                                   args.device)
+    student = copy.deepcopy(start).requires_grad_(True)
     grid = DistilledScheduler()
     grid.set_timesteps(args.steps)
 
@@ -130,11 +136,11 @@ def main(argv: list[str] | None = None) -> None:
 
     sampler = {"sampler": DISTILLED, "eta": 0.0, "steps": args.steps}
     run, ema = train_noise_predictor(args, student, images, generator,
-                                     ("diffusion", STUDENT_VERSION, command_line("training.distill_diffusion", argv)),
+                                     ("diffusion", args.version, command_line("training.distill_diffusion", argv)),
                                      LEARNING_RATE, WARMUP_STEPS, labels=labels, class_dropout=CLASS_DROPOUT,
                                      loss=loss, cooldown_epochs=args.cooldown_epochs,
                                      measure=kid_curve(args.data_dir, images, args.kid_every, args.device, sampler))
-    run.save(ema, title=f"Diffusion {STUDENT_VERSION} ({args.steps}-step student of 2.0)", manifest={
+    run.save(ema, title=f"Diffusion {args.version} ({args.steps}-step student of 2.0)", manifest={
         "architecture": {"network": "diffusion 2.0's UNet, distilled", "sampler": f"{args.steps} calls "
                          "(models/distilled_scheduler.py)"},
         "network": teacher_manifest["network"],
@@ -148,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
                                  **({} if taught is None else {"steps": teacher_manifest["training"]["steps"],
                                                                "seconds": teacher_manifest["seconds"],
                                                                "teacher": taught})},
+                     "student_start": {"file": (args.student or args.teacher).name,
+                                       "weights_sha256": start_manifest["weights"]["sha256"]},
                      "loss": "squared error of where the student's DDIM step lands against the teacher's, "
                              "over the noise rate there",
                      "class_dropout": CLASS_DROPOUT,
