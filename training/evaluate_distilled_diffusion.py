@@ -18,6 +18,7 @@ Samples are drawn as the server draws them (through the backend CPU workers run)
   backend than PyTorch;
 - FID and KID of `--fid-samples` unconditional samples at the served calls, and their ratio to the
   teacher's FID at its served setting (its manifest's figure of as many samples).
+`--parts` measures some of these only (table, classes, backend, fid).
 The floor of the table (real against real at its size) is the teacher's, by the same reference.
 Samples and features are cached, and each figure goes into the manifest as it is measured.
 """
@@ -39,6 +40,8 @@ from training.evaluate_conditional_diffusion import backend_check, class_accurac
 from training.evaluation import SAMPLES_PER_SEED, add_metric, evaluation_arguments, samples_by_seed
 from training.sample_quality import Cifar10Reference, content_hash
 
+PARTS = ("table", "classes", "backend", "fid")
+
 
 def arguments() -> argparse.ArgumentParser:
     parser = evaluation_arguments(__doc__.splitlines()[0])
@@ -50,6 +53,9 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--teacher-steps", type=int, nargs="*", default=[],
                         help="the teacher's rows at these numbers of calls too, next to its served one")
     parser.add_argument("--fid-samples", type=int, default=10_000)
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="measure only these (each run adds its figures to the manifest; samples and features "
+                             "stay cached for the next)")
     return parser
 
 
@@ -76,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     draw_samples = entry.sampling_function()
     backend = entry.backend(args.device)
     network = entry.network(args.device)
+    teacher_steps, teacher_settings = teacher.served_sampling()
 
     def sample_set(name: str, network: torch.nn.Module, count: int, steps: int, settings: dict[str, Any],
                    labelled: bool = False) -> tuple[torch.Tensor, np.ndarray]:
@@ -89,54 +96,55 @@ def main(argv: list[str] | None = None) -> None:
 
     count = args.table_samples
     how = f"{count} samples a row, unconditional, seeds 0.. x 100"
-    table: dict[str, Any] = {"how": how}
-    for steps in args.table_steps:
-        table[f"{args.version}, {calls_named(steps)}"] = reference.scores(
-            sample_set(f"{args.version}-{backend}", network, count, steps, settings)[1])
+    if "table" in args.parts:
+        table: dict[str, Any] = {"how": how}
+        for steps in args.table_steps:
+            table[f"{args.version}, {calls_named(steps)}"] = reference.scores(
+                sample_set(f"{args.version}-{backend}", network, count, steps, settings)[1])
+            add_metric(entry.manifest_path, "steps_table", table)
+        for path in args.students:
+            student, manifest = load_network(path, args.device)
+            steps = manifest["training"]["steps"]
+            table[f"a student taught {calls_named(steps)} ({manifest['training']['epochs']} epochs, not served)"] = \
+                reference.scores(sample_set("student-pytorch", student, count, steps, settings)[1])
+            add_metric(entry.manifest_path, "steps_table", table)
+        for steps in dict.fromkeys([teacher_steps, *args.teacher_steps]):
+            served = " (served)" if steps == teacher_steps else ""
+            table[f"{teacher.version}, the teacher{served}, {teacher_settings['sampler']} {calls_named(steps)}"] = \
+                reference.scores(sample_set(f"{teacher.version}-{teacher.backend(args.device)}",
+                                            teacher.network(args.device), count, steps, teacher_settings)[1])
+            add_metric(entry.manifest_path, "steps_table", table)
+        table["real_vs_real"] = teacher.manifest["metrics"]["guidance_table"]["real_vs_real"]
         add_metric(entry.manifest_path, "steps_table", table)
-    for path in args.students:
-        student, manifest = load_network(path, args.device)
-        steps = manifest["training"]["steps"]
-        table[f"a student taught {calls_named(steps)} ({manifest['training']['epochs']} epochs, not served)"] = \
-            reference.scores(sample_set("student-pytorch", student, count, steps, settings)[1])
-        add_metric(entry.manifest_path, "steps_table", table)
-    teacher_steps, teacher_settings = teacher.served_sampling()
-    teacher_network = teacher.network(args.device)
-    for steps in dict.fromkeys([teacher_steps, *args.teacher_steps]):
-        served = " (served)" if steps == teacher_steps else ""
-        table[f"{teacher.version}, the teacher{served}, {teacher_settings['sampler']} {calls_named(steps)}"] = \
-            reference.scores(sample_set(f"{teacher.version}-{teacher.backend(args.device)}", teacher_network, count,
-                                        steps, teacher_settings)[1])
-        add_metric(entry.manifest_path, "steps_table", table)
-    table["real_vs_real"] = teacher.manifest["metrics"]["guidance_table"]["real_vs_real"]
-    add_metric(entry.manifest_path, "steps_table", table)
 
-    classifier_entry = model_versions("cifar10", args.weights_dir)[0]
-    classifier = classifier_entry.network(args.device).eval()
-    judge = (f"the default cifar10 version ({classifier_entry.version}, as served: test accuracy "
-             f"{classifier_entry.manifest['metrics']['test_accuracy']:.2%} on the 10,000 test images)")
-    labels = cycled_labels(count)
-    samples, features = sample_set(f"{args.version}-{backend}", network, count, calls, settings, labelled=True)
-    guidance = teacher.defaults["guidance"]
-    teacher_samples = samples_by_seed(lambda seed: teacher.sampling_function()(  # the same judge, the teacher's classes
-        teacher_network, Seeds.one(SAMPLES_PER_SEED, seed), teacher_steps, labels=cycled_labels(SAMPLES_PER_SEED),
-        guidance=guidance, **teacher_settings), count, "sampling (the teacher, classes)")
-    teacher_scores = teacher.manifest["metrics"]["guidance_table"][f"{guidance:g}"]
-    add_metric(entry.manifest_path, "classes", {
-        **reference.scores(features), "class_accuracy": class_accuracy(classifier, samples, labels),
-        "teacher": {**teacher_scores, "class_accuracy": class_accuracy(classifier, teacher_samples, labels)},
-        "how": f"{count} samples, classes cycled, {calls} calls, seeds 0.. x 100; the teacher's at its served "
-               f"guidance {guidance:g} and steps, the same seeds and classes (FID and KID from its guidance table); "
-               f"class accuracy of both by {judge}"})
+    if "classes" in args.parts:
+        classifier_entry = model_versions("cifar10", args.weights_dir)[0]
+        classifier = classifier_entry.network(args.device).eval()
+        judge = (f"the default cifar10 version ({classifier_entry.version}, as served: test accuracy "
+                 f"{classifier_entry.manifest['metrics']['test_accuracy']:.2%} on the 10,000 test images)")
+        labels = cycled_labels(count)
+        samples, features = sample_set(f"{args.version}-{backend}", network, count, calls, settings, labelled=True)
+        guidance = teacher.defaults["guidance"]
+        teacher_samples = samples_by_seed(lambda seed: teacher.sampling_function()(  # the same judge, its classes
+            teacher.network(args.device), Seeds.one(SAMPLES_PER_SEED, seed), teacher_steps,
+            labels=cycled_labels(SAMPLES_PER_SEED), guidance=guidance, **teacher_settings),
+            count, "sampling (the teacher, classes)")
+        teacher_scores = teacher.manifest["metrics"]["guidance_table"][f"{guidance:g}"]
+        add_metric(entry.manifest_path, "classes", {
+            **reference.scores(features), "class_accuracy": class_accuracy(classifier, samples, labels),
+            "teacher": {**teacher_scores, "class_accuracy": class_accuracy(classifier, teacher_samples, labels)},
+            "how": f"{count} samples, classes cycled, {calls} calls, seeds 0.. x 100; the teacher's at its served "
+                   f"guidance {guidance:g} and steps, the same seeds and classes (FID and KID from its guidance "
+                   f"table); class accuracy of both by {judge}"})
 
-    if backend != "pytorch":
+    if "backend" in args.parts and backend != "pytorch":
         add_metric(entry.manifest_path, "backend_check", backend_check(
             backend, sample_set(f"{args.version}-{backend}", network, count, calls, settings)[1],
             sample_set(f"{args.version}-pytorch", entry.network(args.device, backend="pytorch"), count, calls,
                        settings)[1],
             reference, f"{how}, {calls} calls"))
 
-    if args.fid_samples:
+    if "fid" in args.parts and args.fid_samples:
         teacher_quality = teacher.manifest["metrics"][f"quality_{teacher_steps}_steps_unconditional"]
         if not teacher_quality["how"].startswith(f"{args.fid_samples} samples"):
             raise SystemExit(f"the teacher's FID is of other than {args.fid_samples} samples: {teacher_quality['how']}")

@@ -26,6 +26,7 @@ def test_every_model_folder_gives_an_archive_per_version_and_the_default_is_name
     assert ARCHIVES["cifar10"].version == "3.0" and ARCHIVES["cifar10_v2.0"].version == "2.0"
     assert ARCHIVES["cifar10_v1.0"].version == "1.0"
     assert ARCHIVES["diffusion"].version == "2.0" and ARCHIVES["diffusion_v2.1"].version == "2.1"
+    assert ARCHIVES["diffusion_v2.2"].version == "2.2"
 
 
 def test_imports_are_followed_in_every_form_and_through_each_other(tmp_path):
@@ -86,7 +87,8 @@ print([m.__file__ for m in project if not m.__file__.startswith({str(tmp_path)!r
 
 def test_a_version_served_through_onnx_runtime_carries_the_graph_of_its_own_weights(tmp_path):
     served = [entry for entry in ARCHIVES.values() if entry.backend("cpu") == "onnxruntime"]
-    assert sorted((entry.model, entry.version) for entry in served) == [("diffusion", "2.0"), ("diffusion", "2.1")]
+    assert sorted((entry.model, entry.version) for entry in served) == [("diffusion", "2.0"), ("diffusion", "2.1"),
+                                                                                ("diffusion", "2.2")]
     for entry in served:
         stage(entry, tmp_path)
         assert graph_weights(tmp_path / f"{weights_name(entry.model, entry.version)}.onnx") == \

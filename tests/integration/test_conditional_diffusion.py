@@ -1,11 +1,12 @@
 """diffusion 2.0 (the default) through a real TorchServe: versions, the asked class judged by the
 served classifier, seeded determinism with labels, concurrent requests merged with their own seeds
-and labels, guided inpainting streamed, and the guided cost cap; and 2.1, its distilled student."""
+and labels, guided inpainting streamed, and the guided cost cap; and 2.1 and 2.2, its distilled students."""
 
 import base64
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from models.catalog import ROOT
@@ -17,7 +18,7 @@ SHIP = ROOT / "tests" / "fixtures" / "cifar10" / "ship.jpg"
 
 def test_diffusion_serves_version_2_0_by_default_and_1_0_by_name(client, server):
     versions = server.management("GET", "/models/diffusion/all").json()
-    assert sorted(v["modelVersion"] for v in versions) == ["1.0", "2.0", "2.1"]
+    assert sorted(v["modelVersion"] for v in versions) == ["1.0", "2.0", "2.1", "2.2"]
     body = {"num_samples": 2, "seed": 7, "diffusion_steps": 4}
     default, v2, v1 = (client.predict(path, body).json() for path in ("diffusion", "diffusion/2.0", "diffusion/1.0"))
     assert default == v2 and "labels" not in default
@@ -75,27 +76,29 @@ def test_guided_steps_count_twice_against_the_served_cap(client):
     assert guided.json()["allowed"] == f"num_samples x (diffusion_steps + guided steps) <= {cap}"
 
 
-def test_the_distilled_student_answers_in_its_few_calls_streamed_and_merged(client):
-    """2.1: one progress line a call, the same answer streamed or not and merged or alone, the classes
-    asked for as the served classifier sees them, and no guidance."""
+@pytest.mark.parametrize("version, calls", [("2.1", 4), ("2.2", 3)])
+def test_the_distilled_students_answer_in_their_few_calls_streamed_and_merged(client, version, calls):
+    """2.1 and 2.2: one progress line a call, the same answer streamed or not and merged or alone, the
+    classes asked for as the served classifier sees them, and no guidance."""
+    path = f"diffusion/{version}"
     body = {"num_samples": 8, "label": "ship", "seed": 1, "format": "images"}
-    plain = client.predict("diffusion/2.1", body).json()
-    assert plain["diffusion_steps"] == 4 and plain["labels"] == ["ship"] * 8 and "guidance" not in plain
-    response = requests.post(f"{client.server.inference_url}/predictions/diffusion/2.1", json={**body, "stream": True},
+    plain = client.predict(path, body).json()
+    assert plain["diffusion_steps"] == calls and plain["labels"] == ["ship"] * 8 and "guidance" not in plain
+    response = requests.post(f"{client.server.inference_url}/predictions/{path}", json={**body, "stream": True},
                              headers=client.headers, stream=True, timeout=120)
     *progress, result = [json.loads(line) for line in response.iter_lines() if line]
-    assert [message["step"] for message in progress] == [1, 2, 3, 4]  # one line a network call
+    assert [message["step"] for message in progress] == list(range(1, calls + 1))  # one line a network call
     assert result.pop("type") == "result" and result == plain
     predicted = [client.predict("cifar10", data=base64.b64decode(png), headers={"Content-Type": "image/png"})
                  .json()["pred_label"] for png in plain["images_base64_png"]]
     assert predicted.count("ship") >= 6, predicted
     bodies = [{"num_samples": 2, "seed": seed, "diffusion_steps": steps, "label": label, "format": "images"}
-              for seed, steps, label in ((1, 4, "cat"), (2, 4, "frog"), (3, 2, "cat"))]
-    alone = [client.predict("diffusion/2.1", b).json() for b in bodies]
+              for seed, steps, label in ((1, calls, "cat"), (2, calls, "frog"), (3, 2, "cat"))]
+    alone = [client.predict(path, b).json() for b in bodies]
     with ThreadPoolExecutor(len(bodies)) as pool:
-        together = list(pool.map(lambda b: client.predict("diffusion/2.1", b).json(), bodies))
+        together = list(pool.map(lambda b: client.predict(path, b).json(), bodies))
     images = [(merged.pop("images_base64_png"), single.pop("images_base64_png"))
               for merged, single in zip(together, alone)]
     assert together == alone and all(max_level_difference(*pair) <= 1 for pair in images)
-    refused = client.predict("diffusion/2.1", {"label": "cat", "guidance": 3.0})
+    refused = client.predict(path, {"label": "cat", "guidance": 3.0})
     assert refused.status_code == 400 and refused.json()["field"] == "guidance"

@@ -89,3 +89,33 @@ def test_distillation_trains_resumes_and_writes_a_student_for_its_own_sampler(tm
     assert manifest["training"]["teacher"]["guidance"] == distill_diffusion.arguments().parse_args([]).guidance
     with pytest.raises(SystemExit, match="must divide"):
         distill_diffusion.main(taught_by_the_student("out3", 3))
+
+
+def test_a_student_can_start_from_another_student_as_its_own_version(tmp_path, monkeypatch):
+    make_tiny_cifar10(tmp_path / "data")
+    save_weights(tmp_path, "diffusion", "2.0", tiny_conditional_unet(), TINY_CONDITIONAL_UNET_ARGS, reverse_diffusion)
+    other = tiny_conditional_unet()
+    torch.nn.init.normal_(other.stem.weight)
+    save_weights(tmp_path, "diffusion", "2.1", other, TINY_CONDITIONAL_UNET_ARGS, reverse_diffusion)
+    started = []
+    train = distill_diffusion.train_noise_predictor
+
+    def recorded(args, student, *rest, **named):
+        started.append(student.stem.weight.detach().clone())
+        return train(args, student, *rest, **named)
+
+    monkeypatch.setattr(distill_diffusion, "train_noise_predictor", recorded)
+    distill_diffusion.main(["--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--checkpoint-dir",
+                            str(tmp_path / "ckpt"), "--batch-size", "8", "--device", "cpu", "--teacher",
+                            str(tmp_path / "diffusion-v2.0.json"), "--student", str(tmp_path / "diffusion-v2.1.json"),
+                            "--version", "2.2", "--steps", "3", "--substeps", "1", "--kid-every", "0",
+                            "--epochs", "1", "--cooldown-epochs", "0"])
+    assert torch.equal(started[0], other.stem.weight)
+    manifest = json.loads((tmp_path / "out" / "diffusion-v2.2.json").read_text())
+    start = json.loads((tmp_path / "diffusion-v2.1.json").read_text())
+    teacher = json.loads((tmp_path / "diffusion-v2.0.json").read_text())
+    assert manifest["version"] == "2.2" and manifest["training"]["steps"] == 3
+    assert manifest["training"]["student_start"] == {"file": "diffusion-v2.1.json",
+                                                     "weights_sha256": start["weights"]["sha256"]}
+    assert manifest["training"]["teacher"]["weights_sha256"] == teacher["weights"]["sha256"]
+    assert (tmp_path / "ckpt" / "diffusion-v2.2.pt").exists()
