@@ -3,7 +3,7 @@
     python -m training.distill_diffusion --steps 4 --epochs 8 --cooldown-epochs 4 --hours 2 --out distilled --resume
 
 The student starts as a copy of its teacher (`--teacher`, a weights manifest: diffusion 2.0's), or of
-another student (`--student`: one that already samples in a few calls learns another number sooner). Each
+another student (`--student`: diffusion 2.2 started from 2.1, which already samples in 4 calls). Each
 batch trains one of the student's `--steps` steps, from t_i to t_i+1 of its grid, on training
 images noised to t_i (as progressive distillation does; Salimans & Ho, 2022). The teacher carries
 them to t_i+1 in `--substeps` DPM-Solver++(2M) calls (for the last step: on to its answer at t = 0);

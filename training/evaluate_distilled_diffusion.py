@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     backend = entry.backend(args.device)
     network = entry.network(args.device)
     teacher_steps, teacher_settings = teacher.served_sampling()
+    teacher_network = teacher.network(args.device)
 
     def sample_set(name: str, network: torch.nn.Module, count: int, steps: int, settings: dict[str, Any],
                    labelled: bool = False) -> tuple[torch.Tensor, np.ndarray]:
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
             served = " (served)" if steps == teacher_steps else ""
             table[f"{teacher.version}, the teacher{served}, {teacher_settings['sampler']} {calls_named(steps)}"] = \
                 reference.scores(sample_set(f"{teacher.version}-{teacher.backend(args.device)}",
-                                            teacher.network(args.device), count, steps, teacher_settings)[1])
+                                            teacher_network, count, steps, teacher_settings)[1])
             add_metric(entry.manifest_path, "steps_table", table)
         table["real_vs_real"] = teacher.manifest["metrics"]["guidance_table"]["real_vs_real"]
         add_metric(entry.manifest_path, "steps_table", table)
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         samples, features = sample_set(f"{args.version}-{backend}", network, count, calls, settings, labelled=True)
         guidance = teacher.defaults["guidance"]
         teacher_samples = samples_by_seed(lambda seed: teacher.sampling_function()(  # the same judge, its classes
-            teacher.network(args.device), Seeds.one(SAMPLES_PER_SEED, seed), teacher_steps,
+            teacher_network, Seeds.one(SAMPLES_PER_SEED, seed), teacher_steps,
             labels=cycled_labels(SAMPLES_PER_SEED), guidance=guidance, **teacher_settings),
             count, "sampling (the teacher, classes)")
         teacher_scores = teacher.manifest["metrics"]["guidance_table"][f"{guidance:g}"]
