@@ -45,6 +45,8 @@ from tsclient.properties import read_properties  # noqa: E402
 
 DEFAULT_WORKDIR = ROOT / ".torchserve"
 TORCHSERVE = Path(sys.executable).parent / "torchserve"
+# TorchServe's logging: one line a request (its access log) instead of its own file's 36.
+LOG_CONFIG = ROOT / "archive" / "log4j2.xml"
 
 
 def write_properties(properties: dict[str, str], path: Path) -> None:
@@ -185,7 +187,7 @@ class Server:
         self.stop_door()  # one left from a TorchServe that was killed holds the addresses
         (self.workdir / "key_file.json").unlink(missing_ok=True)
         self._torchserve("--start", "--ncs", "--ts-config", str(self.started_config(behind_door)),
-                         "--model-store", str(self.model_store.resolve()))
+                         "--model-store", str(self.model_store.resolve()), "--log-config", str(LOG_CONFIG))
         if behind_door:
             self.start_door()
 
@@ -294,7 +296,7 @@ class Server:
         (self.workdir / "key_file.json").unlink(missing_ok=True)
         os.chdir(self.workdir)
         os.execve(TORCHSERVE, [str(TORCHSERVE), "--start", "--foreground", "--ncs", "--ts-config", str(config),
-                               "--model-store", str(self.model_store.resolve())], env)
+                               "--model-store", str(self.model_store.resolve()), "--log-config", str(LOG_CONFIG)], env)
 
     def archive_file(self, model: str, version: str | None) -> str:
         """The archive file of `model`'s `version` (its default if None) that make archive built."""
