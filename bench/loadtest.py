@@ -105,8 +105,8 @@ def traffic(server: Server, seconds: float, concurrency: int) -> tuple[dict[str,
                 turn += 1
                 start = time.perf_counter()
                 try:
-                    ok = session.post(f"{server.inference_url}/predictions/{path}", json=example.json,
-                                      data=example.data, headers=example.headers, timeout=120).status_code == 200
+                    ok = session.post(f"{server.inference_url}/predictions/{path}", data=example.body,
+                                      headers=example.headers, timeout=120).status_code == 200
                 except requests.RequestException:
                     ok = False
                 with lock:

@@ -1,9 +1,10 @@
 """`make bench`'s client side against the tests' TorchServe: each timing gets real answers."""
 
-import pytest
-import requests
+import json
 
-from bench.serving import Example, served_ms, throughput, time_split, together_ms
+import pytest
+
+from bench.serving import Connection, Example, served_ms, throughput, time_split, together_ms
 from models.catalog import model_versions
 
 
@@ -11,25 +12,22 @@ def test_served_latency_and_throughput_come_from_answered_requests(server):
     example = Example(model_versions("cifar10")[0].example_request)  # raw image bytes: the form furthest from JSON
     url = f"{server.inference_url}/predictions/cifar10"
     headers = server.headers("inference")
-    with requests.Session() as session:
-        session.headers.update(headers)
-        assert example.send(session, url).json()["pred_label"] == "ship"
-        assert served_ms(session, url, example, 3) > 0
+    with Connection(url, headers) as connection:
+        assert json.loads(connection.send(example))["pred_label"] == "ship"
+        assert served_ms(connection, example, 3) > 0
     assert throughput(url, headers, example, clients=2, seconds=0.5) > 0
     assert together_ms(url, headers, example, clients=3, rounds=2) > 0
     bad = Example({"json": {"colour": 1}})
-    with requests.Session() as session:
-        session.headers.update(headers)
-        with pytest.raises(requests.HTTPError, match="400"):  # a refused request does not count as answered
-            bad.send(session, url)
+    with Connection(url, headers) as connection:
+        with pytest.raises(RuntimeError, match="HTTP 400"):  # a refused request does not count as answered
+            connection.send(bad)
 
 
 def test_the_time_split_accounts_for_the_served_requests_by_torchserves_metrics(server):
     entry = model_versions("bigram")[0]
     url = f"{server.inference_url}/predictions/bigram/{entry.version}"
-    with requests.Session() as session:
-        session.headers.update(server.headers("inference"))
-        split = time_split(server, session, url, entry, Example(entry.example_request), 5)
+    with Connection(url, server.headers("inference")) as connection:
+        split = time_split(server, connection, entry, Example(entry.example_request), 5)
     # Each part was seen: the frontend's latency and queue, the handler's stages (from the worker's logs).
     assert split["handler_model_ms"] > 0 and split["handler_parse_ms"] > 0 and split["handler_encode_ms"] > 0
     assert split["queue_ms"] >= 0 and split["worker_round_trip_ms"] > 0 and split["client_and_http_ms"] > 0
