@@ -50,12 +50,16 @@ def psnr(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10(255 ** 2 / mse.clamp(min=1e-10))
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--offset", type=int, default=4, help="pixels the block grid moves (default 4)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments().parse_args(argv)
     settings = jpeg_settings(args.data_dir)
     (args.out / "cifar10").mkdir(parents=True, exist_ok=True)
     for split in ("train", "test"):

@@ -13,7 +13,8 @@ from models.catalog import ROOT
 # A value for each flag that takes one, different from its default.
 VALUES = {"--data-dir": "d", "--weights-dir": "w", "--out": "o", "--checkpoint-dir": "c", "--epochs": "3",
           "--device": "meta", "--seed": "7", "--hours": "0.5", "--version": "1.0", "--batch-size": "4",
-          "--text": "t.txt", "--holdout-chapters": "2", "--min-count": "1", "--model": "ebm", "--resume": None}
+          "--text": "t.txt", "--holdout-chapters": "2", "--min-count": "1", "--model": "ebm",
+          "--offset": "2", "--resume": None}
 
 
 EVERY_TRAINING_SCRIPT = "every training script with epochs"
