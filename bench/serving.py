@@ -51,7 +51,7 @@ class Example:
 class Connection:
     """One keep-alive HTTP/1.1 connection to a model's URL, on Python's http.client: the leanest
     client Python has, so that the time measured is the server's. (Through the requests library
-    each request took about 1.5 ms longer on a 2-core EPYC, a cost of that client, not of serving.)"""
+    a request took 0.7-1.5 ms longer on a 2-core EPYC, a cost of that client, not of serving.)"""
 
     def __init__(self, url: str, headers: dict[str, str], timeout: float = 120) -> None:
         address = urlsplit(url)
@@ -123,11 +123,12 @@ def throughput(url: str, headers: dict[str, str], example: Example, clients: int
 def default_request_seconds(url: str, headers: dict[str, str], repeats: int = 3) -> float:
     """Median seconds of a request that leaves everything to the defaults (16 samples, the served
     sampler and steps), served, after one such request to warm up."""
-    times, defaults = [], Example({"json": {"seed": 1}})
+    default_request = Example({"json": {"seed": 1}})
+    times = []
     with Connection(url, headers, timeout=600) as connection:
         for _ in range(repeats + 1):
             start = time.perf_counter()
-            connection.send(defaults)
+            connection.send(default_request)
             times.append(time.perf_counter() - start)
     return round(statistics.median(times[1:]), 3)
 

@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> None:
         images, labels = load_cifar10(args.data_dir, split)
         again = recompressed(images, settings, args.offset)
         torch.save({"images": again, "labels": labels}, args.out / "cifar10" / f"{split}-uint8.pt")
-        ratios = psnr(images, again)
-        print(f"{split}: {len(images)} images, PSNR against the set: mean {ratios.mean():.2f} dB, "
-              f"min {ratios.min():.2f} dB")
+        psnr_db = psnr(images, again)
+        print(f"{split}: {len(images)} images, PSNR against the set: mean {psnr_db.mean():.2f} dB, "
+              f"min {psnr_db.min():.2f} dB")
 
 
 if __name__ == "__main__":

@@ -1,17 +1,24 @@
+import io
+
 import torch
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from tests.helpers import make_tiny_cifar10
 from training.data import load_cifar10
 from training.recompress_cifar10 import jpeg_settings, main, psnr, recompressed
 
 
-def test_the_settings_are_the_sets_own(tmp_path):
+def test_the_settings_are_read_from_the_set_and_kept_by_what_is_saved_with_them(tmp_path):
     make_tiny_cifar10(tmp_path)
+    for path in (tmp_path / "cifar10").glob("*/*/*.jpg"):  # not PIL's defaults (quality 75, 4:2:0)
+        Image.open(path).convert("RGB").save(path, "JPEG", quality=40, subsampling=0)
     settings = jpeg_settings(tmp_path)
-    with Image.open(tmp_path / "cifar10" / "test" / "airplane" / "0000.jpg") as first:
-        assert settings["qtables"] == first.quantization
-    assert settings["subsampling"] == 2  # PIL's default, 4:2:0, as in the shared set
+    images, _ = load_cifar10(tmp_path, "test")
+    saved = io.BytesIO()
+    Image.fromarray(recompressed(images[:1], settings, 4)[0].permute(1, 2, 0).numpy()).save(saved, "JPEG", **settings)
+    with Image.open(tmp_path / "cifar10" / "test" / "dog" / "0001.jpg") as original, Image.open(saved) as again:
+        assert again.quantization == original.quantization
+        assert JpegImagePlugin.get_sampling(again) == JpegImagePlugin.get_sampling(original) == 0  # 4:4:4
 
 
 def test_a_moved_grid_loses_detail_that_the_same_grid_keeps(tmp_path):
