@@ -186,10 +186,15 @@ class Server:
             raise RuntimeError(f"a TorchServe from {self.workdir} is already running; stop it first")
         self.stop_door()  # one left from a TorchServe that was killed holds the addresses
         (self.workdir / "key_file.json").unlink(missing_ok=True)
-        self._torchserve("--start", "--ncs", "--ts-config", str(self.started_config(behind_door)),
-                         "--model-store", str(self.model_store.resolve()), "--log-config", str(LOG_CONFIG))
+        self._torchserve("--start", *self.serving_arguments(self.started_config(behind_door)))
         if behind_door:
             self.start_door()
+
+    def serving_arguments(self, config: Path) -> list[str]:
+        """What `torchserve --start` is given besides how it runs: the configuration, the model
+        store and the logging."""
+        return ["--ncs", "--ts-config", str(config), "--model-store", str(self.model_store.resolve()),
+                "--log-config", str(LOG_CONFIG)]
 
     def started_config(self, behind_door: bool = False) -> Path:
         """The configuration as TorchServe gets it: the metrics configuration's path (relative to the
@@ -295,8 +300,7 @@ class Server:
         env, config = self._environment(), self.started_config()
         (self.workdir / "key_file.json").unlink(missing_ok=True)
         os.chdir(self.workdir)
-        os.execve(TORCHSERVE, [str(TORCHSERVE), "--start", "--foreground", "--ncs", "--ts-config", str(config),
-                               "--model-store", str(self.model_store.resolve()), "--log-config", str(LOG_CONFIG)], env)
+        os.execve(TORCHSERVE, [str(TORCHSERVE), "--start", "--foreground", *self.serving_arguments(config)], env)
 
     def archive_file(self, model: str, version: str | None) -> str:
         """The archive file of `model`'s `version` (its default if None) that make archive built."""

@@ -8,8 +8,9 @@ image, train and test, is reflect-padded by `--offset` pixels, saved again with 
 quantisation tables and chroma subsampling, decoded and cropped back: with the 8x8 blocks (16x16
 for chroma) no longer where the first compression put them, it loses detail afresh instead of
 nearly repeating the first. Training the same recipe on both sets then says what a generation of
-JPEG costs the classifier. Writes the decoded caches `training.data` reads
-(`<out>/cifar10/{train,test}-uint8.pt`) and prints the PSNR against the set it started from.
+JPEG costs the classifier. Writes the decoded images where `training.data` reads them
+(`save_cifar10`: `<out>/cifar10/{train,test}-uint8.pt`) and prints the PSNR against the set it
+started from.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image, JpegImagePlugin
 
-from training.data import load_cifar10
+from training.data import load_cifar10, save_cifar10
 
 
 def jpeg_settings(data_dir: Path) -> dict:
@@ -61,11 +62,10 @@ def arguments() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = arguments().parse_args(argv)
     settings = jpeg_settings(args.data_dir)
-    (args.out / "cifar10").mkdir(parents=True, exist_ok=True)
     for split in ("train", "test"):
         images, labels = load_cifar10(args.data_dir, split)
         again = recompressed(images, settings, args.offset)
-        torch.save({"images": again, "labels": labels}, args.out / "cifar10" / f"{split}-uint8.pt")
+        save_cifar10(args.out, split, again, labels)
         psnr_db = psnr(images, again)
         print(f"{split}: {len(images)} images, PSNR against the set: mean {psnr_db.mean():.2f} dB, "
               f"min {psnr_db.min():.2f} dB")
