@@ -78,9 +78,10 @@ def markdown(results: dict[str, Any]) -> str:
 def serving_table(rows: list[dict[str, Any]]) -> str:
     """What serving adds to each model's own work, and where a served request's time goes."""
     return "\n\n".join([table(
-        ["model", "in-process p50 (ms)", "served p50 (ms)", "overhead (ms)", "req/s at 1", "at 4", "at 16",
-         "16 vs 1"],
+        ["model", "in-process p50 (ms)", "served p50 (ms)", "overhead (ms)", "through the door p50 (ms)",
+         "req/s at 1", "at 4", "at 16", "16 vs 1"],
         [[f"{r['model']} {r['version']}", r["in_process_p50_ms"], r["served_p50_ms"], r["overhead_ms"],
+          r.get("door_p50_ms", "not measured"),
           r["requests_per_s_1"], r["requests_per_s_4"], r["requests_per_s_16"],
           f"{r['requests_per_s_16'] / r['requests_per_s_1']:.1f}x"] for r in rows]), table(
         ["where a served request's time goes (mean ms)", "client and HTTP", "frontend queue",

@@ -2,7 +2,8 @@
 `example_request`) answered in this process by its handler, called as a worker calls it
 (bench/local_context.py), against the same request answered by a real TorchServe over HTTP;
 where a served request's time goes by TorchServe's own metrics; the throughput of that TorchServe
-at 1, 4 and 16 concurrent clients; and, for every version of
+at 1, 4 and 16 concurrent clients; the same request through make serve's door (the gateway in front
+of TorchServe, as clients reach it); and, for every version of
 the models that take an image, the served latency of one image and of 8 sent together (which
 TorchServe batches)."""
 
@@ -185,12 +186,21 @@ def serving_row(server: Server, entry: ModelVersion, weights: Path, count: int, 
     with Connection(url, headers) as connection:
         served = served_ms(connection, example, count)
         split = time_split(server, connection, entry, example, count)
+    with Connection(door_url(server, entry), headers) as connection:
+        through_door = served_ms(connection, example, count)
     local = in_process_ms(entry, example, weights, count)
     row = {"model": entry.model, "version": entry.version, "in_process_p50_ms": round(local, 2),
-           "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2), "time_split": split}
+           "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2), "time_split": split,
+           "door_p50_ms": round(through_door, 2)}
     for clients in CONCURRENCY:
         row[f"requests_per_s_{clients}"] = round(throughput(url, headers, example, clients, seconds), 1)
     return row
+
+
+def door_url(server: Server, entry: ModelVersion) -> str:
+    """The model version's URL on make serve's door (scripts/gateway.py --door), the way clients come
+    in: the configured inference address, with the gateway in front of TorchServe."""
+    return f"{server.door_address('inference')}/predictions/{entry.model}/{entry.version}"
 
 
 def default_request_row(server: Server, entry: ModelVersion) -> dict[str, Any]:

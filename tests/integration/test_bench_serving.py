@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bench.serving import Connection, Example, served_ms, throughput, time_split, together_ms
+from bench.serving import Connection, Example, door_url, served_ms, throughput, time_split, together_ms
 from models.catalog import model_versions
 
 
@@ -16,6 +16,8 @@ def test_served_latency_and_throughput_come_from_answered_requests(server):
         assert json.loads(connection.send(example))["pred_label"] == "ship"
         assert served_ms(connection, example, 3) > 0
     assert throughput(url, headers, example, clients=2, seconds=0.5) > 0
+    with Connection(door_url(server, model_versions("cifar10")[0]), headers) as connection:  # make serve's way in
+        assert json.loads(connection.send(example))["pred_label"] == "ship"
     assert together_ms(url, headers, example, clients=3, rounds=2) > 0
     bad = Example({"json": {"colour": 1}})
     with Connection(url, headers) as connection:

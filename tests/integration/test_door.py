@@ -113,3 +113,36 @@ def test_the_readme_s_registration_calls_work_at_the_printed_management_address(
     versions = requests.get(door(server, "management", "/models/cifar10/all"), headers=headers, timeout=30).json()
     default = requests.get(door(server, "management", "/models/cifar10"), headers=headers, timeout=30).json()
     assert sorted(v["modelVersion"] for v in versions) == ["1.0", "2.0", "3.0"] and default[0]["modelVersion"] == "3.0"
+
+
+def door_connections_to_torchserve(server) -> set[int]:
+    """The local ports of the door's open connections to TorchServe's inference address."""
+    door_process = psutil.Process(int(server.door_pid_file.read_text()))
+    inference_port = urlsplit(server.inference_url).port
+    return {c.laddr.port for c in door_process.net_connections("tcp")
+            if c.raddr and c.raddr.port == inference_port and c.status == psutil.CONN_ESTABLISHED}
+
+
+def test_a_kept_connection_goes_on_over_one_kept_connection_to_torchserve(server):
+    """A client's successive requests over its kept connection go on over one kept connection to
+    TorchServe. TorchServe closes its connection after each refusal (any status from 400 up); the
+    client keeps its own, and the door opens a new one behind it."""
+    address = urlsplit(server.door_address("inference"))
+    client = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    headers = {**server.headers("inference"), "Content-Type": "application/json"}
+    before, upstream, client_ends = door_connections_to_torchserve(server), [], set()
+    try:
+        for length in (5, 6, 9999, 7, 8):
+            client.request("POST", "/predictions/bigram", body=json.dumps({"start_word": "the", "length": length,
+                                                                          "seed": 1}), headers=headers)
+            answer = client.getresponse()
+            body = json.loads(answer.read())
+            assert (answer.status, body.get("field")) == ((400, "length") if length == 9999 else (200, None))
+            upstream.append(door_connections_to_torchserve(server) - before)
+            client_ends.add(client.sock.getsockname())
+    finally:
+        client.close()
+    assert len(client_ends) == 1
+    first, _, refused, _, second = upstream
+    assert len(first) == 1 and upstream[1] == first and not refused
+    assert len(second) == 1 and upstream[3] == second and second != first

@@ -5,10 +5,12 @@ management pass-through (the describe calls), in front of the tests' TorchServe,
 has nothing of the project but tsclient/."""
 
 import http.client
+import json
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -154,3 +156,31 @@ print(sorted(name for name in sys.modules if name.split(".")[0] in
     assert text.split()[0] == "the" and len(text.split()) == 4
     assert "--top-k N an integer in 1..100 (default 10)" in shown
     assert project_modules == "[]"
+
+
+def test_the_gateway_sends_its_answers_without_waiting_for_acks(server):
+    """TCP_NODELAY on every client's socket: an answer leaves in several writes (headers, chunks, the
+    last chunk), and with Nagle's algorithm each waited for the client's delayed ACK, 40 ms a request."""
+    httpd = gateway(server, free_port(), "127.0.0.1")
+    nodelay, looked = [], threading.Event()
+    finish_request = httpd.finish_request
+
+    def finish_and_look(request, client_address):  # the connection's handler is done; the socket is still open
+        finish_request(request, client_address)
+        nodelay.append(request.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        looked.set()
+
+    httpd.finish_request = finish_and_look
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        client = http.client.HTTPConnection("127.0.0.1", httpd.server_address[1], timeout=60)
+        client.request("POST", "/predictions/bigram", body=b'{"start_word": "the", "length": 5}',
+                       headers={**server.headers("inference"), "Content-Type": "application/json"})
+        answer = client.getresponse()
+        assert answer.status == 200 and json.loads(answer.read())["generated_text"]
+        client.close()
+        assert looked.wait(30)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert all(nodelay)
