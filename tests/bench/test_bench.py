@@ -66,7 +66,7 @@ def results():
                         "expected_seconds": 22.0, "cap_in_force": 3200, "worst_batch_seconds": 196.4,
                         "response_timeout": 360, "margin": 1.8}],
             "serving": [{"model": "bigram", "version": "1.0", "in_process_p50_ms": 1.0, "served_p50_ms": 20.0,
-                         "overhead_ms": 19.0, "requests_per_s_1": 40.0, "requests_per_s_4": 80.0,
+                         "overhead_ms": 19.0, "door_p50_ms": 21.0, "requests_per_s_1": 40.0, "requests_per_s_4": 80.0,
                          "requests_per_s_16": 120.0,
                          "time_split": {"client_and_http_ms": 1.5, "queue_ms": 0.4, "worker_round_trip_ms": 2.25,
                                         "handler_parse_ms": 0.1, "handler_model_ms": 0.8, "handler_encode_ms": 0.2}}],
@@ -77,7 +77,7 @@ def results():
 
 def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
     text = markdown(results())
-    assert "Test CPU, 2 cores, AVX2, native bf16: no" in text and "| bigram 1.0 | 1.0 | 20.0 | 19.0 |" in text
+    assert "Test CPU, 2 cores, AVX2, native bf16: no" in text and "| bigram 1.0 | 1.0 | 20.0 | 19.0 | 21.0 | 40.0 |" in text
     assert "3.0x" in text and "50%" in text and "| 60.0 | 120000 |" in text and "| unet | 2 | 40.0 |" in text
     assert "| diffusion 2.0 (UNet forward) | ONNX Runtime | 1 | 7.9 | 61% | 1.7e-06 |" in text
     assert "| ebm 2.0: 64 x 50 steps | 3200 | 24.0 | 22.0 | 196.4 | 360 | 1.8x |" in text
