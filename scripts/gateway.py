@@ -12,7 +12,8 @@ TorchServe's gRPC APIs (scripts/grpc_door.py); TorchServe listens on loopback po
 
 It serves:
 - `POST /predictions/<model>[/<version>]`, handed to TorchServe's inference address and the answer
-  streamed back as it arrives. Each request goes on with a fresh `X-Stream-Id` (any the client sent
+  passed back with TorchServe's headers (Retry-After, Cache-Control, x-request-id), a stream as it
+  arrives. Each request goes on with a fresh `X-Stream-Id` (any the client sent
   is dropped); when a write to the client fails, the gateway marks that stream cancelled and the
   sampler stops at its next step (handlers/cancellation.py): TorchServe never tells a worker that its
   client has gone.
@@ -84,6 +85,11 @@ REFUSED = "send Authorization: Bearer <the deployment's secret>"
 ALL_APIS = frozenset(["inference", "management", "metrics", "page"])  # "page": the page, /ready, /healthz
 DEFAULT_MAX_REQUEST_SIZE = 6553500  # TorchServe's, where config.properties sets none
 FORWARDED_HEADERS = ("Content-Type", "Accept")
+# What an answer from TorchServe does not carry on to the client: the headers of its own connection
+# (RFC 9110, 7.6.1) and its framing, which the gateway sets for its own. The rest (Retry-After,
+# Cache-Control, x-request-id, ...) goes on.
+HOP_BY_HOP_HEADERS = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
+                                "transfer-encoding", "content-length"})
 
 
 def management_write(method: str, target: str, model_store: Path) -> str | None:
@@ -152,6 +158,7 @@ class GatewayHandler(SimpleHTTPRequestHandler):
     # chunk, the last chunk), and with Nagle's algorithm each write after the first waits for the
     # client's ACK, which the client delays by up to 40 ms: 44 ms more per request, measured.
     disable_nagle_algorithm = True
+    wbufsize = -1  # buffered: an answer's headers and body leave together, at a flush
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
@@ -370,13 +377,23 @@ class GatewayHandler(SimpleHTTPRequestHandler):
         gone, the stream is marked cancelled and the rest of the answer is read and dropped."""
         try:
             self.send_response(answer.status, answer.reason)
-            self.send_header("Content-Type", answer.getheader("Content-Type", "application/octet-stream"))
-            self.send_header("Transfer-Encoding", "chunked")
+            for name, value in answer.getheaders():
+                if name.lower() not in HOP_BY_HOP_HEADERS:
+                    self.send_header(name, value)
+            if not answer.chunked:  # a whole answer, in one write with its headers (wfile is buffered)
+                body = answer.read()
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+                return
+            self.send_header("Transfer-Encoding", "chunked")  # a stream: each part as it arrives
             self.end_headers()
             while chunk := answer.read1(65536):
                 self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             cancelled = cancel_file(stream_id, self.server_.cancel_dir)

@@ -77,7 +77,8 @@ def results():
 
 def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
     text = markdown(results())
-    assert "Test CPU, 2 cores, AVX2, native bf16: no" in text and "| bigram 1.0 | 1.0 | 20.0 | 19.0 | 21.0 | 40.0 |" in text
+    assert "Test CPU, 2 cores, AVX2, native bf16: no" in text
+    assert "| bigram 1.0 | 1.0 | 20.0 | 19.0 | 21.0 | 40.0 |" in text
     assert "3.0x" in text and "50%" in text and "| 60.0 | 120000 |" in text and "| unet | 2 | 40.0 |" in text
     assert "| diffusion 2.0 (UNet forward) | ONNX Runtime | 1 | 7.9 | 61% | 1.7e-06 |" in text
     assert "| ebm 2.0: 64 x 50 steps | 3200 | 24.0 | 22.0 | 196.4 | 360 | 1.8x |" in text

@@ -39,6 +39,10 @@ def test_predictions_through_the_door_are_torchserve_answers(server):
     refused = requests.post(door(server, "inference", "/predictions/bigram"), json={"start_word": "the",
                             "length": 9999}, headers=headers, timeout=60)
     assert refused.status_code == 400 and refused.json()["field"] == "length"
+    for answer in (through, refused):  # TorchServe's own headers, the framing the door's
+        assert answer.headers["Cache-Control"] == direct.headers["Cache-Control"]
+        assert answer.headers["Content-Type"] == "application/json" and answer.headers["x-request-id"]
+        assert int(answer.headers["Content-Length"]) == len(answer.content)
     assert requests.get(door(server, "inference", "/ping"), headers=headers, timeout=30).json() == {"status": "Healthy"}
 
 

@@ -4,7 +4,8 @@ model-config's cap would take far longer on any CPU. The worker lowers its cap t
 within a third of the timeout; four requests at that cap sent together (one batch: maxBatchDelay holds
 the first for them) would need 4/3 of the timeout one after another, and TorchServe would kill the
 worker with all four. Instead the batch runs what fits, the rest get 503 with Retry-After, and the
-worker lives."""
+worker lives. Requests go through make serve's door, as clients send them: the Retry-After is
+TorchServe's answer's, passed on."""
 
 import shutil
 import zipfile
@@ -43,7 +44,7 @@ def short_timeout(tmp_path_factory, model_store):
                            load_models=ARCHIVE)
     server = Server(workdir, config, store)
     try:
-        server.start()
+        server.start(behind_door=True)
         server.wait_until_ready(["diffusion"])
         yield server
     finally:
@@ -51,7 +52,7 @@ def short_timeout(tmp_path_factory, model_store):
 
 
 def post(server, body):
-    return requests.post(f"{server.inference_url}/predictions/diffusion", json=body, timeout=60,
+    return requests.post(f"{server.door_address('inference')}/predictions/diffusion", json=body, timeout=60,
                          headers=server.headers("inference"))
 
 
