@@ -198,14 +198,10 @@ class GatewayHandler(SimpleHTTPRequestHandler):
             answer = self.ask_torchserve(body, {
                 **{name: self.headers[name] for name in FORWARDED_HEADERS if self.headers.get(name)},
                 **({"Authorization": authorization} if authorization else {}), STREAM_ID_HEADER: stream_id})
-        except (OSError, http.client.HTTPException) as error:
-            self.log_error("TorchServe at %s: %s", self.server_.inference_url, error)
-            self.close_upstream()
-            self.json_error(502, "TorchServe did not answer")
-            return
-        try:
             self.pass_on(answer, stream_id)
-        except (OSError, http.client.HTTPException) as error:  # the answer broke off: the client's is cut short too
+        except (OSError, http.client.HTTPException) as error:
+            # No answer, not a 502: a client closed without one knows that this replica failed before
+            # answering, and the cluster's nginx sends the request to the other one.
             self.log_error("TorchServe at %s: %s", self.server_.inference_url, error)
             self.close_connection = True
             self.close_upstream()

@@ -185,15 +185,3 @@ def test_the_gateway_sends_its_answers_without_waiting_for_acks(server):
         httpd.server_close()
     assert all(nodelay)
 
-
-def test_a_prediction_gets_502_when_torchserve_does_not_answer(tmp_path):
-    nobody = Server(tmp_path, on_free_ports(Path(shutil.copy(ROOT / "config.properties", tmp_path))), tmp_path)
-    httpd = gateway(nobody, free_port(), "127.0.0.1")  # in front of addresses nothing listens on
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        answer = requests.post(f"http://127.0.0.1:{httpd.server_address[1]}/predictions/bigram",
-                               json={"start_word": "the"}, headers={"Authorization": "Bearer any"}, timeout=30)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-    assert answer.status_code == 502 and answer.json() == {"code": 502, "message": "TorchServe did not answer"}
