@@ -182,7 +182,7 @@ def serving_row(server: Server, entry: ModelVersion, weights: Path, count: int, 
     """One model version's row, against a running `server`."""
     headers = server.headers("inference")
     example = Example(entry.example_request)
-    url = f"{server.inference_url}/predictions/{entry.model}/{entry.version}"
+    url = prediction_url(server.inference_url, entry)
     with Connection(url, headers) as connection:
         served = served_ms(connection, example, count)
         split = time_split(server, connection, entry, example, count)
@@ -197,14 +197,18 @@ def serving_row(server: Server, entry: ModelVersion, weights: Path, count: int, 
     return row
 
 
+def prediction_url(address: str, entry: ModelVersion) -> str:
+    return f"{address}/predictions/{entry.model}/{entry.version}"
+
+
 def door_url(server: Server, entry: ModelVersion) -> str:
     """The model version's URL on make serve's door (scripts/gateway.py --door), the way clients come
     in: the configured inference address, with the gateway in front of TorchServe."""
-    return f"{server.door_address('inference')}/predictions/{entry.model}/{entry.version}"
+    return prediction_url(server.door_address("inference"), entry)
 
 
 def default_request_row(server: Server, entry: ModelVersion) -> dict[str, Any]:
-    url = f"{server.inference_url}/predictions/{entry.model}/{entry.version}"
+    url = prediction_url(server.inference_url, entry)
     return {"model": entry.model, "version": entry.version,
             "seconds": default_request_seconds(url, server.headers("inference"))}
 
@@ -242,7 +246,7 @@ def together_ms(url: str, headers: dict[str, str], example: Example, clients: in
 
 def image_latency_row(server: Server, entry: ModelVersion, count: int) -> dict[str, Any]:
     example = Example(entry.example_request)
-    url = f"{server.inference_url}/predictions/{entry.model}/{entry.version}"
+    url = prediction_url(server.inference_url, entry)
     headers = server.headers("inference")
     with Connection(url, headers) as connection:
         one = served_ms(connection, example, count)
