@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.backends import backend_rows
+from bench.floor import floor_rows
 from bench.limits import limit_rows
 from bench.machine import PEAK, TARGET_MACHINE, describe, slug
 from bench.report import SECTION, markdown, publish
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         results["limits"] = limit_rows(args.weights)
     if "serving" in parts:
         results.update(serving_results(args.weights, args.model_store))
+        results["floor"] = floor_rows()
     target = args.results / f"{TARGET_MACHINE}.json"
     if target.exists():  # its peak, to scale this machine's figures to it
         target_results = json.loads(target.read_text())

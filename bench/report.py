@@ -66,6 +66,11 @@ def markdown(results: dict[str, Any]) -> str:
              for r in results["limits"]]))
     if "serving" in results:
         parts.append(serving_table(results["serving"]))
+    if "floor" in results:
+        parts.append(table(["TorchServe's floor: a handler that answers at once (bench/floor.py)", "served p50 (ms)",
+                            "req/s at 16"],
+                           [[", ".join(f"{key} {value}" for key, value in r["batching"].items()), r["served_p50_ms"],
+                             r["requests_per_s_16"]] for r in results["floor"]]))
     if "default_requests" in results:
         parts.append(default_requests_table(results))
     if "image_latency" in results:

@@ -2,8 +2,10 @@
 
 Text becomes lowercase word and punctuation tokens. Words seen fewer than `min_count` times in
 training become `<unk>`, so held-out text always has a probability. Bigram counts are stored
-sparsely (CSR: the successors of word i are `next_ids[context_start[i]:context_start[i + 1]]`),
-and a next-word distribution is built densely over the vocabulary when it is needed.
+sparsely (CSR: the successors of word i are `next_ids[context_start[i]:context_start[i + 1]]`).
+Sampling as trained (temperature 1, no top-k) draws from the two parts of the formula below
+directly, touching only the context's successors; greedy decoding and a reshaped distribution
+build the next-word distribution densely over the vocabulary.
 
 Interpolated Kneser-Ney (Chen & Goodman, 1998) for a bigram:
 
@@ -107,6 +109,9 @@ class KneserNeyBigramLM:
         self.successor_types = np.bincount(counts.prev_ids, minlength=size)
         predecessor_types = np.bincount(counts.next_ids, minlength=size)
         self.p_continuation = predecessor_types / predecessor_types.sum()
+        # P_cont without <unk>, which is never generated, summed: a draw from it is one binary search.
+        known_continuation = np.where(np.arange(size) == UNKNOWN_ID, 0.0, self.p_continuation)
+        self.known_continuation_cumulative = np.cumsum(known_continuation)
 
     @property
     def vocab(self) -> list[str]:
@@ -133,6 +138,24 @@ class KneserNeyBigramLM:
             )
         return probs
 
+    def sample_next_word(self, context_id: int, rng: np.random.Generator) -> int:
+        """A word drawn from P(. | context) without <unk>, as the mixture the formula is: either one
+        of the words seen after the context, by its discounted count, or, with the backoff weight,
+        a word by P_cont. The same distribution as `next_word_probs` gives, without its passes over
+        the whole vocabulary."""
+        start, end = self.counts.context_start[context_id], self.counts.context_start[context_id + 1]
+        successors = self.counts.next_ids[start:end]
+        total = self.counts.context_totals[context_id]
+        backoff = self.discount * self.successor_types[context_id] / total if total > 0 else 1.0
+        seen = np.cumsum(np.where(successors == UNKNOWN_ID, 0.0,
+                                  np.maximum(self.counts.counts[start:end] - self.discount, 0) / max(total, 1)))
+        seen_mass = seen[-1] if len(seen) else 0.0
+        unseen_mass = backoff * self.known_continuation_cumulative[-1]
+        u = rng.random() * (seen_mass + unseen_mass)
+        if u < seen_mass or unseen_mass == 0:
+            return int(successors[_pick(seen, u)])
+        return _pick(self.known_continuation_cumulative, (u - seen_mass) / backoff)
+
     def generate(self, start_word: str, length: int, rng: np.random.Generator,
                  strategy: str = "sample", temperature: float = 1.0,
                  top_k: int | None = None) -> tuple[str, bool]:
@@ -147,13 +170,18 @@ class KneserNeyBigramLM:
         context = self.counts.index.get(start_tokens[-1], UNKNOWN_ID) if start_tokens else UNKNOWN_ID
         known = context != UNKNOWN_ID
         tokens = [start_word]
+        reshaped = temperature != 1.0 or top_k is not None
         for _ in range(length - 1):
-            probs = self.next_word_probs(context)
-            probs[UNKNOWN_ID] = 0.0
-            if strategy == "greedy":
-                context = int(np.argmax(probs))
+            if strategy == "sample" and not reshaped:
+                context = self.sample_next_word(context, rng)
             else:
-                context = int(rng.choice(len(probs), p=_reshape(probs, temperature, top_k)))
+                probs = self.next_word_probs(context)
+                probs[UNKNOWN_ID] = 0.0
+                if strategy == "greedy":
+                    context = int(np.argmax(probs))
+                else:
+                    cumulative = np.cumsum(_reshape(probs, temperature, top_k))
+                    context = _pick(cumulative, rng.random() * cumulative[-1])
             tokens.append(self.vocab[context])
         return detokenize(tokens), known
 
@@ -172,6 +200,16 @@ class KneserNeyBigramLM:
         counts = BigramCounts(state["vocab"], state["context_start"].numpy(),
                               state["next_ids"].numpy(), state["counts"].numpy())
         return cls(counts, discount=state["discount"])
+
+
+def _pick(cumulative: np.ndarray, u: float) -> int:
+    """The index whose interval of a cumulative sum holds u, 0 <= u < cumulative[-1], so that index i
+    is picked with probability (cumulative[i] - cumulative[i - 1]) / cumulative[-1] for a uniform u.
+    A u that rounding put at the end falls in the last interval of nonzero width."""
+    index = int(np.searchsorted(cumulative, u, side="right"))
+    if index == len(cumulative):
+        index = int(np.searchsorted(cumulative, cumulative[-1], side="left"))
+    return index
 
 
 def _reshape(probs: np.ndarray, temperature: float, top_k: int | None) -> np.ndarray:

@@ -70,6 +70,9 @@ def results():
                          "requests_per_s_16": 120.0,
                          "time_split": {"client_and_http_ms": 1.5, "queue_ms": 0.4, "worker_round_trip_ms": 2.25,
                                         "handler_parse_ms": 0.1, "handler_model_ms": 0.8, "handler_encode_ms": 0.2}}],
+            "floor": [{"batching": {"batchSize": 8, "maxBatchDelay": 1}, "served_p50_ms": 2.1,
+                       "requests_per_s_16": 2700.0},
+                      {"batching": {"batchSize": 1}, "served_p50_ms": 0.7, "requests_per_s_16": 1500.0}],
             "default_requests": [{"model": "diffusion", "version": "2.1", "seconds": 0.3}],
             "target_machine": {"cpu": "AMD EPYC", "cores": 2, "capability": "avx2", "peak_gflops": 60.0},
             "image_latency": [{"model": "cifar10", "version": "3.0", "one_p50_ms": 5.5, "eight_p50_ms": 12.0}]}
@@ -84,6 +87,7 @@ def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
     assert "| ebm 2.0: 64 x 50 steps | 3200 | 24.0 | 22.0 | 196.4 | 360 | 1.8x |" in text
     assert "| cifar10 3.0 | 5.5 | 12.0 |" in text
     assert "| bigram 1.0 | 1.5 | 0.4 | 2.25 | 0.1 | 0.8 | 0.2 |" in text
+    assert "| batchSize 8, maxBatchDelay 1 | 2.1 | 2700.0 |" in text and "| batchSize 1 | 0.7 | 1500.0 |" in text
     # 0.3 s here, at a peak of 90 GFLOP/s against the target machine's 60: 0.45 s there.
     assert "scaled to the AMD EPYC (avx2, fp32 peak 60.0 GFLOP/s at one thread against 90.0 here)" in text
     assert "| diffusion 2.1 | 0.3 | 0.45 |" in text

@@ -71,6 +71,45 @@ def test_length_counts_the_start_word(lm):
     assert lm.generate("the", 1, np.random.default_rng(0))[0] == "the"
 
 
+class EvenlySpaced:
+    """A stand-in for a random generator whose `random()` walks the unit interval in `n` even steps,
+    so that the share of draws that picks a word is its probability to within 1/n."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.drawn = n, 0
+
+    def random(self) -> float:
+        self.drawn += 1
+        return (self.drawn - 0.5) / self.n
+
+
+@pytest.mark.parametrize("text_lm", ["text", "a context never seen"])
+def test_sampling_draws_each_word_by_its_probability_without_unknown(lm, text_lm):
+    if text_lm != "text":  # "end" is never followed by a word: its next word is drawn by P_cont alone
+        lm = KneserNeyBigramLM(BigramCounts.from_tokens(tokenize(TEXT + " the end"), min_count=1))
+        assert lm.counts.context_totals[lm.counts.index["end"]] == 0
+    n = 20_000
+    for context in range(len(lm.vocab)):
+        expected = lm.next_word_probs(context)
+        expected[0] = 0.0  # <unk> is never generated
+        expected /= expected.sum()
+        walk = EvenlySpaced(n)
+        drawn = np.bincount([lm.sample_next_word(context, walk) for _ in range(n)], minlength=len(lm.vocab))
+        np.testing.assert_allclose(drawn / n, expected, atol=2 / n)
+
+
+def test_reshaped_sampling_draws_each_word_by_its_reshaped_probability(lm):
+    the = lm.counts.index["the"]
+    probs = lm.next_word_probs(the)
+    probs[0] = 0.0
+    expected = np.where(probs >= np.sort(probs)[-3], probs, 0.0) ** 2  # the top 3 (and ties), at T = 0.5
+    expected /= expected.sum()
+    n = 20_000
+    walk = EvenlySpaced(n)
+    drawn = [lm.counts.index[tokenize(lm.generate("the", 2, walk, temperature=0.5, top_k=3)[0])[1]] for _ in range(n)]
+    np.testing.assert_allclose(np.bincount(drawn, minlength=len(lm.vocab)) / n, expected, atol=2 / n)
+
+
 def test_greedy_follows_the_most_likely_word(lm):
     text, _ = lm.generate("the", 2, np.random.default_rng(0), strategy="greedy")
     probs = lm.next_word_probs(lm.counts.index["the"])
