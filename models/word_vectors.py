@@ -93,23 +93,27 @@ class WordVectors:
 
 
 class CosineIndex:
-    """Exact cosine top-k over all rows of a matrix, one matrix product per batch of queries."""
+    """Exact cosine top-k over the named rows of a matrix, one matrix product per batch of queries.
+    Only the named rows are kept: the others could never be an answer, and each query reads every
+    row kept."""
 
     def __init__(self, vectors: np.ndarray, names: list[str | None]) -> None:
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        self.unit_vectors = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
-        self.names = names
-        self.unnamed = np.array([name is None for name in names])
+        named_rows = [row for row, name in enumerate(names) if name is not None]
+        named = vectors[named_rows]
+        norms = np.linalg.norm(named, axis=1, keepdims=True)
+        self.unit_vectors = (named / np.maximum(norms, 1e-12)).astype(np.float32)
+        self.names = [names[row] for row in named_rows]
+        self.position = {row: position for position, row in enumerate(named_rows)}  # in unit_vectors
 
     def top_k(self, queries: np.ndarray, k: int,
               exclude_rows: list[list[int]]) -> list[list[tuple[str, float]]]:
-        """For each query vector, the k most similar named rows, best first, as (name, cosine)."""
+        """For each query vector, the k most similar named rows (excluding its `exclude_rows` of the
+        matrix), best first, as (name, cosine)."""
         unit_queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         scores = unit_queries.astype(np.float32) @ self.unit_vectors.T
-        scores[:, self.unnamed] = -np.inf
         results = []
         for row_scores, excluded in zip(scores, exclude_rows):
-            row_scores[excluded] = -np.inf
+            row_scores[[self.position[row] for row in excluded if row in self.position]] = -np.inf
             best = np.argpartition(-row_scores, k)[:k]
             best = best[np.argsort(-row_scores[best], kind="stable")]
             results.append([(self.names[i], float(row_scores[i])) for i in best])
