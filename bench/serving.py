@@ -31,6 +31,7 @@ CONCURRENCY = (1, 4, 16)
 # first answers pay for allocations and caches, and a fresh frontend for its JVM's compiling.
 WARM_UP = 10
 WARM_UP_SECONDS = 2.0
+TURNS = 3
 
 
 class Example:
@@ -75,29 +76,46 @@ class Connection:
         self.connection.close()
 
 
-def median_ms_after_warm_up(call: Callable[[], Any], count: int) -> float:
-    """The median of `count` timed calls, after at least WARM_UP calls and WARM_UP_SECONDS."""
+def warm_up(call: Callable[[], Any]) -> None:
     start, calls = time.perf_counter(), 0
     while calls < WARM_UP or time.perf_counter() - start < WARM_UP_SECONDS:
         call()
         calls += 1
+
+
+def timed_ms(call: Callable[[], Any], count: int) -> list[float]:
     times = []
     for _ in range(count):
         start = time.perf_counter()
         call()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+        times.append(1000 * (time.perf_counter() - start))
+    return times
 
 
-def in_process_ms(entry: ModelVersion, example: Example, weights: Path, count: int) -> float:
+def in_process_call(entry: ModelVersion, example: Example, weights: Path) -> Callable[[], Any]:
+    """The example request answered by the version's handler in this process, called as a worker calls it."""
     handler, context = entry.handler_class()(), LocalContext(entry.model, weights, entry.version)
     handler.initialize(context)  # sets the model-config's torch threads, as a worker does
     context.request_headers = {0: example.headers}
-    return median_ms_after_warm_up(lambda: handler.handle([example.handler_request()], context), count)
+    return lambda: handler.handle([example.handler_request()], context)
 
 
 def served_ms(connection: Connection, example: Example, count: int) -> float:
-    return median_ms_after_warm_up(lambda: connection.send(example), count)
+    """The median of `count` requests, after at least WARM_UP requests and WARM_UP_SECONDS."""
+    [median] = medians_ms_in_turns([lambda: connection.send(example)], count, turns=1)
+    return median
+
+
+def medians_ms_in_turns(calls: list[Callable[[], Any]], count: int, turns: int = TURNS) -> list[float]:
+    """The median milliseconds of `count` calls of each, after warming each up, the calls taking
+    turns (`turns` rounds of count // turns each), so that a machine whose speed drifts moves them alike."""
+    for call in calls:
+        warm_up(call)
+    times: list[list[float]] = [[] for _ in calls]
+    for _ in range(turns):
+        for call, timed in zip(calls, times):
+            timed += timed_ms(call, count // turns)
+    return [statistics.median(timed) for timed in times]
 
 
 def throughput(url: str, headers: dict[str, str], example: Example, clients: int, seconds: float) -> float:
@@ -184,11 +202,11 @@ def serving_row(server: Server, entry: ModelVersion, weights: Path, count: int, 
     example = Example(entry.example_request)
     url = prediction_url(server.inference_url, entry)
     with Connection(url, headers) as connection:
-        served = served_ms(connection, example, count)
+        served, local = medians_ms_in_turns([lambda: connection.send(example),
+                                             in_process_call(entry, example, weights)], count)
         split = time_split(server, connection, entry, example, count)
     with Connection(door_url(server, entry), headers) as connection:
         through_door = served_ms(connection, example, count)
-    local = in_process_ms(entry, example, weights, count)
     row = {"model": entry.model, "version": entry.version, "in_process_p50_ms": round(local, 2),
            "served_p50_ms": round(served, 2), "overhead_ms": round(served - local, 2), "time_split": split,
            "door_p50_ms": round(through_door, 2)}
