@@ -1,7 +1,10 @@
 import json
 
+import numpy as np
 import pytest
+import torch
 import yaml
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from handlers.request_handler import Field, JsonHandler, RequestError, parse_body, validate
 from tests.helpers import LocalContext, json_request
@@ -106,6 +109,18 @@ def test_a_bad_request_does_not_affect_the_others_in_its_batch(tmp_path):
     assert [context.status(i) for i in range(5)] == [200, 400, 400, 422, 200]
     assert answers[2]["field"] == "n" and "0..10" in answers[2]["error"]
     assert all(context.content_types[i] == "application/json" for i in range(6))
+
+
+def test_a_worker_runs_the_model_configs_threads_in_torch_and_in_numpys_blas(tmp_path):
+    handler = EchoHandler()
+    context = LocalContext("bigram", tmp_path)
+    context.model_yaml_config = {"handler": {"torch_threads": 1, "limits": {"n": [0, 10], "m": [1, 5]}}}
+    np.ones((64, 64)) @ np.ones((64, 64))  # numpy's BLAS is loaded
+    with threadpool_limits(2):  # as a worker starts on a 2-core machine
+        handler.initialize(context)
+        blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas and all(pool["num_threads"] == 1 for pool in blas)
+        assert torch.get_num_threads() == 1
 
 
 def test_the_describe_call_shows_the_fields_and_the_weights(tmp_path):
