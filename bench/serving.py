@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import shutil
 import statistics
 import tempfile
@@ -95,7 +96,7 @@ def timed_ms(call: Callable[[], Any], count: int) -> list[float]:
 def in_process_call(entry: ModelVersion, example: Example, weights: Path) -> Callable[[], Any]:
     """The example request answered by the version's handler in this process, called as a worker calls it."""
     handler, context = entry.handler_class()(), LocalContext(entry.model, weights, entry.version)
-    handler.initialize(context)  # sets the model-config's torch threads, as a worker does
+    handler.initialize(context)  # sets the model-config's threads (torch, BLAS), as a worker does
     context.request_headers = {0: example.headers}
     return lambda: handler.handle([example.handler_request()], context)
 
@@ -107,14 +108,14 @@ def served_ms(connection: Connection, example: Example, count: int) -> float:
 
 
 def medians_ms_in_turns(calls: list[Callable[[], Any]], count: int, turns: int = TURNS) -> list[float]:
-    """The median milliseconds of `count` calls of each, after warming each up, the calls taking
-    turns (`turns` rounds of count // turns each), so that a machine whose speed drifts moves them alike."""
+    """The median milliseconds of at least `count` calls of each, after warming each up, the calls
+    taking turns (`turns` rounds), so that a machine whose speed drifts moves them alike."""
     for call in calls:
         warm_up(call)
     times: list[list[float]] = [[] for _ in calls]
     for _ in range(turns):
         for call, timed in zip(calls, times):
-            timed += timed_ms(call, count // turns)
+            timed += timed_ms(call, math.ceil(count / turns))
     return [statistics.median(timed) for timed in times]
 
 

@@ -203,8 +203,8 @@ class JsonHandler:
                                   model_dir / manifest_name(self.model, self.version))
         # Several workers share the CPU: each gets the threads its model-config gives it, in torch and
         # in numpy's OpenBLAS, which would otherwise start a thread per core. Those threads spin
-        # after each matrix product on the core the frontend needs: with them, similar's answers
-        # came 1.5-2 ms later (README, Speed).
+        # after each matrix product on the core the frontend needs (README, Speed: similar's answers
+        # came later by about 2 ms).
         torch.set_num_threads(self.model_version.threads)
         threadpool_limits(self.model_version.threads)
         self.limits, self.defaults = self.model_version.limits, self.model_version.defaults

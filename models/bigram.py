@@ -110,7 +110,8 @@ class KneserNeyBigramLM:
         predecessor_types = np.bincount(counts.next_ids, minlength=size)
         self.p_continuation = predecessor_types / predecessor_types.sum()
         # P_cont without <unk>, which is never generated, summed: a draw from it is one binary search.
-        known_continuation = np.where(np.arange(size) == UNKNOWN_ID, 0.0, self.p_continuation)
+        known_continuation = self.p_continuation.copy()
+        known_continuation[UNKNOWN_ID] = 0.0
         self.known_continuation_cumulative = np.cumsum(known_continuation)
 
     @property
@@ -148,7 +149,7 @@ class KneserNeyBigramLM:
         total = self.counts.context_totals[context_id]
         backoff = self.discount * self.successor_types[context_id] / total if total > 0 else 1.0
         seen = np.cumsum(np.where(successors == UNKNOWN_ID, 0.0,
-                                  np.maximum(self.counts.counts[start:end] - self.discount, 0) / max(total, 1)))
+                                  np.maximum(self.counts.counts[start:end] - self.discount, 0) / total))
         seen_mass = seen[-1] if len(seen) else 0.0
         unseen_mass = backoff * self.known_continuation_cumulative[-1]
         u = rng.random() * (seen_mass + unseen_mass)
@@ -161,7 +162,7 @@ class KneserNeyBigramLM:
                  top_k: int | None = None) -> tuple[str, bool]:
         """Text of `length` tokens that starts with `start_word`; also whether it was known.
 
-        An unknown start word continues from the continuation distribution P_cont.
+        An unknown start word continues as `<unk>` does (the words too rare to keep).
         `<unk>` is never generated.
         """
         if strategy not in STRATEGIES:

@@ -110,7 +110,7 @@ class ModelVersion:
 
     @property
     def threads(self) -> int:
-        """The torch threads of each of its workers (several workers share the CPU)."""
+        """The threads of each of its workers, in torch and in numpy's BLAS (several workers share the CPU)."""
         return int(self.handler_config["torch_threads"])
 
     @property

@@ -7,7 +7,7 @@ en_core_web_md has 514k keys that share 20k vector rows: the model was pruned, a
 word points at the row of its nearest kept word. Keys are stored in insertion order, so the first
 key of a row is the word that row was kept for ("king" before "kingmaker"). A row's readable name
 is that first key in lowercase, if it is alphabetic and is itself a key of the same row; other rows
-(punctuation, "American" whose lowercase form lives elsewhere) are searched but never returned.
+(punctuation, "American" whose lowercase form lives elsewhere) are left out of the index (CosineIndex).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from bench import serving
 from bench.local_context import LocalContext
 from bench.report import SECTION, markdown
 from bench.samplers import BATCH, equal_quality_steps, flops_of, network_steps
@@ -107,3 +108,14 @@ def test_the_report_names_the_machine_and_replaces_the_readme_section(tmp_path):
     readme.write_text("# No markers\n")
     with pytest.raises(ValueError, match="bench"):
         replace_section(readme, SECTION, text)
+
+
+def test_timed_calls_take_turns_and_each_is_timed_at_least_count_times(monkeypatch):
+    monkeypatch.setattr(serving, "WARM_UP", 1)
+    monkeypatch.setattr(serving, "WARM_UP_SECONDS", 0.0)
+    order = []
+    calls = [lambda: order.append("served"), lambda: order.append("in-process")]
+    served, in_process = serving.medians_ms_in_turns(calls, count=5, turns=3)
+    assert order[:2] == ["served", "in-process"]  # one warm-up call each
+    assert order[2:] == (["served"] * 2 + ["in-process"] * 2) * 3
+    assert served >= 0 and in_process >= 0

@@ -5,17 +5,7 @@ import json
 import pytest
 
 from bench.floor import BATCHING, floor_rows
-from bench.serving import (
-    Connection,
-    Example,
-    door_url,
-    in_process_call,
-    medians_ms_in_turns,
-    served_ms,
-    throughput,
-    time_split,
-    together_ms,
-)
+from bench.serving import Connection, Example, door_url, served_ms, throughput, time_split, together_ms
 from models.catalog import catalog, model_versions
 
 
@@ -39,13 +29,8 @@ def test_served_latency_and_throughput_come_from_answered_requests(server):
 def test_the_time_split_accounts_for_the_served_requests_by_torchserves_metrics(server):
     entry = model_versions("bigram")[0]
     url = f"{server.inference_url}/predictions/bigram/{entry.version}"
-    example = Example(entry.example_request)
     with Connection(url, server.headers("inference")) as connection:
-        split = time_split(server, connection, entry, example, 5)
-        calls = [lambda: json.loads(connection.send(example)),
-                 in_process_call(entry, example, entry.manifest_path.parent)]
-        served, in_process = medians_ms_in_turns(calls, 4, turns=2)
-    assert served > 0 and in_process > 0
+        split = time_split(server, connection, entry, Example(entry.example_request), 5)
     # Each part was seen: the frontend's latency and queue, the handler's stages (from the worker's logs).
     assert split["handler_model_ms"] > 0 and split["handler_parse_ms"] > 0 and split["handler_encode_ms"] > 0
     assert split["queue_ms"] >= 0 and split["worker_round_trip_ms"] > 0 and split["client_and_http_ms"] > 0

@@ -6,6 +6,7 @@ from models.bigram import (
     AddOneBigramLM,
     BigramCounts,
     KneserNeyBigramLM,
+    _pick,
     detokenize,
     perplexity,
     tokenize,
@@ -83,12 +84,12 @@ class EvenlySpaced:
         return (self.drawn - 0.5) / self.n
 
 
-@pytest.mark.parametrize("text_lm", ["text", "a context never seen"])
-def test_sampling_draws_each_word_by_its_probability_without_unknown(lm, text_lm):
-    if text_lm != "text":  # "end" is never followed by a word: its next word is drawn by P_cont alone
+@pytest.mark.parametrize("contexts", ["of the text", "with one never seen"])
+def test_sampling_draws_each_word_by_its_probability_without_unknown(lm, contexts):
+    if contexts != "of the text":  # "end" is never followed by a word: its next word is drawn by P_cont alone
         lm = KneserNeyBigramLM(BigramCounts.from_tokens(tokenize(TEXT + " the end"), min_count=1))
         assert lm.counts.context_totals[lm.counts.index["end"]] == 0
-    n = 20_000
+    n = 2_000
     for context in range(len(lm.vocab)):
         expected = lm.next_word_probs(context)
         expected[0] = 0.0  # <unk> is never generated
@@ -104,10 +105,16 @@ def test_reshaped_sampling_draws_each_word_by_its_reshaped_probability(lm):
     probs[0] = 0.0
     expected = np.where(probs >= np.sort(probs)[-3], probs, 0.0) ** 2  # the top 3 (and ties), at T = 0.5
     expected /= expected.sum()
-    n = 20_000
+    n = 2_000
     walk = EvenlySpaced(n)
     drawn = [lm.counts.index[tokenize(lm.generate("the", 2, walk, temperature=0.5, top_k=3)[0])[1]] for _ in range(n)]
     np.testing.assert_allclose(np.bincount(drawn, minlength=len(lm.vocab)) / n, expected, atol=2 / n)
+
+
+def test_a_pick_at_an_interval_s_end_falls_in_the_next_of_nonzero_width():
+    assert _pick(np.array([0.2, 0.5, 0.5, 0.9]), 0.5) == 3
+    assert _pick(np.array([0.0, 0.3]), 0.0) == 1
+    assert _pick(np.array([0.2, 0.5, 0.5]), 0.5) == 1  # rounding put u at the end: the last nonzero width
 
 
 def test_greedy_follows_the_most_likely_word(lm):
