@@ -11,7 +11,10 @@ most one intensity level, checked before recording); the diffusion answers that 
 sampler when it became DPM-Solver++(2M) at 10 steps (the eta case names DDIM, which takes eta);
 ebm 1.0's answers that take its default noise when that went from 0.01 to 0.005 and its default
 steps from 256 to 1000; the diffusion unknown-field refusal when the editing fields (image, mask,
-strength, box) joined the allowed ones (edited in place: only that list changed). Added since:
+strength, box) joined the allowed ones (edited in place: only that list changed); bigram's answers
+sampled at temperature 1 without top_k ("bigram sample", "bigram default length") when its sampler
+began to draw from Kneser-Ney's two parts directly (edited in place from the handler's answers; the
+reshaped "bigram top_k", drawn as before, is unchanged). Added since:
 cifar10 3.0's answer when it became the default, recorded on another CPU than the rest, which it
 names (an answer's own `cpu` and `cpu_capability` say where it was recorded, where they differ from
 the file's).
