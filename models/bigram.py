@@ -147,7 +147,7 @@ class KneserNeyBigramLM:
         start, end = self.counts.context_start[context_id], self.counts.context_start[context_id + 1]
         successors = self.counts.next_ids[start:end]
         total = self.counts.context_totals[context_id]
-        backoff = self.discount * self.successor_types[context_id] / total if total > 0 else 1.0
+        backoff = self._backoff_weight(np.array([context_id]))[0]
         seen = np.cumsum(np.where(successors == UNKNOWN_ID, 0.0,
                                   np.maximum(self.counts.counts[start:end] - self.discount, 0) / total))
         seen_mass = seen[-1] if len(seen) else 0.0
